@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# The CPU wheel of this exact version is the one we test against; an unpinned torch pulls a CUDA build.
+TORCH  := torch==2.13.0
+
+.PHONY: run test test-fast bench lint clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e ".[all]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-run
+	$(PIP) install -q "$(TORCH)"
+	$(PIP) install -q -e ".[all,dev]" "$(TORCH)"
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium unavailable: browser tests will skip"; }
+	touch $@
+
+run: $(VENV)/.installed-run
+	$(PY) -m warpnet train --data digits --out runs/digits
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/features.py
+	$(PY) benchmarks/estimators.py
+	@if [ -d ../shared/data/cifar10 ]; then $(PY) benchmarks/cifar10.py; fi
+	$(PY) benchmarks/playground.py
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info src/*.egg-info
