@@ -1,3 +1,33 @@
-"""warpnet: image classification with neural networks, every step visible."""
+"""warpnet: image classification with neural networks, every step visible.
+
+Sub-packages: ``warpnet.nn`` (layers, losses, penalties, gradcheck), ``warpnet.optim``,
+``warpnet.train``, ``warpnet.data``, ``warpnet.features``, ``warpnet.io``, ``warpnet.viz``.
+The scikit-learn estimators are importable from the top level; nothing heavy is imported until
+it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "LinearClassifier": "warpnet.estimators",
+    "MLPClassifier": "warpnet.estimators",
+    "MLPRegressor": "warpnet.estimators",
+}
+_SUBMODULES = {"nn", "optim", "train", "data", "features", "io", "viz", "export", "backend",
+               "estimators"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"warpnet.{name}")
+    raise AttributeError(f"module 'warpnet' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]

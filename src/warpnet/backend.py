@@ -1,0 +1,126 @@
+"""Array namespaces, devices, random generators and the few in-place kernels the engine needs.
+
+The engine is written against the Python array API standard: every function asks the arrays it
+gets for their namespace (``xp``) and uses only the standard.  The standard has no ``out=``
+argument, so a training step would allocate a fresh array for every intermediate result.  The
+kernels below take an optional ``out`` array and write into it when the namespace supports that
+(NumPy, CuPy and PyTorch do); on any other namespace they fall back to the standard operation and
+return a new array.  Callers must always use the returned array, which may or may not be ``out``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import (
+    array_namespace,
+    device,
+    is_cupy_array,
+    is_numpy_array,
+    is_torch_array,
+)
+
+__all__ = [
+    "array_namespace",
+    "device",
+    "as_generator",
+    "to_numpy",
+    "matmul",
+    "relu",
+    "relu_backward",
+    "add_scaled",
+    "sum_of_squares",
+]
+
+Array = Any
+
+
+def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """Return a NumPy ``Generator`` from a seed, a generator or ``None`` (fresh entropy).
+
+    Randomness in warpnet is always an explicit argument; the global NumPy state is never used.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng must be a non-negative seed, got {rng}")
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+
+
+def to_numpy(x: Array) -> np.ndarray:
+    """Copy any array-API array (NumPy, PyTorch on any device, CuPy, array-api-strict) to NumPy."""
+    if is_numpy_array(x):
+        return np.asarray(x)
+    if is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if is_cupy_array(x):
+        return x.get()
+    if isinstance(x, (int, float, list, tuple)):
+        return np.asarray(x)
+    return np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)
+
+
+def _native(x: Array) -> Any | None:
+    """The array library whose functions accept ``out=`` for ``x``, or None."""
+    if is_numpy_array(x):
+        return np
+    if is_cupy_array(x):
+        import cupy
+
+        return cupy
+    if is_torch_array(x):
+        import torch
+
+        return torch
+    return None
+
+
+def _fits(out: Array | None, shape: tuple[int, ...], dtype: Any) -> bool:
+    return out is not None and tuple(out.shape) == tuple(shape) and out.dtype == dtype
+
+
+def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
+    """``a @ b``, written into ``out`` when it has the result's shape and dtype."""
+    lib = _native(a)
+    if lib is not None and type(a) is type(b) and _fits(out, (a.shape[0], b.shape[1]), a.dtype):
+        return lib.matmul(a, b, out=out)
+    return a @ b
+
+
+def relu(x: Array, out: Array | None = None) -> Array:
+    """``max(x, 0)``, written into ``out`` when possible."""
+    if is_numpy_array(x):
+        return np.maximum(x, 0, out=out if _fits(out, x.shape, x.dtype) else None)
+    xp = array_namespace(x)
+    return xp.maximum(x, xp.zeros_like(x))
+
+
+def relu_backward(dout: Array, y: Array, scratch: Array | None, out: Array | None = None) -> Array:
+    """``dout * (y > 0)``; ``scratch`` is a reusable boolean buffer for the mask (NumPy only)."""
+    if is_numpy_array(dout) and _fits(out, dout.shape, dout.dtype):
+        mask = np.greater(y, 0, out=scratch) if _fits(scratch, y.shape, np.bool_) else y > 0
+        return np.multiply(dout, mask, out=out)
+    xp = array_namespace(dout, y)
+    return xp.where(y > 0, dout, xp.zeros_like(dout))
+
+
+def add_scaled(y: Array, alpha: float, x: Array, scratch: Array | None = None) -> Array:
+    """``y += alpha * x`` in place and return ``y``; ``scratch`` (same shape) avoids a temporary."""
+    if is_numpy_array(x) and _fits(scratch, x.shape, x.dtype):
+        np.multiply(x, alpha, out=scratch)
+        y += scratch
+        return y
+    y += alpha * x
+    return y
+
+
+def sum_of_squares(w: Array) -> Array:
+    """``sum(w**2)`` without a temporary of w's size on NumPy."""
+    if is_numpy_array(w):
+        flat = w.reshape(-1)
+        return np.dot(flat, flat)
+    xp = array_namespace(w)
+    return xp.sum(w * w)

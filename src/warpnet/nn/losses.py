@@ -1,0 +1,177 @@
+"""Data losses.  Each takes raw scores (logits) and targets and returns ``(loss, dscores)``:
+the mean loss over the batch as a 0-d array, and its gradient with respect to the scores.
+
+Inputs are validated here, at the boundary between the network and the labels: scores must be a
+finite 2-D float array with at least one row, class labels integers in [0, C).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import Array, array_namespace
+from ..registry import Registry
+
+LOSSES: Registry[type[Loss]] = Registry("loss")
+
+# exp(-60) ~ 9e-27 is far above the smallest normal float32 (1e-38): scores more than 60 below
+# the row maximum get that floor inside exp, so nothing underflows; their probability is
+# negligible either way, and the loss itself uses the unclipped scores.
+_EXP_FLOOR = -60.0
+
+
+def _check_scores(scores: Any) -> Any:
+    try:
+        xp = array_namespace(scores)
+    except TypeError:
+        raise TypeError(f"scores must be an array, got {type(scores).__name__}") from None
+    if not xp.isdtype(scores.dtype, "real floating"):
+        raise TypeError(f"scores must be floating point, got dtype {scores.dtype}")
+    if scores.ndim != 2:
+        raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
+    if scores.shape[0] == 0:
+        raise ValueError("scores is an empty batch (N = 0)")
+    if not bool(xp.all(xp.isfinite(scores))):
+        raise ValueError("scores contain NaN or inf (the network diverged or the input is not finite)")
+    return xp
+
+
+def _check_labels(xp: Any, y: Any, n: int, n_classes: int) -> Array:
+    try:
+        y = xp.asarray(y)
+    except Exception:
+        raise TypeError(f"labels must be an array of integers, got {type(y).__name__}") from None
+    if not xp.isdtype(y.dtype, "integral"):
+        raise TypeError(f"labels must be integers in [0, {n_classes}), got dtype {y.dtype}")
+    if tuple(y.shape) != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match the scores, got {tuple(y.shape)}")
+    lo, hi = int(xp.min(y)), int(xp.max(y))
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"labels must be integers in [0, {n_classes}), got values in [{lo}, {hi}]")
+    return y
+
+
+def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
+    classes = xp.arange(n_classes, device=y.device if hasattr(y, "device") else None)
+    return xp.astype(y[:, None] == classes[None, :], dtype)
+
+
+class Loss:
+    """Base class: ``loss_fn(scores, y) -> (loss, dscores)``."""
+
+    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@LOSSES.register("softmax")
+class SoftmaxCrossEntropy(Loss):
+    """Softmax cross-entropy ``-log(exp(s_y) / sum_j exp(s_j))`` averaged over the batch.
+
+    Shape: scores (N, C) float, y (N,) integers in [0, C).  Computed with log-sum-exp after
+    subtracting each row's maximum, so scores of any finite size give a finite loss.
+    """
+
+    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+        xp = _check_scores(scores)
+        N, C = scores.shape
+        y = _check_labels(xp, y, N, C)
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # row max 0: exp cannot overflow
+        exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
+        sum_exp = xp.sum(exp, axis=1, keepdims=True)  # >= 1
+        onehot = _one_hot(xp, y, C, scores.dtype)
+        correct = xp.sum(shifted * onehot, axis=1, keepdims=True)
+        loss = xp.mean(xp.log(sum_exp) - correct)
+        dscores = (exp / sum_exp - onehot) / N
+        return loss, dscores
+
+
+@LOSSES.register("svm")
+class MulticlassSVM(Loss):
+    """Multiclass SVM (Weston-Watkins) hinge loss ``sum_{j != y} max(0, s_j - s_y + margin)``,
+    averaged over the batch.
+
+    Shape: scores (N, C) float, y (N,) integers in [0, C).
+    """
+
+    def __init__(self, margin: float = 1.0) -> None:
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0:
+            raise ValueError(f"margin must be a positive number, got {margin!r}")
+        self.margin = float(margin)
+
+    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+        xp = _check_scores(scores)
+        N, C = scores.shape
+        y = _check_labels(xp, y, N, C)
+        onehot = _one_hot(xp, y, C, scores.dtype)
+        correct = xp.sum(scores * onehot, axis=1, keepdims=True)  # s_y: (N, 1)
+        margins = (scores - correct + self.margin) * (1.0 - onehot)  # the j = y term is excluded
+        active = xp.astype(margins > 0, scores.dtype)
+        loss = xp.sum(margins * active) / N
+        # Each active margin pushes s_j up by 1 and s_y down by 1.
+        dscores = (active - onehot * xp.sum(active, axis=1, keepdims=True)) / N
+        return loss, dscores
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "MulticlassSVM", "margin": self.margin}
+
+    def __repr__(self) -> str:
+        return f"MulticlassSVM(margin={self.margin})"
+
+
+@LOSSES.register("mse")
+class MSE(Loss):
+    """Squared error between predictions and real-valued targets.
+
+    Args:
+        reduction: "mean" averages ``(pred - target)**2`` over every element (as PyTorch's
+            ``MSELoss``); "sum" adds them up (the lecture's 20-line network).
+
+    Shape: pred (N, K), target (N, K); a target of shape (N,) is accepted when K = 1.
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+
+    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+        xp = _check_scores(scores)
+        y = xp.asarray(y)
+        if y.ndim == 1 and scores.shape[1] == 1:
+            y = xp.reshape(y, (-1, 1))
+        if tuple(y.shape) != tuple(scores.shape):
+            raise ValueError(f"targets must have shape {tuple(scores.shape)}, got {tuple(y.shape)}")
+        if not xp.isdtype(y.dtype, "real floating"):
+            y = xp.astype(y, scores.dtype)
+        if not bool(xp.all(xp.isfinite(y))):
+            raise ValueError("targets contain NaN or inf")
+        diff = scores - y
+        if self.reduction == "sum":
+            return xp.sum(diff * diff), 2.0 * diff
+        n = diff.shape[0] * diff.shape[1]
+        return xp.sum(diff * diff) / n, diff * (2.0 / n)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "MSE", "reduction": self.reduction}
+
+    def __repr__(self) -> str:
+        return f"MSE(reduction={self.reduction!r})"
+
+
+def loss(name: str, **kwargs: Any) -> Loss:
+    """A loss from its registered name: "softmax", "svm" or "mse"."""
+    return LOSSES.get(name)(**kwargs)
+
+
+def softmax(scores: Array) -> Array:
+    """Class probabilities from scores, row by row (for prediction; training uses the fused loss)."""
+    xp = array_namespace(scores)
+    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
+    return exp / xp.sum(exp, axis=1, keepdims=True)

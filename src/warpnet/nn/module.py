@@ -1,0 +1,201 @@
+"""`Parameter` and `Module`: the contract every layer follows.
+
+A module's ``forward(x)`` computes its output and keeps exactly what ``backward`` needs;
+``backward(dout)`` adds the gradients of its parameters into ``Parameter.grad`` and returns the
+gradient with respect to its input.  There is no global tape: the chain rule is applied by hand,
+one module at a time, as in the lecture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .. import backend
+from ..backend import Array, array_namespace
+
+
+class Parameter:
+    """A learnable array and the gradient of the loss with respect to it.
+
+    Attributes:
+        value: the array (NumPy, PyTorch, CuPy or any array-API array).
+        grad: an array of the same shape, namespace and device; ``backward`` adds into it and
+            ``zero_grad`` clears it.
+        regularize: whether weight penalties (L2/L1) apply; True for weights, False for biases.
+    """
+
+    def __init__(self, value: Array, *, regularize: bool = True) -> None:
+        xp = array_namespace(value)
+        self.value = value
+        self.grad = xp.zeros_like(value)
+        self.regularize = regularize
+        # While the gradient is known to be zero, a product can be written straight into it
+        # instead of being computed into a temporary and added.
+        self._grad_is_zero = True
+        self._scratch: Array | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zero in place."""
+        self.grad[...] = 0
+        self._grad_is_zero = True
+
+    def accumulate(self, g: Array) -> None:
+        """``grad += g``."""
+        self.grad += g
+        self._grad_is_zero = False
+
+    def accumulate_matmul(self, a: Array, b: Array) -> None:
+        """``grad += a @ b``, without a temporary when the gradient is still zero."""
+        if self._grad_is_zero:
+            result = backend.matmul(a, b, out=self.grad)
+            if result is not self.grad:
+                self.grad[...] = result
+        else:
+            self.grad += a @ b
+        self._grad_is_zero = False
+
+    def accumulate_scaled(self, alpha: float, x: Array) -> None:
+        """``grad += alpha * x`` (used by weight penalties), reusing a scratch array."""
+        if self._scratch is None or self._scratch.shape != x.shape or self._scratch.dtype != x.dtype:
+            self._scratch = array_namespace(x).empty_like(x)
+        self.grad = backend.add_scaled(self.grad, alpha, x, self._scratch)
+        self._grad_is_zero = False
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.value.dtype})"
+
+
+class Module:
+    """Base class of layers and containers.
+
+    Subclasses implement ``forward(x, out=None)`` and ``backward(dout, out=None, need_dx=True)``.
+    ``out`` is an optional array the result may be written into (containers pass their reusable
+    buffers); implementations return the result, which may or may not be ``out``.  ``need_dx=False``
+    lets the first layer of a network skip the gradient with respect to the data.
+    """
+
+    training: bool = True
+
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        raise NotImplementedError
+
+    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+        raise NotImplementedError
+
+    def __call__(self, x: Array) -> Array:
+        return self.forward(x)
+
+    # -- structure ------------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs, e.g. ``("0.weight", ...)``, in a stable order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch training mode (dropout active) on or off for this module and its children."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # -- saving -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Array]:
+        """Parameter values by name (the arrays themselves, not copies)."""
+        return {name: p.value for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy values into the parameters in place; names, shapes must match exactly."""
+        own = dict(self.named_parameters())
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(
+                f"state does not fit the model: missing {missing or 'none'}, "
+                f"unexpected {unexpected or 'none'}"
+            )
+        for name, p in own.items():
+            xp = array_namespace(p.value)
+            value = state[name]
+            if not _same_namespace(value, p.value):
+                value = xp.asarray(backend.to_numpy(value), device=backend.device(p.value))
+            if tuple(value.shape) != p.shape:
+                raise ValueError(f"parameter {name!r} has shape {p.shape}, but the state holds "
+                                 f"shape {tuple(value.shape)}")
+            p.value[...] = xp.astype(value, p.value.dtype)
+            p.zero_grad()
+
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-able description from which ``warpnet.nn.build`` rebuilds the architecture."""
+        return {"type": type(self).__name__}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Module:
+        args = {k: v for k, v in config.items() if k != "type"}
+        return cls(**args)
+
+    def to(self, xp: Any, device: Any = None) -> Module:
+        """Move every parameter to namespace ``xp`` (e.g. ``torch``) and ``device``, in place."""
+        for _, p in self.named_parameters():
+            host = backend.to_numpy(p.value)
+            p.value = xp.asarray(host, device=device) if device is not None else xp.asarray(host)
+            p.grad = array_namespace(p.value).zeros_like(p.value)
+            p._grad_is_zero = True
+            p._scratch = None
+        for m in self.modules():
+            m._reset_buffers()
+        return self
+
+    def _reset_buffers(self) -> None:
+        """Forget cached arrays (after a move to another namespace or device)."""
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _same_namespace(a: Any, b: Any) -> bool:
+    try:
+        return array_namespace(a) is array_namespace(b)
+    except TypeError:
+        return False
+
+
+def check_float_input(layer: Module, x: Array) -> None:
+    """Raise TypeError unless ``x`` is a floating-point array (the message names the layer)."""
+    try:
+        xp = array_namespace(x)
+    except TypeError:
+        raise TypeError(f"{layer!r} expects an array, got {type(x).__name__}") from None
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"{layer!r} expects a floating-point array, got dtype {x.dtype}")
+

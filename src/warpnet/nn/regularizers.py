@@ -1,0 +1,66 @@
+"""Weight penalties ``reg * sum_k R(W_k)`` over the weights (not the biases), as in the lecture:
+R = L2 (sum of squares, gradient ``2 * reg * W``) or L1 (sum of absolute values, gradient
+``reg * sign(W)``).  Calling a penalty on a list of parameters returns its value and adds its
+gradient into each weight's ``.grad``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from .. import backend
+from ..backend import Array, array_namespace
+from ..registry import Registry
+from .module import Parameter
+
+PENALTIES: Registry[type[Penalty]] = Registry("penalty")
+
+
+class Penalty:
+    def __init__(self, strength: float) -> None:
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
+                or not math.isfinite(strength) or strength < 0:
+            raise ValueError(f"regularization strength must be a finite number >= 0, got {strength!r}")
+        self.strength = float(strength)
+
+    def __call__(self, params: Iterable[Parameter]) -> float:
+        """Value of the penalty; adds its gradient into ``.grad`` of each regularized parameter."""
+        total = 0.0
+        if self.strength == 0.0:
+            return total
+        for p in params:
+            if p.regularize:
+                total += float(self._value_and_grad(p))
+        return total
+
+    def _value_and_grad(self, p: Parameter) -> Array:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.strength})"
+
+
+@PENALTIES.register("l2")
+class L2(Penalty):
+    """``strength * sum(W**2)``; gradient ``2 * strength * W``."""
+
+    def _value_and_grad(self, p: Parameter) -> Array:
+        p.accumulate_scaled(2.0 * self.strength, p.value)
+        return self.strength * backend.sum_of_squares(p.value)
+
+
+@PENALTIES.register("l1")
+class L1(Penalty):
+    """``strength * sum(|W|)``; gradient ``strength * sign(W)`` (0 at W = 0)."""
+
+    def _value_and_grad(self, p: Parameter) -> Array:
+        xp = array_namespace(p.value)
+        p.accumulate_scaled(self.strength, xp.sign(p.value))
+        return self.strength * xp.sum(xp.abs(p.value))
+
+
+def penalty(name: str, strength: float, **kwargs: Any) -> Penalty:
+    """A penalty from its registered name ("l2" or "l1")."""
+    return PENALTIES.get(name)(strength, **kwargs)

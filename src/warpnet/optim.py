@@ -1,0 +1,268 @@
+"""Optimizers (update rules over explicit state) and learning-rate schedules.
+
+Every optimizer keeps one dict of state arrays per parameter (e.g. the velocity of momentum);
+``state_dict()`` returns that state and the hyper-parameters, so saving and resuming a run is
+saving that dict.  Updates are made in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from . import backend
+from .backend import Array, array_namespace
+from .nn.module import Parameter
+from .registry import Registry
+
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
+
+
+def _number(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
+            hi_open: bool = True) -> float:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi))
+    if not ok:
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise ValueError(f"{name} must be a number in {left}{lo}, {hi}{right}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class.  Subclasses implement ``_update(p, state)`` for one parameter.
+
+    Args:
+        params: the parameters to update (e.g. ``model.parameters()``).
+        lr: learning rate, > 0.
+        weight_decay: adds ``weight_decay * w`` to each gradient before the update (PyTorch's
+            coupled weight decay).  The lecture's L2 penalty on weights only is ``warpnet.nn.L2``.
+    """
+
+    def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float = 0.0) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("params is empty: the optimizer has nothing to update")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise TypeError(f"params[{i}] must be a warpnet Parameter, got {type(p).__name__}")
+        self.lr = _number("lr", lr, 0.0, math.inf, lo_open=True)
+        self.weight_decay = _number("weight_decay", weight_decay, 0.0, math.inf)
+        self.state: list[dict[str, Array]] = [{} for _ in self.params]
+        self.steps = 0
+        self._scratch: list[Array | None] = [None] * len(self.params)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``."""
+        self.steps += 1
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.value
+            self._update(i, p, g, self.state[i])
+
+    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+        raise NotImplementedError
+
+    def _add_scaled(self, i: int, y: Array, alpha: float, x: Array) -> None:
+        """``y += alpha * x`` in place with a reusable scratch array for parameter i."""
+        scratch = self._scratch[i]
+        if scratch is None or scratch.shape != x.shape or scratch.dtype != x.dtype:
+            scratch = self._scratch[i] = array_namespace(x).empty_like(x)
+        backend.add_scaled(y, alpha, x, scratch)
+
+    def _zeros(self, state: dict[str, Array], key: str, like: Array) -> Array:
+        if key not in state:
+            state[key] = array_namespace(like).zeros_like(like)
+        return state[key]
+
+    # -- saving ------------------------------------------------------------------------------
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "weight_decay": self.weight_decay}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters, the step count and the per-parameter state arrays (not copies)."""
+        return {"type": type(self).__name__, "hyperparameters": self.hyperparameters(),
+                "steps": self.steps, "state": [dict(s) for s in self.state]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned (arrays are copied into this optimizer's namespace)."""
+        if state.get("type") != type(self).__name__:
+            raise ValueError(f"state is for optimizer {state.get('type')!r}, not {type(self).__name__}")
+        per_param = state["state"]
+        if len(per_param) != len(self.params):
+            raise ValueError(f"state holds {len(per_param)} parameters, the optimizer has "
+                             f"{len(self.params)}")
+        for key, value in state["hyperparameters"].items():
+            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        self.steps = int(state["steps"])
+        for p, saved, own in zip(self.params, per_param, self.state, strict=True):
+            own.clear()
+            xp = array_namespace(p.value)
+            for key, value in saved.items():
+                arr = xp.asarray(backend.to_numpy(value), device=backend.device(p.value))
+                if tuple(arr.shape) != p.shape:
+                    raise ValueError(f"optimizer state {key!r} has shape {tuple(arr.shape)}, "
+                                     f"the parameter has {p.shape}")
+                own[key] = xp.astype(arr, p.value.dtype)
+
+
+@OPTIMIZERS.register("sgd")
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    Plain: ``w -= lr * dw``.  Momentum (the lecture's update): ``v = rho * v + dw;
+    w -= lr * v``.  Nesterov: ``v = rho * v + dw; w -= lr * (dw + rho * v)``.
+
+    Args:
+        momentum: rho in [0, 1).
+        nesterov: use the Nesterov look-ahead (needs momentum > 0).
+    """
+
+    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.momentum = _number("momentum", momentum, 0.0, 1.0)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self.nesterov = nesterov
+
+    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+        if self.momentum == 0.0:
+            self._add_scaled(i, p.value, -self.lr, g)
+            return
+        v = self._zeros(state, "velocity", p.value)
+        v *= self.momentum
+        v += g
+        if self.nesterov:
+            self._add_scaled(i, p.value, -self.lr, g)
+            self._add_scaled(i, p.value, -self.lr * self.momentum, v)
+        else:
+            self._add_scaled(i, p.value, -self.lr, v)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+@OPTIMIZERS.register("rmsprop")
+class RMSProp(Optimizer):
+    """RMSProp: ``s = decay * s + (1 - decay) * dw**2;  w -= lr * dw / (sqrt(s) + eps)``."""
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, decay: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.decay = _number("decay", decay, 0.0, 1.0)
+        self.eps = _number("eps", eps, 0.0, math.inf, lo_open=True)
+
+    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+        xp = array_namespace(g)
+        s = self._zeros(state, "square_avg", p.value)
+        s *= self.decay
+        s += (1.0 - self.decay) * (g * g)
+        p.value -= self.lr * g / (xp.sqrt(s) + self.eps)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**super().hyperparameters(), "decay": self.decay, "eps": self.eps}
+
+
+@OPTIMIZERS.register("adam")
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba, 2015):
+    ``m = b1 m + (1 - b1) dw;  v = b2 v + (1 - b2) dw**2;
+    w -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)``."""
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_number("betas[0]", betas[0], 0.0, 1.0), _number("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = _number("eps", eps, 0.0, math.inf, lo_open=True)
+
+    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+        xp = array_namespace(g)
+        b1, b2 = self.betas
+        m = self._zeros(state, "exp_avg", p.value)
+        v = self._zeros(state, "exp_avg_sq", p.value)
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        m_hat = m / (1.0 - b1 ** self.steps)
+        v_hat = v / (1.0 - b2 ** self.steps)
+        p.value -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}
+
+
+def optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Optimizer:
+    """An optimizer from its registered name ("sgd", "rmsprop", "adam")."""
+    return OPTIMIZERS.get(name)(params, **kwargs)
+
+
+class LRSchedule:
+    """Sets ``optimizer.lr`` from the epoch count; call ``step()`` once at the end of each epoch."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a warpnet Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"base_lr": self.base_lr, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base_lr = float(state["base_lr"])
+        self.epoch = int(state["epoch"])
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+
+class StepLR(LRSchedule):
+    """``lr = base_lr * gamma ** (epoch // step_size)``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _number("gamma", gamma, 0.0, 1.0, lo_open=True, hi_open=False)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(LRSchedule):
+    """``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / t_max)) / 2``, then eta_min."""
+
+    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if isinstance(t_max, bool) or not isinstance(t_max, int) or t_max < 1:
+            raise ValueError(f"t_max must be a positive integer, got {t_max!r}")
+        self.t_max = t_max
+        self.eta_min = _number("eta_min", eta_min, 0.0, self.base_lr, hi_open=False)
+
+    def lr_at(self, epoch: int) -> float:
+        t = min(epoch, self.t_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.t_max)) / 2
+
+
+SCHEDULES: Registry[type[LRSchedule]] = Registry("learning-rate schedule")
+SCHEDULES.register("step")(StepLR)
+SCHEDULES.register("cosine")(CosineLR)
