@@ -51,6 +51,19 @@ def _check_labels(xp: Any, y: Any, n: int, n_classes: int) -> Array:
     return y
 
 
+def _row_weights(xp: Any, sample_weight: Any, n: int, like: Array) -> Array | None:
+    """Per-row weights normalised to sum to 1, shape (N, 1); None means the plain mean (1/N)."""
+    if sample_weight is None:
+        return None
+    w = xp.asarray(sample_weight)
+    if tuple(w.shape) != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {tuple(w.shape)}")
+    w = xp.astype(w, like.dtype)
+    if not bool(xp.all(xp.isfinite(w))) or bool(xp.any(w < 0)) or not float(xp.sum(w)) > 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    return xp.reshape(w / xp.sum(w), (n, 1))
+
+
 def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
     classes = xp.arange(n_classes, device=y.device if hasattr(y, "device") else None)
     return xp.astype(y[:, None] == classes[None, :], dtype)
@@ -59,7 +72,9 @@ def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
 class Loss:
     """Base class: ``loss_fn(scores, y) -> (loss, dscores)``."""
 
-    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+    def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
+                 ) -> tuple[Array, Array]:
+        """Loss and its gradient; with ``sample_weight`` (N,), the weighted mean over rows."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -77,18 +92,21 @@ class SoftmaxCrossEntropy(Loss):
     subtracting each row's maximum, so scores of any finite size give a finite loss.
     """
 
-    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+    def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
+                 ) -> tuple[Array, Array]:
         xp = _check_scores(scores)
         N, C = scores.shape
         y = _check_labels(xp, y, N, C)
+        w = _row_weights(xp, sample_weight, N, scores)
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # row max 0: exp cannot overflow
         exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
         sum_exp = xp.sum(exp, axis=1, keepdims=True)  # >= 1
         onehot = _one_hot(xp, y, C, scores.dtype)
         correct = xp.sum(shifted * onehot, axis=1, keepdims=True)
-        loss = xp.mean(xp.log(sum_exp) - correct)
-        dscores = (exp / sum_exp - onehot) / N
-        return loss, dscores
+        per_row = xp.log(sum_exp) - correct  # (N, 1)
+        if w is None:
+            return xp.mean(per_row), (exp / sum_exp - onehot) / N
+        return xp.sum(per_row * w), (exp / sum_exp - onehot) * w
 
 
 @LOSSES.register("svm")
@@ -104,18 +122,21 @@ class MulticlassSVM(Loss):
             raise ValueError(f"margin must be a positive number, got {margin!r}")
         self.margin = float(margin)
 
-    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+    def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
+                 ) -> tuple[Array, Array]:
         xp = _check_scores(scores)
         N, C = scores.shape
         y = _check_labels(xp, y, N, C)
+        w = _row_weights(xp, sample_weight, N, scores)
         onehot = _one_hot(xp, y, C, scores.dtype)
         correct = xp.sum(scores * onehot, axis=1, keepdims=True)  # s_y: (N, 1)
         margins = (scores - correct + self.margin) * (1.0 - onehot)  # the j = y term is excluded
         active = xp.astype(margins > 0, scores.dtype)
-        loss = xp.sum(margins * active) / N
         # Each active margin pushes s_j up by 1 and s_y down by 1.
-        dscores = (active - onehot * xp.sum(active, axis=1, keepdims=True)) / N
-        return loss, dscores
+        dscores = active - onehot * xp.sum(active, axis=1, keepdims=True)
+        if w is None:
+            return xp.sum(margins * active) / N, dscores / N
+        return xp.sum(margins * active * w), dscores * w
 
     def get_config(self) -> dict[str, Any]:
         return {"type": "MulticlassSVM", "margin": self.margin}
@@ -140,7 +161,8 @@ class MSE(Loss):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
 
-    def __call__(self, scores: Array, y: Array) -> tuple[Array, Array]:
+    def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
+                 ) -> tuple[Array, Array]:
         xp = _check_scores(scores)
         y = xp.asarray(y)
         if y.ndim == 1 and scores.shape[1] == 1:
@@ -152,10 +174,14 @@ class MSE(Loss):
         if not bool(xp.all(xp.isfinite(y))):
             raise ValueError("targets contain NaN or inf")
         diff = scores - y
+        N, K = diff.shape
+        w = _row_weights(xp, sample_weight, N, scores)
+        if w is not None:  # weighted mean over rows (times N for "sum")
+            scale = w * (N if self.reduction == "sum" else 1.0 / K)
+            return xp.sum(diff * diff * scale), diff * (2.0 * scale)
         if self.reduction == "sum":
             return xp.sum(diff * diff), 2.0 * diff
-        n = diff.shape[0] * diff.shape[1]
-        return xp.sum(diff * diff) / n, diff * (2.0 / n)
+        return xp.sum(diff * diff) / (N * K), diff * (2.0 / (N * K))
 
     def get_config(self) -> dict[str, Any]:
         return {"type": "MSE", "reduction": self.reduction}
