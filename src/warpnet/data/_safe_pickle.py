@@ -24,8 +24,8 @@ class _NdarrayToken:
     """Stands in for ``numpy.ndarray`` inside a pickle: ``_reconstruct`` accepts it, but calling it
     directly (which would let a file allocate an array of any size) is refused."""
 
-    def __reduce__(self) -> str:  # never pickled; keeps the class honest
-        raise TypeError("_NdarrayToken cannot be pickled")
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise pickle.UnpicklingError("numpy.ndarray may only be rebuilt through _reconstruct")
 
 
 _NDARRAY = _NdarrayToken()
