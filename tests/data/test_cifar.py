@@ -5,17 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cifar_files import (
-    CLASS_NAMES,
-    TRAIN,
-    official_splits,
-    py2_pickle,
-    tar_folder,
-    write_binary_batches,
-    write_python_batches,
-)
 
 from warpnet.data import cifar, load_cifar10
+
+CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
+               "dog", "frog", "horse", "ship", "truck"]
+TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 
 
 def _expected(splits):
@@ -37,29 +32,28 @@ def _check(ds, splits):
     assert ds.test.class_names == CLASS_NAMES
 
 
-@pytest.mark.parametrize(
-    "dumps",
-    [py2_pickle, lambda o: pickle.dumps(o, protocol=2), lambda o: pickle.dumps(o, protocol=5)],
-    ids=["python2-style", "protocol2", "protocol5"],
-)
-def test_python_batches_folder(tmp_path, dumps):
-    splits = official_splits()
-    folder = write_python_batches(tmp_path, splits, dumps=dumps)
+@pytest.mark.parametrize("writer", ["python2-style", "protocol2", "protocol5"])
+def test_python_batches_folder(tmp_path, cifar_files, writer):
+    dumps = {"python2-style": cifar_files.py2_pickle,
+             "protocol2": lambda o: pickle.dumps(o, protocol=2),
+             "protocol5": lambda o: pickle.dumps(o, protocol=5)}[writer]
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_python_batches(tmp_path, splits, dumps=dumps)
     _check(load_cifar10(folder), splits)
     _check(load_cifar10(tmp_path), splits)  # the parent folder works too
 
 
-def test_python_pickle_names_numpy_core_like_the_official_files():
+def test_python_pickle_names_numpy_core_like_the_official_files(cifar_files):
     # Guard the fixture itself: it must exercise the numpy 1.x path the real batches use.
-    raw = py2_pickle({b"data": np.zeros((1, 3072), np.uint8)})
+    raw = cifar_files.py2_pickle({b"data": np.zeros((1, 3072), np.uint8)})
     assert b"cnumpy.core.multiarray\n_reconstruct\n" in raw
     assert b"_codecs" not in raw
 
 
-def test_python_archive(tmp_path):
-    splits = official_splits()
-    folder = write_python_batches(tmp_path / "src", splits)
-    archive = tar_folder(folder, tmp_path / "cifar-10-python.tar.gz")
+def test_python_archive(tmp_path, cifar_files):
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_python_batches(tmp_path / "src", splits)
+    archive = cifar_files.tar_folder(folder, tmp_path / "cifar-10-python.tar.gz")
     _check(load_cifar10(archive), splits)
     only_archive = tmp_path / "only"
     only_archive.mkdir()
@@ -67,18 +61,18 @@ def test_python_archive(tmp_path):
     _check(load_cifar10(only_archive), splits)
 
 
-def test_binary_folder_and_archive(tmp_path):
-    splits = official_splits()
-    folder = write_binary_batches(tmp_path / "src", splits)
+def test_binary_folder_and_archive(tmp_path, cifar_files):
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_binary_batches(tmp_path / "src", splits)
     _check(load_cifar10(folder), splits)
-    archive = tar_folder(folder, tmp_path / "cifar-10-binary.tar.gz")
+    archive = cifar_files.tar_folder(folder, tmp_path / "cifar-10-binary.tar.gz")
     _check(load_cifar10(archive), splits)
 
 
-def test_python_and_binary_agree(tmp_path):
-    splits = official_splits()
-    a = load_cifar10(write_python_batches(tmp_path / "py", splits))
-    b = load_cifar10(write_binary_batches(tmp_path / "bin", splits))
+def test_python_and_binary_agree(tmp_path, cifar_files):
+    splits = cifar_files.official_splits()
+    a = load_cifar10(cifar_files.write_python_batches(tmp_path / "py", splits))
+    b = load_cifar10(cifar_files.write_binary_batches(tmp_path / "bin", splits))
     np.testing.assert_array_equal(a.x, b.x)
     np.testing.assert_array_equal(a.test.y, b.test.y)
 
@@ -94,24 +88,24 @@ class _Hostile:
 
 
 @pytest.mark.parametrize("protocol", [2, 5])
-def test_hostile_batch_never_runs(tmp_path, protocol):
+def test_hostile_batch_never_runs(tmp_path, cifar_files, protocol):
     marker = tmp_path / "pwned"
-    splits = official_splits()
-    folder = write_python_batches(tmp_path / "d", splits)
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_python_batches(tmp_path / "d", splits)
     evil = {b"data": _Hostile(marker), b"labels": [0]}
     (folder / "data_batch_3").write_bytes(pickle.dumps(evil, protocol=protocol))
     with pytest.raises(ValueError, match="data_batch_3.*refusing to load (posix|nt).system"):
         load_cifar10(folder)
     assert not marker.exists()
-    archive = tar_folder(folder, tmp_path / "cifar-10-python.tar.gz")
+    archive = cifar_files.tar_folder(folder, tmp_path / "cifar-10-python.tar.gz")
     with pytest.raises(ValueError, match="refusing"):
         load_cifar10(archive)
     assert not marker.exists()
 
 
-def test_hostile_meta_never_runs(tmp_path):
+def test_hostile_meta_never_runs(tmp_path, cifar_files):
     marker = tmp_path / "pwned"
-    folder = write_python_batches(tmp_path / "d", official_splits())
+    folder = cifar_files.write_python_batches(tmp_path / "d", cifar_files.official_splits())
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": _Hostile(marker)}))
     with pytest.raises(ValueError, match="batches.meta"):
         load_cifar10(folder)
@@ -141,8 +135,8 @@ def test_plain_pickle_would_run_the_hostile_payload(tmp_path):
         (b"c_codecs\nencode\n(S'x'\nS'rot13'\ntR.", "latin1"),
     ],
 )
-def test_restricted_unpickler_refuses(tmp_path, payload, message):
-    folder = write_python_batches(tmp_path, official_splits())
+def test_restricted_unpickler_refuses(tmp_path, cifar_files, payload, message):
+    folder = cifar_files.write_python_batches(tmp_path, cifar_files.official_splits())
     (folder / "data_batch_1").write_bytes(payload)
     with pytest.raises(ValueError, match=message):
         load_cifar10(folder)
@@ -161,23 +155,23 @@ def test_restricted_unpickler_refuses(tmp_path, payload, message):
         ([1, 2, 3], "expected a dict"),
     ],
 )
-def test_malformed_python_batch(tmp_path, batch, message):
-    folder = write_python_batches(tmp_path, official_splits())
-    (folder / "test_batch").write_bytes(py2_pickle(batch))
+def test_malformed_python_batch(tmp_path, cifar_files, batch, message):
+    folder = cifar_files.write_python_batches(tmp_path, cifar_files.official_splits())
+    (folder / "test_batch").write_bytes(cifar_files.py2_pickle(batch))
     with pytest.raises(ValueError, match=f"test_batch.*{message}|{message}"):
         load_cifar10(folder)
 
 
-def test_missing_batch_is_named(tmp_path):
-    folder = write_python_batches(tmp_path, official_splits())
+def test_missing_batch_is_named(tmp_path, cifar_files):
+    folder = cifar_files.write_python_batches(tmp_path, cifar_files.official_splits())
     (folder / "data_batch_4").unlink()
     with pytest.raises(ValueError, match="data_batch_4"):
         load_cifar10(folder)
 
 
-def test_binary_errors(tmp_path):
-    splits = official_splits()
-    folder = write_binary_batches(tmp_path, splits)
+def test_binary_errors(tmp_path, cifar_files):
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_binary_batches(tmp_path, splits)
     good = (folder / "data_batch_2.bin").read_bytes()
     (folder / "data_batch_2.bin").write_bytes(good[:-1])
     with pytest.raises(ValueError, match="data_batch_2.bin.*multiple of the 3073-byte record"):
@@ -189,7 +183,7 @@ def test_binary_errors(tmp_path):
         load_cifar10(folder)
 
 
-def test_not_cifar(tmp_path):
+def test_not_cifar(tmp_path, cifar_files):
     with pytest.raises(FileNotFoundError, match="download=True"):
         load_cifar10(tmp_path)
     with pytest.raises(FileNotFoundError):
@@ -202,19 +196,19 @@ def test_not_cifar(tmp_path):
     other.mkdir()
     (other / "readme.txt").write_text("hello")
     with pytest.raises(ValueError, match="neither"):
-        load_cifar10(tar_folder(other, tmp_path / "other.tar.gz"))
+        load_cifar10(cifar_files.tar_folder(other, tmp_path / "other.tar.gz"))
 
 
-def _fake_archive(tmp_path):
-    splits = official_splits()
-    folder = write_python_batches(tmp_path / "src", splits)
-    archive = tar_folder(folder, tmp_path / "served.tar.gz")
+def _fake_archive(tmp_path, cifar_files):
+    splits = cifar_files.official_splits()
+    folder = cifar_files.write_python_batches(tmp_path / "src", splits)
+    archive = cifar_files.tar_folder(folder, tmp_path / "served.tar.gz")
     raw = archive.read_bytes()
     return splits, archive, hashlib.md5(raw).hexdigest(), hashlib.sha256(raw).hexdigest()
 
 
-def test_download_checks_checksums_and_loads(tmp_path, monkeypatch):
-    splits, archive, md5, sha = _fake_archive(tmp_path)
+def test_download_checks_checksums_and_loads(tmp_path, cifar_files, monkeypatch):
+    splits, archive, md5, sha = _fake_archive(tmp_path, cifar_files)
     monkeypatch.setattr(cifar, "_PYTHON_ARCHIVE", cifar._Archive(
         url=archive.as_uri(), filename="cifar-10-python.tar.gz", md5=md5, sha256=sha))
     target = tmp_path / "new" / "data"
@@ -226,8 +220,8 @@ def test_download_checks_checksums_and_loads(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("which", ["md5", "sha256"])
-def test_download_with_bad_checksum_keeps_nothing(tmp_path, monkeypatch, which):
-    _, archive, md5, sha = _fake_archive(tmp_path)
+def test_download_with_bad_checksum_keeps_nothing(tmp_path, cifar_files, monkeypatch, which):
+    _, archive, md5, sha = _fake_archive(tmp_path, cifar_files)
     sums = {"md5": md5, "sha256": sha}
     sums[which] = "0" * len(sums[which])
     monkeypatch.setattr(cifar, "_PYTHON_ARCHIVE", cifar._Archive(

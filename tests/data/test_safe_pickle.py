@@ -2,7 +2,6 @@ import pickle
 
 import numpy as np
 import pytest
-from cifar_files import py2_pickle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +23,8 @@ def test_arrays_round_trip(protocol, dtype):
     assert out["n"] == [1, 2.5, b"x"]
 
 
-def test_python2_strings_come_back_as_bytes():
-    out = safe_unpickle(py2_pickle({"key": "value", "arr": np.ones(3, np.uint8)}), "t")
+def test_python2_strings_come_back_as_bytes(cifar_files):
+    out = safe_unpickle(cifar_files.py2_pickle({"key": "value", "arr": np.ones(3, np.uint8)}), "t")
     assert out[b"key"] == b"value"
     np.testing.assert_array_equal(out[b"arr"], np.ones(3, np.uint8))
 

@@ -65,3 +65,13 @@ def test_dataset_checks_lengths():
         Dataset(x=np.zeros((2, 2)), y=np.zeros(3), class_names=["a"])
     ds = Dataset(x=np.zeros((2, 2)), y=np.zeros(2, int), class_names=["a", "b"])
     assert len(ds) == 2 and ds.n_classes == 2 and "2 classes" in repr(ds)
+
+
+def test_error_kinds_tell_data_from_usage_problems():
+    from warpnet.data import make_toy
+    from warpnet.errors import DataError, UsageError
+
+    with pytest.raises(DataError):
+        check_labels(np.array([5]), 3, "y")
+    with pytest.raises(UsageError):
+        make_toy("donut")

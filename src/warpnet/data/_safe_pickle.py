@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
+
 __all__ = ["safe_unpickle"]
 
 
@@ -105,13 +107,13 @@ def safe_unpickle(data: bytes, source: str) -> Any:
     page prescribes).
 
     Raises:
-        ValueError: naming ``source``, for any pickle that asks for anything else or is malformed.
+        DataError: naming ``source``, for any pickle that asks for anything else or is malformed.
     """
     try:
         return _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError) as exc:
-        raise ValueError(f"{source}: not a valid CIFAR-10 python batch ({exc})") from None
+        raise DataError(f"{source}: not a valid CIFAR-10 python batch ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - a hostile pickle can trigger almost any error type
-        raise ValueError(
+        raise DataError(
             f"{source}: not a valid CIFAR-10 python batch ({type(exc).__name__}: {exc})"
         ) from None

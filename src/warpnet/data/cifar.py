@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from ..io_atomic import atomic_writer
 from ._safe_pickle import safe_unpickle
 from .dataset import Dataset
@@ -90,7 +91,7 @@ def load_cifar10(path: str | os.PathLike[str], download: bool = False) -> Datase
 
     Raises:
         FileNotFoundError: nothing CIFAR-10-like at ``path`` and ``download`` is False.
-        ValueError: a missing or malformed batch, a hostile pickle, labels outside the class
+        DataError: a missing or malformed batch, a hostile pickle, labels outside the class
             list, or a download whose checksum does not match (the file is not kept).
     """
     root = Path(path)
@@ -136,7 +137,7 @@ def _dir_reader(folder: Path) -> _Reader:
     def read(name: str) -> bytes:
         file = folder / name
         if not file.is_file():
-            raise ValueError(f"{str(folder)!r}: missing CIFAR-10 file {name!r}")
+            raise DataError(f"{str(folder)!r}: missing CIFAR-10 file {name!r}")
         return file.read_bytes()
 
     return read
@@ -147,32 +148,32 @@ def _load_archive(archive: Path) -> Dataset:
     try:
         tar = tarfile.open(archive, mode="r:*")
     except (tarfile.TarError, OSError) as exc:
-        raise ValueError(f"{source}: not a readable tar archive ({exc})") from None
+        raise DataError(f"{source}: not a readable tar archive ({exc})") from None
     with tar:
         try:
             members = {m.name: m for m in tar.getmembers() if m.isfile()}
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ValueError(f"{source}: corrupt tar archive ({exc})") from None
+            raise DataError(f"{source}: corrupt tar archive ({exc})") from None
         layout = next(
             (lay for lay in (_PYTHON, _BINARY)
              if f"{lay.folder}/{_TRAIN[0]}{lay.suffix}" in members),
             None,
         )
         if layout is None:
-            raise ValueError(
+            raise DataError(
                 f"{source}: archive holds neither {_PYTHON.folder}/ nor {_BINARY.folder}/"
             )
 
         def read(name: str) -> bytes:
             member = members.get(f"{layout.folder}/{name}")
             if member is None:
-                raise ValueError(f"{source}: archive lacks {layout.folder}/{name}")
+                raise DataError(f"{source}: archive lacks {layout.folder}/{name}")
             try:
                 f = tar.extractfile(member)
                 assert f is not None  # regular files always have content
                 return f.read()
             except (tarfile.TarError, OSError, EOFError) as exc:
-                raise ValueError(f"{source}: cannot read {member.name} ({exc})") from None
+                raise DataError(f"{source}: cannot read {member.name} ({exc})") from None
 
         return _load_layout(read, layout, source)
 
@@ -208,7 +209,7 @@ def _to_images(rows: np.ndarray) -> np.ndarray:
 
 def _str_keys(obj: object, source: str) -> dict[str, object]:
     if not isinstance(obj, dict):
-        raise ValueError(f"{source}: expected a dict, got {type(obj).__name__}")
+        raise DataError(f"{source}: expected a dict, got {type(obj).__name__}")
     return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
 
 
@@ -218,14 +219,14 @@ def _python_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
             or data.shape[1] != _PIXELS:
         got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise ValueError(f"{source}: 'data' must be a (N, {_PIXELS}) uint8 array, got {got}")
+        raise DataError(f"{source}: 'data' must be a (N, {_PIXELS}) uint8 array, got {got}")
     if not isinstance(labels, list | np.ndarray) or not all(
         isinstance(v, int | np.integer) and not isinstance(v, bool) for v in labels
     ):
-        raise ValueError(f"{source}: 'labels' must be a list of ints")
+        raise DataError(f"{source}: 'labels' must be a list of ints")
     y = np.asarray(labels, dtype=np.int64).reshape(-1)
     if len(y) != len(data):
-        raise ValueError(f"{source}: {len(data)} images but {len(y)} labels")
+        raise DataError(f"{source}: {len(data)} images but {len(y)} labels")
     return _to_images(data), y
 
 
@@ -234,14 +235,14 @@ def _python_meta(raw: bytes, source: str) -> list[str]:
     if not isinstance(names, list) or not names or not all(
         isinstance(n, bytes | str) for n in names
     ):
-        raise ValueError(f"{source}: 'label_names' must be a non-empty list of strings")
+        raise DataError(f"{source}: 'label_names' must be a non-empty list of strings")
     return [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
 
 
 def _binary_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     record = 1 + _PIXELS
     if len(raw) == 0 or len(raw) % record:
-        raise ValueError(
+        raise DataError(
             f"{source}: size {len(raw)} bytes is not a positive multiple of the "
             f"{record}-byte record (1 label byte + {_PIXELS} pixel bytes)"
         )
@@ -253,10 +254,10 @@ def _binary_meta(raw: bytes, source: str) -> list[str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{source}: class names are not UTF-8 text") from None
+        raise DataError(f"{source}: class names are not UTF-8 text") from None
     names = [line.strip() for line in text.splitlines() if line.strip()]
     if not names:
-        raise ValueError(f"{source}: no class names")
+        raise DataError(f"{source}: no class names")
     return names
 
 
@@ -274,7 +275,7 @@ def _download(archive: _Archive, dest: Path) -> Path:
             # Raising inside the block discards the temporary file: a bad download is never
             # left where the next call would find it.
             if md5.hexdigest() != archive.md5 or sha256.hexdigest() != archive.sha256:
-                raise ValueError(
+                raise DataError(
                     f"download of {archive.url} failed its checksum: MD5 {md5.hexdigest()} "
                     f"(expected {archive.md5}), SHA-256 {sha256.hexdigest()} "
                     f"(expected {archive.sha256}); the file was not kept"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import DataError
+
 __all__ = ["Dataset"]
 
 
@@ -22,7 +24,7 @@ class Dataset:
         test: the held-out split for sources that ship one (CIFAR-10, an npz folder), else None.
 
     Raises:
-        ValueError: ``x`` and ``y`` differ in length.
+        DataError: ``x`` and ``y`` differ in length.
     """
 
     x: np.ndarray
@@ -32,7 +34,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
-            raise ValueError(
+            raise DataError(
                 f"x and y must have the same length, got {len(self.x)} samples and "
                 f"{len(self.y)} targets"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DataError
 from .dataset import Dataset
 from .validation import check_dataset
 
@@ -33,7 +34,7 @@ def load_digits() -> Dataset:
     bunch = _sk_load_digits()
     images = np.asarray(bunch.images)
     if not np.array_equal(images, np.round(images)) or images.min() < 0 or images.max() > 16:
-        raise ValueError("scikit-learn digits: expected whole-number gray levels in 0..16")
+        raise DataError("scikit-learn digits: expected whole-number gray levels in 0..16")
     x = images.astype(np.uint8)
     class_names = [str(i) for i in range(10)]
     y = check_dataset(x, bunch.target, len(class_names), "scikit-learn digits")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError, UsageError
 from .dataset import Dataset
 from .validation import check_dataset
 
@@ -36,7 +37,7 @@ def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
         raise TypeError(f"size must be an int or a (height, width) pair of ints, got {size!r}")
     h, w = int(size[0]), int(size[1])
     if h < 1 or w < 1:
-        raise ValueError(f"size must be positive, got (height, width) = ({h}, {w})")
+        raise UsageError(f"size must be positive, got (height, width) = ({h}, {w})")
     return h, w
 
 
@@ -52,7 +53,7 @@ def load_image(path: str | os.PathLike[str], size: int | tuple[int, int]) -> np.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a readable image (the message names it).
+        DataError: the file is not a readable image (the message names it).
         TypeError: ``size`` is not an int or a pair of ints.
     """
     h, w = _size_hw(size)
@@ -65,7 +66,7 @@ def load_image(path: str | os.PathLike[str], size: int | tuple[int, int]) -> np.
             # convert() forces a full decode, so a truncated file fails here, named.
             rgb = img.convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"cannot read image {str(file)!r}: {exc}") from None
+        raise DataError(f"cannot read image {str(file)!r}: {exc}") from None
     if rgb.size != (w, h):  # Pillow sizes are (width, height)
         rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8).copy()
@@ -86,7 +87,7 @@ def load_image_folder(path: str | os.PathLike[str], size: int | tuple[int, int])
 
     Raises:
         FileNotFoundError: ``path`` is not a folder.
-        ValueError: no class sub-folders, a class folder with no images, or a corrupt image
+        DataError: no class sub-folders, a class folder with no images, or a corrupt image
             (the message names the file).
         TypeError: ``size`` is not an int or a pair of ints.
     """
@@ -99,7 +100,7 @@ def load_image_folder(path: str | os.PathLike[str], size: int | tuple[int, int])
         key=lambda d: d.name,
     )
     if not class_dirs:
-        raise ValueError(
+        raise DataError(
             f"{str(root)!r} has no class sub-folders (expected {root}/<class>/<image>.png)"
         )
     images: list[np.ndarray] = []
@@ -111,7 +112,7 @@ def load_image_folder(path: str | os.PathLike[str], size: int | tuple[int, int])
             and f.suffix.lower() in IMAGE_SUFFIXES
         )
         if not files:
-            raise ValueError(
+            raise DataError(
                 f"class folder {str(class_dir)!r} has no images "
                 f"(expected files ending in {', '.join(IMAGE_SUFFIXES)})"
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from .dataset import Dataset
 from .validation import check_features, check_labels
 
@@ -38,7 +39,7 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: a missing key, bad shapes or dtypes, NaN/inf, labels outside the class list,
+        DataError: a missing key, bad shapes or dtypes, NaN/inf, labels outside the class list,
             a folder without ``train*.npz`` files, or a file that is not a valid ``.npz``
             (each message names the file).
     """
@@ -47,11 +48,11 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
         train_files = sorted(root.glob("train*.npz"))
         test_files = sorted(root.glob("test*.npz"))
         if not train_files:
-            raise ValueError(f"{str(root)!r} holds no train*.npz files")
+            raise DataError(f"{str(root)!r} holds no train*.npz files")
         train = _concat([_read(f) for f in train_files])
         test = _concat([_read(f) for f in test_files]) if test_files else None
         if test is not None and test[0].shape[1:] != train[0].shape[1:]:
-            raise ValueError(
+            raise DataError(
                 f"{root}: test samples have shape {test[0].shape[1:]} but training samples "
                 f"have {train[0].shape[1:]}"
             )
@@ -81,7 +82,7 @@ def _read(file: Path) -> _Split:
         with np.load(file, allow_pickle=False) as data:
             missing = {"x", "y"} - set(data.files)
             if missing:
-                raise ValueError(
+                raise DataError(
                     f"{source}: missing array(s) {sorted(missing)}; found {sorted(data.files)}"
                 )
             x, y = data["x"], data["y"]
@@ -89,23 +90,23 @@ def _read(file: Path) -> _Split:
     except ValueError as exc:
         # allow_pickle=False turns an object array into a ValueError as well.
         msg = str(exc)
-        raise ValueError(msg if msg.startswith(source) else f"{source}: {msg}") from None
+        raise DataError(msg if msg.startswith(source) else f"{source}: {msg}") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{source}: not a valid .npz file ({exc})") from None
+        raise DataError(f"{source}: not a valid .npz file ({exc})") from None
     if x.ndim == 3 or (x.ndim == 4 and x.dtype != np.uint8):
-        raise ValueError(
+        raise DataError(
             f"{source}: x must be (N, H, W, C) uint8 images or (N, D) features, "
             f"got {x.dtype} {x.shape}"
         )
     check_features(x, source)
     if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(f"{source}: y must have shape ({len(x)},) to match x, got {y.shape}")
+        raise DataError(f"{source}: y must have shape ({len(x)},) to match x, got {y.shape}")
     # Dtype and sign now; the upper bound once the class list is known.
     y = check_labels(y, np.iinfo(np.int64).max, source)
     class_names = None
     if names is not None:
         if names.ndim != 1 or names.dtype.kind not in "US" or len(names) == 0:
-            raise ValueError(f"{source}: class_names must be a non-empty 1-D string array")
+            raise DataError(f"{source}: class_names must be a non-empty 1-D string array")
         class_names = [n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist()]
     return x, y, class_names
 
@@ -114,7 +115,7 @@ def _concat(parts: list[_Split]) -> _Split:
     """Join chunks; class names survive only if every chunk carries the same list."""
     shapes = {(p[0].shape[1:], p[0].dtype) for p in parts}
     if len(shapes) > 1:
-        raise ValueError(f"npz chunks disagree on sample shape/dtype: {sorted(map(str, shapes))}")
+        raise DataError(f"npz chunks disagree on sample shape/dtype: {sorted(map(str, shapes))}")
     names = parts[0][2] if all(p[2] == parts[0][2] for p in parts) else None
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), names
 
@@ -125,10 +126,10 @@ def _meta_names(meta: Path) -> list[str] | None:
     try:
         info = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{meta}: not valid JSON ({exc})") from None
+        raise DataError(f"{meta}: not valid JSON ({exc})") from None
     names = info.get("label_names") if isinstance(info, dict) else None
     if names is None:
         return None
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{meta}: label_names must be a non-empty list of strings")
+        raise DataError(f"{meta}: label_names must be a non-empty list of strings")
     return names

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import UsageError
 from .dataset import Dataset
 
 __all__ = ["TOY_CLASSIFICATION", "TOY_REGRESSION", "make_toy"]
@@ -110,18 +111,18 @@ def make_toy(
         [-1, 1], ``y`` ``(n,)`` float64, and no class names.
 
     Raises:
-        ValueError: unknown name, ``n`` too small, negative or non-finite noise, or a class count
+        UsageError: unknown name, ``n`` too small, negative or non-finite noise, or a class count
             the set does not support.
         TypeError: ``n`` or ``n_classes`` not an int, ``seed`` not an int or Generator.
     """
     if not isinstance(name, str) or name not in TOY_CLASSIFICATION | TOY_REGRESSION:
         known = ", ".join([*TOY_CLASSIFICATION, *TOY_REGRESSION])
-        raise ValueError(f"unknown toy data set {name!r}; expected one of: {known}")
+        raise UsageError(f"unknown toy data set {name!r}; expected one of: {known}")
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if isinstance(noise, bool) or not isinstance(noise, int | float | np.number) \
             or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        raise UsageError(f"noise must be a finite number >= 0, got {noise!r}")
     if isinstance(seed, np.random.Generator):
         rng = seed
     elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
@@ -131,9 +132,9 @@ def make_toy(
 
     if name in TOY_REGRESSION:
         if n_classes is not None:
-            raise ValueError(f"{name!r} is a regression set; n_classes must be None")
+            raise UsageError(f"{name!r} is a regression set; n_classes must be None")
         if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
+            raise UsageError(f"n must be >= 1, got {n}")
         x = rng.uniform(-1.0, 1.0, (int(n), 1))
         y = TOY_REGRESSION[name](x[:, 0]) + noise * rng.standard_normal(int(n))
         return Dataset(x=x, y=y.astype(np.float64), class_names=[])
@@ -144,11 +145,11 @@ def make_toy(
     if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer):
         raise TypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
     if n_classes not in allowed:
-        raise ValueError(
+        raise UsageError(
             f"{name!r} supports n_classes in {list(allowed)}, got {n_classes}"
         )
     if n < n_classes:
-        raise ValueError(f"n must be at least n_classes={n_classes}, got {n}")
+        raise UsageError(f"n must be at least n_classes={n_classes}, got {n}")
     x, y = generate(int(n), float(noise), int(n_classes), rng)
     order = rng.permutation(int(n))
     return Dataset(

@@ -1,4 +1,5 @@
-"""Writers for tiny CIFAR-10 files in the official formats, shared by the CIFAR tests."""
+"""Writers for tiny CIFAR-10 files in the official formats, offered to the tests as the
+``cifar_files`` fixture."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pickle
 import struct
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                "dog", "frog", "horse", "ship", "truck"]
@@ -103,3 +106,12 @@ def official_splits(n_train: int = 3, n_test: int = 4) -> dict[str, tuple[np.nda
     splits = {name: make_split(n_train, seed=i) for i, name in enumerate(TRAIN)}
     splits["test_batch"] = make_split(n_test, seed=99)
     return splits
+
+
+@pytest.fixture
+def cifar_files() -> SimpleNamespace:
+    return SimpleNamespace(
+        CLASS_NAMES=CLASS_NAMES, TRAIN=TRAIN, py2_pickle=py2_pickle, official_splits=official_splits,
+        tar_folder=tar_folder, write_binary_batches=write_binary_batches,
+        write_python_batches=write_python_batches,
+    )
