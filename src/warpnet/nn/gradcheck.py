@@ -90,7 +90,7 @@ def _check_penalty(penalty: Penalty, x: Array, h: float) -> float:
 
 
 def gradcheck(target: Module | Penalty | Callable[..., tuple[Any, Array]], x: Array, *args: Any,
-              h: float = 1e-6, rng: int | np.random.Generator | None = 0,
+              h: float = 1e-5, rng: int | np.random.Generator | None = 0,
               per_array: bool = False) -> float | dict[str, float]:
     """Largest relative error between analytic and numerical gradients.
 

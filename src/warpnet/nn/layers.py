@@ -122,7 +122,7 @@ class Dropout(Module):
             return x
         xp = array_namespace(x)
         keep = self.rng.random(tuple(x.shape), dtype=np.float32) >= self.p
-        mask = (keep / (1.0 - self.p)).astype(backend.to_numpy(x[:0]).dtype)
+        mask = (keep / (1.0 - self.p)).astype(np.float64 if x.dtype == xp.float64 else np.float32)
         self._mask = mask if backend.is_numpy_array(x) else xp.asarray(mask, device=backend.device(x))
         return x * self._mask
 

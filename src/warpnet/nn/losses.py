@@ -100,10 +100,16 @@ class SoftmaxCrossEntropy(Loss):
         w = _row_weights(xp, sample_weight, N, scores)
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # row max 0: exp cannot overflow
         exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
-        sum_exp = xp.sum(exp, axis=1, keepdims=True)  # >= 1
+        # log(sum exp) = log(n_max + rest), with n_max >= 1 entries equal to the row maximum:
+        # written as log(n_max) + log1p(rest / n_max) it stays accurate when rest is tiny
+        # (a confident prediction), where log(1 + rest) would round rest away.
+        at_max = xp.astype(shifted == 0, scores.dtype)
+        n_max = xp.sum(at_max, axis=1, keepdims=True)
+        rest = xp.sum(exp * (1.0 - at_max), axis=1, keepdims=True)
+        sum_exp = n_max + rest
         onehot = _one_hot(xp, y, C, scores.dtype)
         correct = xp.sum(shifted * onehot, axis=1, keepdims=True)
-        per_row = xp.log(sum_exp) - correct  # (N, 1)
+        per_row = xp.log(n_max) + xp.log1p(rest / n_max) - correct  # (N, 1)
         if w is None:
             return xp.mean(per_row), (exp / sum_exp - onehot) / N
         return xp.sum(per_row * w), (exp / sum_exp - onehot) * w

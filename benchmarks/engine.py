@@ -1,0 +1,216 @@
+"""Time one full training step of warpnet against PyTorch on the CPU, and a whole epoch against
+scikit-learn's MLPClassifier; print ratios measured in one run.
+
+A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum update, float32.
+  (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
+  (b) 3072-1024-1024-10, batch 256
+PyTorch runs in its own process with the same number of threads.
+
+Usage: python benchmarks/engine.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+CONFIGS = {"a": ([3072, 100, 10], 200), "b": ([3072, 1024, 1024, 10], 256)}
+LR, MOMENTUM, REG = 1e-3, 0.9, 1e-4
+
+
+def _threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return int(info[0]["num_threads"]) if info else os.cpu_count() or 1
+
+
+def blas_description() -> str:
+    from threadpoolctl import threadpool_info
+
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not info:
+        return "unknown BLAS"
+    i = info[0]
+    return (f"{i.get('internal_api')} {i.get('version')} "
+            f"({i.get('architecture')}, {i.get('num_threads')} threads)")
+
+
+def _data(sizes: list[int], batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch, sizes[0]), dtype=np.float32),
+            rng.integers(0, sizes[-1], batch))
+
+
+def _time(step, n_steps: int, repeats: int) -> float:
+    """Median seconds per step over ``repeats`` blocks of ``n_steps``."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n_steps):
+            step()
+        times.append((time.perf_counter() - t0) / n_steps)
+    return float(np.median(times))
+
+
+def warpnet_step(sizes: list[int], batch: int):
+    from warpnet import nn, optim
+
+    x, y = _data(sizes, batch)
+    model = nn.mlp(sizes, rng=0)
+    loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    params = model.parameters()
+
+    def step() -> None:
+        opt.zero_grad()
+        scores = model.forward(x)
+        loss, dscores = loss_fn(scores, y)
+        model.backward(dscores, need_dx=False)
+        penalty(params)
+        opt.step()
+
+    return step
+
+
+def peak_memory_after_first_step(sizes: list[int], batch: int) -> tuple[int, int]:
+    """(bytes newly allocated at the peak of steps 2..6, bytes of one batch-sized hidden array)."""
+    step = warpnet_step(sizes, batch)
+    step()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    for _ in range(5):
+        step()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak, batch * max(sizes[1:-1]) * 4
+
+
+TORCH_SCRIPT = r"""
+import json, sys, time, numpy as np, torch
+sizes, batch, threads, n_steps, repeats, lr, mom, reg = json.loads(sys.argv[1])
+torch.set_num_threads(threads)
+rng = np.random.default_rng(0)
+x = torch.from_numpy(rng.standard_normal((batch, sizes[0]), dtype=np.float32))
+y = torch.from_numpy(rng.integers(0, sizes[-1], batch))
+layers = []
+for i in range(len(sizes) - 1):
+    layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+    if i < len(sizes) - 2:
+        layers.append(torch.nn.ReLU())
+model = torch.nn.Sequential(*layers)
+weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=mom)
+ce = torch.nn.CrossEntropyLoss()
+def step():
+    opt.zero_grad()
+    loss = ce(model(x), y) + reg * sum((w * w).sum() for w in weights)
+    loss.backward()
+    opt.step()
+for _ in range(3):
+    step()
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    for _ in range(n_steps):
+        step()
+    times.append((time.perf_counter() - t0) / n_steps)
+print(json.dumps({"seconds": float(np.median(times)), "version": torch.__version__}))
+"""
+
+
+def torch_step_seconds(sizes: list[int], batch: int, threads: int, n_steps: int, repeats: int) -> dict:
+    args = json.dumps([sizes, batch, threads, n_steps, repeats, LR, MOMENTUM, REG])
+    out = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, args], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
+    """Measured float32 matrix-multiply rate of this machine (FLOP/s), the best of a few runs."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=c)
+    best = min(_time(lambda: np.matmul(a, b, out=c), 1, 1) for _ in range(repeats))
+    return 2 * n**3 / best
+
+
+def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
+    """Seconds per epoch (shuffling included) of warpnet's Trainer and scikit-learn's MLPClassifier
+    on n samples of shape (a), float32, SGD with momentum, batch 200."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from warpnet import nn, optim
+    from warpnet.train import Trainer
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n, 3072), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+
+    model = nn.mlp([3072, 100, 10], rng=0)
+    trainer = Trainer(model, "softmax", optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM),
+                      reg=REG, batch_size=200, epochs=epochs, seed=0, verbose=0)
+    t0 = time.perf_counter()
+    trainer.fit(X, y)
+    ours = (time.perf_counter() - t0) / epochs
+
+    clf = MLPClassifier(hidden_layer_sizes=(100,), solver="sgd", learning_rate_init=LR,
+                        momentum=MOMENTUM, nesterovs_momentum=False, alpha=REG, batch_size=200,
+                        max_iter=epochs, shuffle=True, random_state=0, tol=0.0, n_iter_no_change=10**6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        clf.fit(X, y)
+        theirs = (time.perf_counter() - t0) / epochs
+    return {"warpnet": ours, "sklearn": theirs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    n_steps, repeats = (5, 3) if args.quick else (20, 7)
+    threads = _threads()
+    peak = matmul_peak_flops()
+    print(f"BLAS: {blas_description()}; float32 matmul peak measured: {peak / 1e9:.1f} GFLOP/s")
+    print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'of peak':>9}"
+          f"{'new MB/step':>13}{'batch-array MB':>16}")
+    for key, (sizes, batch) in CONFIGS.items():
+        step = warpnet_step(sizes, batch)
+        for _ in range(3):
+            step()
+        ours = _time(step, n_steps, repeats)
+        theirs = torch_step_seconds(sizes, batch, threads, n_steps, repeats)["seconds"]
+        n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
+        frac = 6 * n_params * batch / ours / peak
+        new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
+        print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}{theirs * 1e3:>10.2f}"
+              f"{theirs / ours:>7.2f}x{frac:>8.0%}{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}")
+    try:
+        ep = epoch_comparison(epochs=2 if args.quick else 3)
+        print(f"epoch, 10,000 x 3072 -> 100 -> 10, batch 200: warpnet {ep['warpnet']:.3f} s, "
+              f"scikit-learn MLPClassifier {ep['sklearn']:.3f} s, ratio {ep['sklearn'] / ep['warpnet']:.2f}x")
+    except ImportError as err:
+        print(f"epoch comparison skipped: {err}")
+    import resource
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {rss_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Each optimizer's step equals its formula recomputed by hand; schedules; bad hyper-parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from warpnet import nn, optim
+
+
+def make_param(seed: int = 0) -> nn.Parameter:
+    rng = np.random.default_rng(seed)
+    p = nn.Parameter(rng.standard_normal((3, 4)))
+    p.grad[...] = rng.standard_normal((3, 4))
+    return p
+
+
+def run_steps(opt_factory, grads: list[np.ndarray], w0: np.ndarray) -> np.ndarray:
+    p = nn.Parameter(w0.copy())
+    opt = opt_factory([p])
+    for g in grads:
+        opt.zero_grad()
+        p.accumulate(g)
+        opt.step()
+    return p.value
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((3, 4)), [rng.standard_normal((3, 4)) for _ in range(3)]
+
+
+def test_sgd_plain(problem):
+    w, grads = problem
+    expected = w.copy()
+    for g in grads:
+        expected -= 0.1 * g
+    np.testing.assert_allclose(run_steps(lambda p: optim.SGD(p, lr=0.1), grads, w), expected, rtol=1e-14)
+
+
+def test_sgd_momentum_is_the_lecture_update(problem):
+    w, grads = problem
+    expected, v = w.copy(), np.zeros_like(w)
+    for g in grads:
+        v = 0.9 * v + g
+        expected -= 0.1 * v
+    got = run_steps(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def test_sgd_nesterov(problem):
+    w, grads = problem
+    expected, v = w.copy(), np.zeros_like(w)
+    for g in grads:
+        v = 0.9 * v + g
+        expected -= 0.1 * (g + 0.9 * v)
+    got = run_steps(lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def test_weight_decay(problem):
+    w, grads = problem
+    expected = w.copy()
+    for g in grads:
+        expected -= 0.1 * (g + 0.01 * expected)
+    got = run_steps(lambda p: optim.SGD(p, lr=0.1, weight_decay=0.01), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def test_rmsprop(problem):
+    w, grads = problem
+    expected, s = w.copy(), np.zeros_like(w)
+    for g in grads:
+        s = 0.9 * s + 0.1 * g * g
+        expected -= 0.01 * g / (np.sqrt(s) + 1e-8)
+    got = run_steps(lambda p: optim.RMSProp(p, lr=0.01, decay=0.9), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+def test_adam(problem):
+    w, grads = problem
+    expected, m, v = w.copy(), np.zeros_like(w), np.zeros_like(w)
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        expected -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    got = run_steps(lambda p: optim.Adam(p, lr=0.01), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", optim.OPTIMIZERS.names())
+def test_state_dict_resumes_exactly(problem, name):
+    w, grads = problem
+    kwargs = {"lr": 0.05, **({"momentum": 0.9} if name == "sgd" else {})}
+    straight = run_steps(lambda p: optim.optimizer(name, p, **kwargs), grads, w)
+
+    p = nn.Parameter(w.copy())
+    first = optim.optimizer(name, [p], **kwargs)
+    for g in grads[:2]:
+        first.zero_grad()
+        p.accumulate(g)
+        first.step()
+    saved = {k: v for k, v in first.state_dict().items()}
+    saved["state"] = [{k: a.copy() for k, a in s.items()} for s in saved["state"]]
+    second = optim.optimizer(name, [p], lr=1.0, **({"momentum": 0.5} if name == "sgd" else {}))
+    second.load_state_dict(saved)
+    second.zero_grad()
+    p.accumulate(grads[2])
+    second.step()
+    np.testing.assert_array_equal(p.value, straight)
+
+
+def test_step_lr_and_cosine_lr():
+    opt = optim.SGD([make_param()], lr=1.0)
+    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = []
+    for _ in range(5):
+        sched.step()
+        lrs.append(opt.lr)
+    assert lrs == [1.0, 0.5, 0.5, 0.25, 0.25]
+    opt = optim.SGD([make_param()], lr=1.0)
+    cos = optim.CosineLR(opt, t_max=4, eta_min=0.1)
+    for epoch in range(1, 7):
+        cos.step()
+        expected = 0.1 + 0.9 * (1 + math.cos(math.pi * min(epoch, 4) / 4)) / 2
+        assert opt.lr == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lr": 0.0}, "lr"), ({"lr": -1.0}, "lr"), ({"lr": float("nan")}, "lr"),
+    ({"lr": 0.1, "momentum": 1.0}, "momentum"), ({"lr": 0.1, "momentum": -0.1}, "momentum"),
+    ({"lr": 0.1, "nesterov": True}, "nesterov"), ({"lr": 0.1, "weight_decay": -1}, "weight_decay"),
+])
+def test_bad_hyperparameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        optim.SGD([make_param()], **kwargs)
+
+
+def test_bad_params_and_names():
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="Parameter"):
+        optim.SGD([np.zeros(3)], lr=0.1)
+    with pytest.raises(ValueError, match="sgd, rmsprop, adam"):
+        optim.optimizer("lbfgs", [make_param()], lr=0.1)
+    with pytest.raises(ValueError, match="betas"):
+        optim.Adam([make_param()], betas=(0.9, 1.0))
