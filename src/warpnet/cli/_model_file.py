@@ -1,0 +1,56 @@
+"""Reading a model file for ``eval`` and ``predict``: the network, its preprocessing and class
+names, and the scores of a batch of raw samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..preprocessing import Preprocessor
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    preprocessing: Preprocessor
+    class_names: list[str]
+
+    def scores(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Raw samples ``(N, *input_shape)`` -> class scores ``(N, C)`` float32, in eval mode.
+
+        Raises:
+            DataError: samples the model cannot take (shape, NaN/inf).
+        """
+        from ..backend import to_numpy
+
+        self.model.eval()
+        parts = [to_numpy(self.model.forward(self.preprocessing.transform(x[i:i + batch_size])))
+                 for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Load a model file written by ``warpnet train``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        DataError / ValueError: not a valid warpnet model file, or one without preprocessing.
+    """
+    from .. import io
+
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    saved = io.load(path)
+    state = saved.preprocessing
+    if not isinstance(state, dict) or "config" not in state or "arrays" not in state:
+        raise DataError(f"{str(path)!r} has no preprocessing settings: was it written by "
+                        "'warpnet train'?")
+    pre = Preprocessor.from_state(state["config"], state["arrays"])
+    names = list(saved.class_names or [])
+    if not names:
+        raise DataError(f"{str(path)!r} has no class names: was it written by 'warpnet train'?")
+    return LoadedModel(saved.model, pre, names)

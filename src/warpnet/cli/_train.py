@@ -1,0 +1,239 @@
+"""``warpnet train``: fit a linear classifier or an MLP and fill a run folder.
+
+The run, top to bottom: check the flags and the output folder, load the data and split it
+(test: fixed; validation: ``--seed``), fit the preprocessing on the training part only, build the
+model, train with checkpoints, then write config, history, model file and training curve, and print
+one line of accuracies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+from . import _args, _data, _run_folder
+
+NAME = "train"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as ``config.json`` and reused by ``--resume``.
+
+    The defaults train the two-layer ReLU net on digits to about 98 % test accuracy in a few
+    seconds.
+    """
+
+    data: str = "digits"
+    features: str | None = None
+    image_size: int = 32
+    model: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [100])
+    activation: str = "relu"
+    dropout: float = 0.0
+    loss: str = "softmax"
+    reg: float = 1e-4
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    schedule: str | None = None
+    epochs: int = 30
+    batch_size: int = 64
+    early_stopping: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+
+
+# Flags that may change when a run is resumed: they do not alter what was already trained.
+_RESUMABLE = {"epochs", "early_stopping"}
+
+
+def add_parser(sub: Any) -> None:
+    from .. import nn, optim
+
+    p = sub.add_parser(NAME, help="train a classifier and write a run folder",
+                       description="Train a linear classifier or an MLP; writes config.json, "
+                       "history.json/.csv, model.safetensors, training-curve.png and checkpoints "
+                       "into --out.")
+    d = TrainConfig()
+    # Defaults are None here so that --resume can tell given flags from defaults.
+    p.add_argument("--data", help=f"{_data.DATA_FORMS} (default: {d.data})")
+    p.add_argument("--features", help="image features computed before the classifier, e.g. "
+                   "hog+color+bow (default: raw values)")
+    p.add_argument("--image-size", type=_args.positive_int,
+                   help=f"side length images of folder:PATH are resized to (default {d.image_size})")
+    p.add_argument("--model", choices=["linear", "mlp"], help=f"default: {d.model}")
+    p.add_argument("--hidden", type=_args.hidden_sizes,
+                   help="hidden-layer widths of the mlp, e.g. 100 or 512,256 (default: 100)")
+    p.add_argument("--activation", choices=nn.ACTIVATIONS.names(), help=f"default: {d.activation}")
+    p.add_argument("--dropout", type=_args.fraction, help="drop probability after each hidden "
+                   "layer (default: 0)")
+    p.add_argument("--loss", choices=[n for n in nn.LOSSES.names() if n != "mse"],
+                   help=f"default: {d.loss}")
+    p.add_argument("--reg", type=_args.non_negative_float,
+                   help=f"L2 strength on the weights (default: {d.reg:g})")
+    p.add_argument("--optimizer", choices=optim.OPTIMIZERS.names(), help=f"default: {d.optimizer}")
+    p.add_argument("--lr", type=_args.positive_float, help=f"learning rate (default: {d.lr:g})")
+    p.add_argument("--momentum", type=_args.fraction,
+                   help=f"SGD momentum (default: {d.momentum:g})")
+    p.add_argument("--schedule", choices=optim.SCHEDULES.names(),
+                   help="learning-rate schedule (default: constant)")
+    p.add_argument("--epochs", type=_args.positive_int, help=f"default: {d.epochs}")
+    p.add_argument("--batch-size", type=_args.positive_int, help=f"default: {d.batch_size}")
+    p.add_argument("--early-stopping", type=_args.positive_int, metavar="PATIENCE",
+                   help="stop after this many epochs without a better validation loss and keep "
+                   "the best weights")
+    p.add_argument("--val-fraction", type=_args.fraction,
+                   help=f"share of the training part held out for validation (default: "
+                   f"{d.val_fraction:g})")
+    p.add_argument("--seed", type=_args.non_negative_int, help=f"default: {d.seed}")
+    p.add_argument("--out", type=Path, default=Path("runs/latest"),
+                   help="run folder (default: runs/latest)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
+    verbosity = p.add_mutually_exclusive_group()
+    verbosity.add_argument("--verbose", "-v", dest="verbose", action="store_const", const=2,
+                           default=1, help="more output")
+    verbosity.add_argument("--quiet", "-q", dest="verbose", action="store_const", const=0,
+                           help="only the final line")
+    p.set_defaults(run=run)
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, overridden by the saved config when resuming, overridden by the given flags.
+
+    Raises:
+        UsageError: a flag contradicts the run being resumed, or flags that do not fit together.
+    """
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    values = dataclasses.asdict(TrainConfig())
+    if args.resume:
+        saved = _run_folder.read_config(args.out).get("config", {})
+        values.update({k: v for k, v in saved.items() if k in values})
+        for key, value in given.items():
+            if key not in _RESUMABLE and value != values[key]:
+                raise UsageError(f"--{key.replace('_', '-')} {value} differs from the run being "
+                                 f"resumed ({values[key]}); only --epochs and --early-stopping "
+                                 "may change")
+    values.update(given)
+    config = TrainConfig(**values)
+    if config.optimizer != "sgd" and "momentum" in given:
+        raise UsageError(f"--momentum applies to --optimizer sgd, not {config.optimizer}")
+    if config.model == "linear" and ("hidden" in given or "dropout" in given):
+        raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
+    if config.early_stopping is not None and config.val_fraction == 0:
+        raise UsageError("--early-stopping needs a validation split (--val-fraction > 0)")
+    if config.features is not None:
+        _check_feature_spec(config.features)
+    return config
+
+
+def _check_feature_spec(spec: str) -> None:
+    """Unknown feature names are usage errors, found before any data is read."""
+    from ..features import make_features
+
+    try:
+        make_features(spec)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--features {spec!r}: {exc}") from None
+
+
+def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: ANN201 - nn.Module
+    """The network the config describes, initialized from ``config.seed``."""
+    from .. import nn
+
+    hidden = config.hidden if config.model == "mlp" else []
+    dropout = config.dropout if config.model == "mlp" else 0.0
+    return nn.mlp([n_inputs, *hidden, n_classes], activation=config.activation, dropout=dropout,
+                  rng=config.seed)
+
+
+def _schedule(config: TrainConfig, opt: Any) -> Any:
+    from .. import optim
+
+    if config.schedule is None:
+        return None
+    # Step: divide by ten twice over the run; cosine: anneal to zero at the last epoch.
+    settings = {"step": {"step_size": max(1, config.epochs // 3), "gamma": 0.1},
+                "cosine": {"t_max": config.epochs}}
+    return optim.SCHEDULES.get(config.schedule)(opt, **settings[config.schedule])
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import io, optim
+    from ..preprocessing import Preprocessor
+    from ..train import Trainer, TrainingInterrupted
+
+    config = resolve_config(args)
+    out: Path = args.out
+    _run_folder.prepare(out)  # before any data is read or any epoch is spent
+
+    source = _data.load_source(config.data, image_size=config.image_size)
+    if config.val_fraction > 0:
+        kept, held = _data.split_indices(source.y, config.val_fraction, config.seed,
+                                         "the validation split")
+    else:
+        kept, held = np.arange(len(source.y)), np.arange(0)
+    pre = Preprocessor(config.features, pixel_max=source.pixel_max).fit(source.x[kept])
+    x_train, y_train = pre.transform(source.x[kept]), source.y[kept]
+    x_val = pre.transform(source.x[held]) if len(held) else None
+    y_val = source.y[held]
+    x_test, y_test = pre.transform(source.x_test), source.y_test
+
+    model = build_model(config, x_train.shape[1], len(source.class_names))
+    opt_kwargs: dict[str, Any] = {"lr": config.lr}
+    if config.optimizer == "sgd":
+        opt_kwargs["momentum"] = config.momentum
+    opt = optim.optimizer(config.optimizer, model.parameters(), **opt_kwargs)
+    trainer = Trainer(model, loss=config.loss, optimizer=opt, reg=config.reg,
+                      batch_size=config.batch_size, epochs=config.epochs, seed=config.seed,
+                      schedule=_schedule(config, opt), early_stopping=config.early_stopping,
+                      checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose)
+    # The config goes first: a run interrupted in its first epoch can already be resumed.
+    _run_folder.write_json(out / _run_folder.CONFIG, {"config": dataclasses.asdict(config)})
+
+    started = time.perf_counter()
+    try:
+        history = trainer.fit(x_train, y_train,
+                              validation=(x_val, y_val) if x_val is not None else None,
+                              resume=args.resume)
+    except TrainingInterrupted as exc:
+        raise KeyboardInterrupt(f"{exc}; continue with: warpnet train --resume --out {out}") from None
+    seconds = time.perf_counter() - started
+
+    accuracy = {"train": trainer.evaluate(x_train, y_train)["accuracy"],
+                "validation": trainer.evaluate(x_val, y_val)["accuracy"] if x_val is not None
+                else None,
+                "test": trainer.evaluate(x_test, y_test)["accuracy"]}
+    pre_config, pre_arrays = pre.get_state()
+    io.save(model, out / _run_folder.MODEL,
+            preprocessing={"config": pre_config, "arrays": pre_arrays},
+            class_names=source.class_names,
+            metadata={"config": dataclasses.asdict(config), "accuracy": accuracy})
+    history.save_json(out / _run_folder.HISTORY_JSON)
+    history.save_csv(out / _run_folder.HISTORY_CSV)
+    _run_folder.write_json(out / _run_folder.CONFIG, {
+        "config": dataclasses.asdict(config), "accuracy": accuracy,
+        "samples": {"train": int(len(y_train)), "validation": int(len(y_val)),
+                    "test": int(len(y_test))},
+        "seconds": round(seconds, 3)})
+    _plot_curve(history, out / _run_folder.CURVE)
+
+    val = f"{accuracy['validation']:.4f}" if accuracy["validation"] is not None else "n/a"
+    print(f"train accuracy {accuracy['train']:.4f}  validation {val}  test {accuracy['test']:.4f}  "
+          f"({seconds:.1f}s, model in {out / _run_folder.MODEL})")
+    return 0
+
+
+def _plot_curve(history: Any, path: Path) -> None:
+    from ..viz import training_curve_png
+
+    training_curve_png(history, path)

@@ -1,0 +1,225 @@
+"""What happens to raw samples before the network sees them, fit on the training split only.
+
+``Standardizer`` maps each feature to zero mean and unit variance with the training split's
+statistics (the lecture's "zero-center and normalize"); ``Preprocessor`` chains the optional
+feature transform (HOG, colour histogram, bag of words, ...), flattening and standardization, and
+turns itself into a JSON config plus named arrays so the model file carries it and ``predict`` on
+a raw image applies exactly what training applied.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["Standardizer", "Preprocessor"]
+
+
+class Standardizer:
+    """Per-feature standardization ``z = (x - mean_) / std_``.
+
+    Features that are constant on the training split (``std == 0``, e.g. the always-blank border
+    pixels of the digits) get ``std_ = 1``: they become 0 instead of NaN.
+
+    Attributes (after ``fit``):
+        mean_: ``(D,)`` float32 training mean.
+        std_: ``(D,)`` float32 training standard deviation (1 where it was 0).
+    """
+
+    def __init__(self) -> None:
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> Standardizer:
+        """Learn mean and std from ``x`` of shape ``(N, D)`` (N >= 1, finite); returns ``self``.
+
+        Raises:
+            DataError: ``x`` is not 2-D, empty, not numeric, or holds NaN/inf.
+        """
+        x = _check_matrix(x, "x")
+        # Accumulate in float64: float32 sums over 50,000 rows lose digits of the mean.
+        x64 = x.astype(np.float64, copy=False)
+        mean = x64.mean(axis=0)
+        std = x64.std(axis=0)
+        std[std < 1e-12] = 1.0
+        self.mean_ = mean.astype(np.float32)
+        self.std_ = std.astype(np.float32)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``(N, D)`` -> standardized ``(N, D)`` float32 (a new array; ``x`` is not modified).
+
+        Raises:
+            ValueError: called before ``fit``.
+            DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
+        """
+        if self.mean_ is None or self.std_ is None:
+            raise ValueError("Standardizer.transform called before fit")
+        x = _check_matrix(x, "x")
+        if x.shape[1] != self.mean_.shape[0]:
+            raise DataError(f"x has {x.shape[1]} features, but the standardizer was fit on "
+                            f"{self.mean_.shape[0]}")
+        out = x.astype(np.float32)  # a copy, so the in-place ops below never touch the input
+        out -= self.mean_
+        out /= self.std_
+        return out
+
+
+def _check_matrix(x: Any, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
+                                   or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{name} must hold numbers, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise DataError(f"{name} contains {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
+                        "infinite values")
+    return x
+
+
+class Preprocessor:
+    """Raw samples -> ``(N, D)`` float32 network inputs: features (optional), flatten, standardize.
+
+    Args:
+        features: a feature spec such as ``"hog+color"`` understood by
+            ``warpnet.features.make_features``, or None for raw values (pixels or given vectors).
+        pixel_max: the value of a white pixel in the training images (255 for 8-bit images, 16
+            for the scikit-learn digits), so image files can be brought to the training scale;
+            None when the samples are not images.
+
+    Attributes (after ``fit``):
+        input_shape_: shape of one raw sample, e.g. ``(32, 32, 3)``, ``(8, 8)`` or ``(154,)``.
+        feature_transform_: the fitted feature transformer, or None.
+        standardizer_: the fitted :class:`Standardizer`.
+    """
+
+    def __init__(self, features: str | None = None, pixel_max: float | None = None) -> None:
+        if features is not None and (not isinstance(features, str) or not features.strip()):
+            raise ValueError(f"features must be a non-empty spec string or None, got {features!r}")
+        if pixel_max is not None and (isinstance(pixel_max, bool)
+                                      or not isinstance(pixel_max, int | float)
+                                      or not math.isfinite(pixel_max) or pixel_max <= 0):
+            raise ValueError(f"pixel_max must be a positive number or None, got {pixel_max!r}")
+        self.features = features
+        self.pixel_max = None if pixel_max is None else float(pixel_max)
+        self.input_shape_: tuple[int, ...] | None = None
+        self.feature_transform_: Any = None
+        self.standardizer_ = Standardizer()
+
+    @property
+    def image_shape(self) -> tuple[int, ...] | None:
+        """``(H, W)`` or ``(H, W, C)`` when the model takes images, else None."""
+        if self.input_shape_ is None or self.pixel_max is None or len(self.input_shape_) < 2:
+            return None
+        return self.input_shape_
+
+    def fit(self, x: np.ndarray) -> Preprocessor:
+        """Fit the feature transform and the standardizer on training samples ``x``.
+
+        Args:
+            x: ``(N, ...)`` raw samples (images or vectors), N >= 1.
+
+        Raises:
+            DataError: empty or non-finite data, or features asked for on non-image data.
+        """
+        x = _check_samples(x)
+        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
+        if self.features is not None:
+            from .features import make_features
+
+            if x.ndim < 3:
+                raise DataError(f"features {self.features!r} need images (N, H, W[, C]), but the "
+                                f"data has shape {x.shape}")
+            self.feature_transform_ = make_features(self.features)
+            self.feature_transform_.fit(x)
+        self.standardizer_.fit(self._vectors(x))
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw samples ``(N, *input_shape_)`` -> standardized ``(N, D)`` float32.
+
+        Raises:
+            ValueError: called before ``fit``.
+            DataError: the samples have another shape than the training samples, or NaN/inf.
+        """
+        if self.input_shape_ is None:
+            raise ValueError("Preprocessor.transform called before fit")
+        x = _check_samples(x)
+        if tuple(x.shape[1:]) != self.input_shape_:
+            raise DataError(f"samples have shape {tuple(x.shape[1:])}, but the model expects "
+                            f"{self.input_shape_}")
+        return self.standardizer_.transform(self._vectors(x))
+
+    def _vectors(self, x: np.ndarray) -> np.ndarray:
+        if self.feature_transform_ is not None:
+            return np.asarray(self.feature_transform_.transform(x))
+        return x.reshape(len(x), -1)
+
+    # -- saving -----------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(config, arrays)``: JSON-able settings and named arrays that rebuild this object.
+
+        Raises:
+            ValueError: called before ``fit``.
+        """
+        if self.input_shape_ is None or self.standardizer_.mean_ is None:
+            raise ValueError("Preprocessor.get_state called before fit")
+        config: dict[str, Any] = {
+            "input_shape": list(self.input_shape_),
+            "pixel_max": self.pixel_max,
+            "features": self.features,
+            "feature_config": None,
+        }
+        arrays = {"mean": self.standardizer_.mean_, "std": self.standardizer_.std_}
+        if self.feature_transform_ is not None:
+            from .features import features_to_state
+
+            feature_config, feature_arrays = features_to_state(self.feature_transform_)
+            config["feature_config"] = feature_config
+            arrays.update({f"features.{k}": np.asarray(v) for k, v in feature_arrays.items()})
+        return config, arrays
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Preprocessor:
+        """Rebuild from :meth:`get_state`'s output (e.g. read back from a model file).
+
+        Raises:
+            DataError: a missing or malformed entry.
+        """
+        try:
+            shape = tuple(int(s) for s in config["input_shape"])
+            pre = cls(features=config.get("features"), pixel_max=config.get("pixel_max"))
+            mean = np.asarray(arrays["mean"], dtype=np.float32)
+            std = np.asarray(arrays["std"], dtype=np.float32)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"malformed preprocessing in the model file: {exc!r}") from None
+        if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
+            raise DataError("malformed preprocessing in the model file: mean/std must be equal-length "
+                            "1-D arrays with std > 0")
+        pre.input_shape_ = shape
+        pre.standardizer_.mean_, pre.standardizer_.std_ = mean, std
+        if pre.features is not None:
+            from .features import features_from_state
+
+            prefix = "features."
+            feature_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            pre.feature_transform_ = features_from_state(config.get("feature_config"), feature_arrays)
+        return pre
+
+
+def _check_samples(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(f"expected a non-empty batch of samples (N, ...), got shape {x.shape}")
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
+                                   or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"samples must hold numbers, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise DataError(f"samples contain {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
+                        "infinite values")
+    return x

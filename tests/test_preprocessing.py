@@ -1,0 +1,87 @@
+"""Standardization and the preprocessing state stored in model files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.preprocessing import StandardScaler
+
+from warpnet.errors import DataError
+from warpnet.preprocessing import Preprocessor, Standardizer
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 6)),
+              elements=st.floats(-1e3, 1e3)))
+def test_standardizer_matches_scikit_learn(x):
+    ours = Standardizer().fit(x).transform(x)
+    theirs = StandardScaler().fit(x).transform(x)
+    # scikit-learn keeps constant columns at scale 1 as well; float32 output.
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-3)
+
+
+def test_standardizer_uses_training_statistics_only():
+    train = np.array([[0.0, 10.0], [2.0, 10.0]])
+    s = Standardizer().fit(train)
+    np.testing.assert_allclose(s.mean_, [1.0, 10.0])
+    np.testing.assert_allclose(s.std_, [1.0, 1.0])  # the constant column keeps std 1, not 0
+    np.testing.assert_allclose(s.transform(np.array([[4.0, 12.0]])), [[3.0, 2.0]])
+
+
+def test_standardizer_does_not_modify_input():
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    before = x.copy()
+    s = Standardizer().fit(x)
+    s.transform(x)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 3)), np.zeros(3), np.array([[np.nan, 1.0]]),
+                                 np.array([["a", "b"]])])
+def test_standardizer_rejects_bad_input(bad):
+    with pytest.raises(DataError):
+        Standardizer().fit(bad)
+
+
+def test_standardizer_checks_feature_count_and_fit():
+    with pytest.raises(ValueError, match="before fit"):
+        Standardizer().transform(np.ones((2, 2)))
+    s = Standardizer().fit(np.ones((3, 2)))
+    with pytest.raises(DataError, match="3 features, but the standardizer was fit on 2"):
+        s.transform(np.ones((3, 3)))
+
+
+def test_preprocessor_flattens_images_and_round_trips_its_state():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 4, 4, 3), dtype=np.uint8)
+    pre = Preprocessor(pixel_max=255).fit(images[:15])
+    z = pre.transform(images)
+    assert z.shape == (20, 48) and z.dtype == np.float32
+    config, arrays_ = pre.get_state()
+    again = Preprocessor.from_state(config, arrays_)
+    assert again.image_shape == (4, 4, 3) and again.pixel_max == 255.0
+    np.testing.assert_array_equal(again.transform(images), z)
+
+
+def test_preprocessor_rejects_other_shapes_and_vectors_have_no_image_shape():
+    pre = Preprocessor().fit(np.ones((5, 3)))
+    assert pre.image_shape is None
+    with pytest.raises(DataError, match=r"shape \(4,\), but the model expects \(3,\)"):
+        pre.transform(np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("features, pixel_max", [("", None), (3, None), (None, 0), (None, True)])
+def test_preprocessor_validates_arguments(features, pixel_max):
+    with pytest.raises(ValueError):
+        Preprocessor(features=features, pixel_max=pixel_max)
+
+
+def test_preprocessor_from_malformed_state():
+    with pytest.raises(DataError):
+        Preprocessor.from_state({}, {})
+    with pytest.raises(DataError):
+        Preprocessor.from_state({"input_shape": [2]}, {"mean": np.zeros(2), "std": np.zeros(2)})
