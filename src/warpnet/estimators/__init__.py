@@ -1,0 +1,9 @@
+"""scikit-learn compatible estimators on warpnet's engine: ``LinearClassifier``,
+``MLPClassifier`` and ``MLPRegressor`` (they work in ``Pipeline``, ``GridSearchCV``,
+``cross_val_score``; their ``network_`` exports to PyTorch with ``warpnet.export.to_torch``).
+"""
+
+from ._classifier import LinearClassifier, MLPClassifier
+from ._regressor import MLPRegressor
+
+__all__ = ["LinearClassifier", "MLPClassifier", "MLPRegressor"]

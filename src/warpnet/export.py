@@ -1,0 +1,173 @@
+"""Hand a trained network to PyTorch and back.
+
+``to_torch(model)`` builds a ``torch.nn.Sequential`` that computes the same function as a warpnet
+network (or a fitted warpnet estimator); ``from_torch(module)`` rebuilds a warpnet network from the
+PyTorch layer types warpnet has.  Weights are copied, never shared.
+
+One difference in conventions matters: a warpnet ``Linear`` stores its weight as
+``(in_features, out_features)`` and computes ``x @ W + b`` (the lecture's layout), while
+``torch.nn.Linear`` stores ``(out_features, in_features)`` and computes ``x @ W.T + b``; the
+conversion transposes.
+
+PyTorch is imported only when one of these functions is called (``pip install warpnet[torch]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .nn import ELU, Dropout, LeakyReLU, Linear, Module, ReLU, Sequential, Sigmoid, Softplus, Tanh
+
+# torch.nn.Softplus returns x itself above ``threshold`` (an approximation of log(1 + e^x) whose
+# error is about e^-threshold).  At 40 the error, ~4e-18, is below float64 rounding of x, so the
+# exported network matches warpnet's exact softplus; exp(40) still fits float32.
+_SOFTPLUS_THRESHOLD = 40.0
+
+_SUPPORTED = ("Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus (beta=1), ELU, Dropout, "
+              "Sequential")
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("warpnet.export needs PyTorch; install it with "
+                          "`pip install warpnet[torch]` (or `pip install torch`)") from None
+    return torch
+
+
+def _network_of(model: Any) -> Module:
+    """The warpnet network inside ``model``: the module itself, or a fitted estimator's ``network_``."""
+    if isinstance(model, Module):
+        return model
+    if hasattr(model, "get_params") and hasattr(model, "fit"):  # a scikit-learn style estimator
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(model, "network_")
+        return model.network_
+    raise TypeError(f"model must be a warpnet Module or a fitted warpnet estimator, "
+                    f"got {type(model).__name__}")
+
+
+def to_torch(model: Any) -> Any:
+    """A ``torch.nn.Sequential`` computing the same function as ``model``.
+
+    Args:
+        model: a warpnet ``Module`` (``Sequential`` or a single layer) or a fitted warpnet
+            estimator (its ``network_`` is exported: the scores, before softmax).
+
+    Returns:
+        ``torch.nn.Sequential`` on the CPU, with the parameters' dtype (float32 or float64) and
+        the same train/eval mode as ``model``.  A single layer is wrapped in a ``Sequential``.
+
+    Raises:
+        ImportError: PyTorch is not installed.
+        TypeError: ``model`` is not a warpnet module or estimator, or contains a layer type with
+            no PyTorch counterpart.
+        sklearn.exceptions.NotFittedError: an estimator that has not been fitted.
+    """
+    torch = _torch()
+    network = _network_of(model)
+    converted = _layer_to_torch(torch, network)
+    if not isinstance(converted, torch.nn.Sequential):
+        converted = torch.nn.Sequential(converted)
+    converted.train(network.training)
+    return converted
+
+
+def _layer_to_torch(torch: Any, layer: Module) -> Any:
+    nn = torch.nn
+    if isinstance(layer, Sequential):
+        return nn.Sequential(*(_layer_to_torch(torch, child) for child in layer))
+    if isinstance(layer, Linear):
+        weight = backend.to_numpy(layer.weight.value)  # (in, out)
+        out = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                        dtype=torch.float64 if weight.dtype == np.float64 else torch.float32)
+        with torch.no_grad():
+            out.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight.T)))  # (out, in)
+            if layer.bias is not None:
+                out.bias.copy_(torch.from_numpy(np.array(backend.to_numpy(layer.bias.value))))
+        return out
+    if isinstance(layer, LeakyReLU):
+        return nn.LeakyReLU(layer.negative_slope)
+    if isinstance(layer, ReLU):
+        return nn.ReLU()
+    if isinstance(layer, Sigmoid):
+        return nn.Sigmoid()
+    if isinstance(layer, Tanh):
+        return nn.Tanh()
+    if isinstance(layer, Softplus):
+        return nn.Softplus(beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
+    if isinstance(layer, ELU):
+        return nn.ELU(alpha=layer.alpha)
+    if isinstance(layer, Dropout):
+        return nn.Dropout(layer.p)
+    raise TypeError(f"cannot export layer {layer!r} to PyTorch; supported: {_SUPPORTED}")
+
+
+def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> Sequential:
+    """A warpnet ``Sequential`` computing the same function as a PyTorch module.
+
+    Args:
+        module: ``torch.nn.Sequential`` (nested ones are kept nested) or a single supported layer:
+            ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus`` (beta=1),
+            ``ELU``, ``Dropout``.  Weights must be float32 or float64.
+        rng: seed or generator for the dropout masks of the warpnet network.
+
+    Returns:
+        A warpnet ``Sequential`` on NumPy with the module's dtype and train/eval mode; a single
+        layer is wrapped in a ``Sequential``.
+
+    Raises:
+        ImportError: PyTorch is not installed.
+        TypeError: ``module`` is not a torch module, or holds a layer warpnet does not have.
+        ValueError: a Softplus with beta != 1, or weights that are not float32/float64.
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    generator = backend.as_generator(rng)
+    converted = _layer_from_torch(torch, module, generator)
+    if not isinstance(converted, Sequential):
+        converted = Sequential(converted)
+    converted.train(module.training)
+    return converted
+
+
+def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Module:
+    nn = torch.nn
+    if isinstance(layer, nn.Sequential):
+        return Sequential(*(_layer_from_torch(torch, child, rng) for child in layer))
+    if isinstance(layer, nn.Linear):
+        weight = layer.weight.detach().cpu().numpy()  # (out, in)
+        if weight.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{layer!r} has {weight.dtype} weights; warpnet takes float32 or "
+                             f"float64 (convert with module.float() or module.double())")
+        out = Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                     init="zeros", dtype=weight.dtype.name)
+        out.load_state_dict({"weight": weight.T, **(
+            {"bias": layer.bias.detach().cpu().numpy()} if layer.bias is not None else {})})
+        return out
+    if isinstance(layer, nn.ReLU):
+        return ReLU()
+    if isinstance(layer, nn.LeakyReLU):
+        return LeakyReLU(float(layer.negative_slope))
+    if isinstance(layer, nn.Sigmoid):
+        return Sigmoid()
+    if isinstance(layer, nn.Tanh):
+        return Tanh()
+    if isinstance(layer, nn.Softplus):
+        if float(layer.beta) != 1.0:
+            raise ValueError(f"{layer!r}: warpnet's Softplus has beta = 1, got beta={layer.beta}")
+        return Softplus()
+    if isinstance(layer, nn.ELU):
+        return ELU(float(layer.alpha))
+    if isinstance(layer, nn.Dropout):
+        return Dropout(float(layer.p), rng=rng)
+    raise TypeError(f"cannot import {type(layer).__name__} from PyTorch; supported: {_SUPPORTED}")
+
+
+__all__ = ["to_torch", "from_torch"]
