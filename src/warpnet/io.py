@@ -112,7 +112,7 @@ def save(
             the new one is complete.
         preprocessing: a JSON-like dict (str keys; values: str, int, float, bool, None, lists,
             dicts) that may also hold arrays anywhere (e.g. ``{"mean": arr, "std": arr}``); arrays
-            are stored as tensors, the rest as JSON.
+            are stored as tensors, the rest as JSON (tuples come back as lists).
         class_names: the name of each output class.
         metadata: any other JSON-able facts (training settings, accuracy, ...).
 
@@ -132,6 +132,8 @@ def save(
     clash = sorted(n for n in tensors if n.startswith(_PREFIX))
     if clash:
         raise ValueError(f"parameter names may not start with {_PREFIX!r}: {clash}")
+    if preprocessing is not None and not isinstance(preprocessing, Mapping):
+        raise TypeError(f"preprocessing must be a dict, got {type(preprocessing).__name__}")
     pre_json = _encode_preprocessing(dict(preprocessing or {}), tensors)
     if class_names is not None:
         if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
@@ -152,7 +154,8 @@ def save(
 
 
 def _host_array(value: Any, where: str) -> np.ndarray:
-    """A C-contiguous NumPy copy of any array-API array, checked to have a storable dtype."""
+    """Any array-API array as a C-contiguous NumPy array (copied off its device if needed),
+    checked to have a storable dtype."""
     array = np.ascontiguousarray(to_numpy(value))
     if (array.dtype.kind, array.dtype.itemsize) not in _DTYPE_NAMES:
         raise ValueError(f"{where}: dtype {array.dtype} cannot be stored "
