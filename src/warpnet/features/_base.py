@@ -1,0 +1,121 @@
+"""The scikit-learn plumbing every image feature transformer shares.
+
+Subclasses implement three hooks: ``_check_params`` (validate constructor
+arguments), ``_fit_images`` (learn from a validated batch; most features learn
+nothing) and ``_transform_chunk`` (features of a validated chunk). This class
+turns them into ``fit``/``transform`` that accept (N, H, W[, C]) images or, with
+``image_shape``, flattened (N, D) rows, process large inputs in bounded chunks and
+show a progress bar only for long jobs on a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_images
+
+# A progress bar pays off only when extraction takes seconds: this many pixels or more.
+_PROGRESS_MIN_PIXELS = 50_000_000
+
+
+class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class: validated, chunked ``fit``/``transform`` over image batches."""
+
+    #: Channel counts accepted on the last axis of 4-D input (None: any).
+    _allow_channels: tuple[int, ...] | None = None
+    #: Pixels per chunk: small enough that a chunk's temporaries stay in cache.
+    _chunk_pixels: int = 1 << 17
+
+    # -- hooks ---------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate constructor arguments; raise ValueError naming the bad one."""
+
+    def _check_image_shape(self, shape: tuple[int, ...]) -> None:
+        """Validate parameters that depend on the image size (e.g. cells vs image)."""
+
+    def _fit_images(self, images: np.ndarray) -> None:
+        """Learn from a validated batch (stateless features learn nothing)."""
+
+    def _n_outputs(self, shape: tuple[int, ...]) -> int:
+        """Number of features one image of ``shape`` yields."""
+        raise NotImplementedError
+
+    def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
+        """Write the features of ``images`` (B, H, W[, C]) into ``out`` (B, D)."""
+        raise NotImplementedError
+
+    # -- scikit-learn API ----------------------------------------------------
+    def fit(self, X: object, y: object = None) -> ImageTransformer:
+        """Validate parameters and images, learn what the feature needs; return ``self``.
+
+        Args:
+            X: (N, H, W) or (N, H, W, C) images, uint8 or float on the 0..255 scale; or
+                (N, D) rows when ``image_shape`` is set.
+            y: ignored.
+
+        Raises:
+            ValueError: bad parameters, or images that are empty, non-finite, of the
+                wrong rank or too small for the parameters.
+        """
+        self._check_params()
+        images, _ = check_images(
+            X, image_shape=self.image_shape, allow_channels=self._allow_channels
+        )
+        shape = tuple(images.shape[1:])
+        self._check_image_shape(shape)
+        self._fit_images(images)
+        self.image_shape_ = shape
+        self.n_features_in_ = math.prod(shape)
+        self._n_features_out = self._n_outputs(shape)
+        return self
+
+    def transform(self, X: object) -> np.ndarray:
+        """Features of each image: array (N, D), float64 for float64 input, else float32.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: (a ValueError) before ``fit``.
+            ValueError: images invalid or of another shape than those seen in ``fit``.
+        """
+        check_is_fitted(self)
+        images, out_dtype = check_images(
+            X, image_shape=self.image_shape, allow_channels=self._allow_channels
+        )
+        shape = tuple(images.shape[1:])
+        if shape != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {shape} ({math.prod(shape)} features), but "
+                f"{type(self).__name__} was fitted on images of shape {self.image_shape_} "
+                f"({self.n_features_in_} features)"
+            )
+        return self._run_chunks(images, out_dtype)
+
+    def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
+        """Transform ``images`` chunk by chunk into a preallocated (N, D) array."""
+        n = images.shape[0]
+        out = np.empty((n, self._n_features_out), dtype=out_dtype)
+        step = max(1, self._chunk_pixels // math.prod(images.shape[1:3]))
+        for start in _progress(range(0, n, step), images, type(self).__name__):
+            self._transform_chunk(images[start : start + step], out[start : start + step])
+        return out
+
+    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn protocol
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _progress(chunks: range, images: np.ndarray, label: str) -> Iterator[int] | range:
+    """Wrap ``chunks`` in a tqdm bar for long jobs when stderr is a terminal."""
+    if images.size < _PROGRESS_MIN_PIXELS or len(chunks) < 2 or not sys.stderr.isatty():
+        return chunks
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional: extraction works the same without a bar
+        return chunks
+    return tqdm(chunks, desc=label, unit="chunk", leave=False)

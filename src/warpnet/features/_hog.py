@@ -1,0 +1,392 @@
+"""Histogram of oriented gradients over a batch of images, numerically scikit-image's.
+
+The stages follow ``skimage.feature.hog`` (Dalal & Triggs 2005 with scikit-image's
+choices), each written for a whole batch at once:
+
+1. optional power-law compression (``transform_sqrt``);
+2. central-difference gradients, zero on the image border; for colour images the
+   channel with the strongest gradient at each pixel (or a luma image first);
+3. per cell, a histogram of gradient orientation weighted by magnitude, divided by
+   the cell area (hard binning: a pixel votes for one bin only);
+4. block normalization (L1, L1-sqrt, L2, L2-Hys) over every overlapping block;
+5. flattening in the order (block_row, block_col, cell_row, cell_col, orientation).
+
+Exactness. scikit-image bins the float64 angle ``rad2deg(arctan2(g_row, g_col)) %
+180`` against float32 bin edges. The exact path here repeats that arithmetic. The
+fast path (uint8 images without ``transform_sqrt``: integer gradients in
+[-255, 255]) uses a float32 ``arctan2`` instead, and is taken only when a one-off
+check over all 511 x 511 possible integer gradients shows it assigns every one to
+the same bin as the exact path; otherwise the exact path runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
+COLOR_MODES = ("max", "gray")
+# Added to block norms so an all-zero block stays zero instead of 0/0 (scikit-image's eps).
+_EPS = 1e-5
+# ITU-R BT.601 luma weights for the "gray" colour mode.
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass(frozen=True)
+class HogConfig:
+    """Validated HOG parameters (see ``warpnet.features.HOG`` for their meaning)."""
+
+    orientations: int
+    cell: tuple[int, int]
+    block: tuple[int, int]
+    block_norm: str
+    transform_sqrt: bool
+    signed: bool
+    color: str
+
+
+def grid_shape(hw: tuple[int, int], cfg: HogConfig) -> tuple[int, int, int, int]:
+    """(cell rows, cell cols, block rows, block cols) for an image of ``hw`` pixels."""
+    ncr, ncc = hw[0] // cfg.cell[0], hw[1] // cfg.cell[1]
+    return ncr, ncc, ncr - cfg.block[0] + 1, ncc - cfg.block[1] + 1
+
+
+def feature_length(hw: tuple[int, int], cfg: HogConfig) -> int:
+    """Features per image: block rows * block cols * cells per block * orientations."""
+    _, _, nbr, nbc = grid_shape(hw, cfg)
+    return nbr * nbc * cfg.block[0] * cfg.block[1] * cfg.orientations
+
+
+def hog_features(images: np.ndarray, cfg: HogConfig, out: np.ndarray) -> None:
+    """Write the HOG vectors of ``images`` (B, H, W[, C]) into ``out`` (B, D)."""
+    hist = cell_histograms(images, cfg)  # (B, ncr, ncc, n) float64
+    blocks = normalize_blocks(hist, cfg.block, cfg.block_norm)
+    out[...] = blocks.reshape(out.shape)
+
+
+# -- stages 1-3: gradients and cell histograms ------------------------------------
+# Pixels per inner chunk: the float32 temporaries of one chunk stay in the L2 cache.
+_INNER_PIXELS = 1 << 16
+
+
+def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
+    """Orientation histograms (B, cell rows, cell cols, orientations), float64.
+
+    Each entry is the summed gradient magnitude of the cell's pixels in that bin,
+    divided by the cell area, as in scikit-image.
+    """
+    if images.ndim == 4 and cfg.color == "gray":
+        dtype = np.float32 if images.dtype == np.float32 else np.float64
+        images = images[..., :3] @ _LUMA.astype(dtype) if images.shape[3] >= 3 else images[..., 0]
+    B, H, W = images.shape[:3]
+    n = cfg.orientations
+    hist = np.empty((B, H // cfg.cell[0], W // cfg.cell[1], n))
+    fast = images.dtype == np.uint8 and not cfg.transform_sqrt and _fast_bins_exact(n, cfg.signed)
+    step = max(1, _INNER_PIXELS // (H * W))
+    work = _FastWorkspace(min(step, B), images.shape[1:]) if fast else None
+    for s in range(0, B, step):
+        chunk = images[s : s + step]
+        if work is not None:
+            slots, mag = work.slots_and_magnitudes(chunk, n, cfg.signed)
+            fold = _fold_matrix(2 * n + 1, n, fast=True)
+        else:
+            slots, mag = _exact_slots_and_magnitudes(chunk, n, cfg.signed, cfg.transform_sqrt)
+            fold = _fold_matrix(n + 1, n, fast=False)
+        hist[s : s + step] = _accumulate(slots, mag, fold, cfg.cell)
+    return hist
+
+
+class _FastWorkspace:
+    """Reused float32/intp buffers for the uint8 fast path (fresh large arrays cost page faults)."""
+
+    def __init__(self, B: int, image_shape: tuple[int, ...]) -> None:
+        shape = (B, *image_shape)
+        self.x = np.empty(shape, dtype=np.float32)
+        self.g_row = np.empty(shape, dtype=np.float32)
+        self.g_col = np.empty(shape, dtype=np.float32)
+        self.t = np.empty(shape[:3], dtype=np.float32)
+        self.slots = np.empty(shape[:3], dtype=np.intp)
+        # bincount wants float64 weights; converting into a buffer beats its own cast.
+        self.mag = np.empty(shape[:3], dtype=np.float64)
+
+    def slots_and_magnitudes(
+        self, chunk: np.ndarray, n: int, signed: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Orientation slots (b, H, W) intp and magnitudes (b, H, W) float64 of ``chunk``."""
+        b = chunk.shape[0]
+        x, g_row, g_col = self.x[:b], self.g_row[:b], self.g_col[:b]
+        x[...] = chunk  # uint8 -> float32 is exact
+        _gradients_into(x, g_row, g_col)
+        g_row, g_col = _select_channel_fast(g_row, g_col)
+        t, slots = self.t[:b], self.slots[:b]
+        _fast_slots(g_row, g_col, n, signed, t=t, slots=slots)
+        np.multiply(g_row, g_row, out=g_row)  # integers: squares and sums are exact
+        np.multiply(g_col, g_col, out=g_col)
+        np.add(g_row, g_col, out=g_row)
+        mag = self.mag[:b]
+        np.copyto(mag, np.sqrt(g_row, out=g_row))
+        return slots, mag
+
+
+def _exact_slots_and_magnitudes(
+    chunk: np.ndarray, n: int, signed: bool, transform_sqrt: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bins (slot n: dropped) and float64 magnitudes with scikit-image's arithmetic."""
+    x = _exact_input(chunk, transform_sqrt)
+    g_row = np.empty(x.shape, dtype=x.dtype)
+    g_col = np.empty(x.shape, dtype=x.dtype)
+    _gradients_into(x, g_row, g_col)
+    g_row, g_col = _select_channel_exact(g_row, g_col)
+    g_row = g_row.astype(np.float64, copy=False)
+    g_col = g_col.astype(np.float64, copy=False)
+    return exact_bins(g_row, g_col, n, signed), np.hypot(g_row, g_col)
+
+
+def _exact_input(images: np.ndarray, transform_sqrt: bool) -> np.ndarray:
+    """Images in scikit-image's working dtype (float32 stays, the rest float64), sqrt'ed."""
+    if images.dtype == np.uint8:
+        if transform_sqrt:  # a lookup table gives the same float64 values as np.sqrt
+            return np.sqrt(np.arange(256, dtype=np.float64))[images]
+        return images.astype(np.float64)
+    return np.sqrt(images) if transform_sqrt else images
+
+
+def _gradients_into(x: np.ndarray, g_row: np.ndarray, g_col: np.ndarray) -> None:
+    """Central differences along rows and columns, zero on the first and last row/col.
+
+    Computed on the flattened batch (contiguous, so SIMD-fast); the differences that
+    straddle two rows or two images land exactly on the border pixels, which are
+    then zeroed.
+    """
+    W = x.shape[2]
+    step = W * (x.shape[3] if x.ndim == 4 else 1)  # one image row, in flat elements
+    cstep = step // W  # one pixel
+    xf, rf, cf = x.reshape(-1), g_row.reshape(-1), g_col.reshape(-1)
+    np.subtract(xf[2 * step :], xf[: -2 * step], out=rf[step:-step])
+    np.subtract(xf[2 * cstep :], xf[: -2 * cstep], out=cf[cstep:-cstep])
+    g_row[:, 0] = 0
+    g_row[:, -1] = 0
+    g_col[:, :, 0] = 0
+    g_col[:, :, -1] = 0
+
+
+def _select_channel_fast(g_row: np.ndarray, g_col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the gradient of the channel with the largest magnitude (first on ties).
+
+    Integer gradients: comparing exact squared magnitudes orders channels exactly as
+    scikit-image's float64 ``hypot`` does.
+    """
+    if g_row.ndim == 3:
+        return g_row, g_col
+    sq = g_row * g_row
+    sq += g_col * g_col
+    best, r, c = sq[..., 0], g_row[..., 0], g_col[..., 0]
+    for ch in range(1, g_row.shape[3]):
+        wins = sq[..., ch] > best  # strict: the first channel wins ties, as argmax does
+        best = np.where(wins, sq[..., ch], best)
+        r = np.where(wins, g_row[..., ch], r)
+        c = np.where(wins, g_col[..., ch], c)
+    return np.ascontiguousarray(r), np.ascontiguousarray(c)
+
+
+def _select_channel_exact(g_row: np.ndarray, g_col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Channel selection on ``hypot`` in the working dtype, as scikit-image compares."""
+    if g_row.ndim == 3:
+        return g_row, g_col
+    magn = np.hypot(g_row, g_col)
+    best, r, c = magn[..., 0], g_row[..., 0], g_col[..., 0]
+    for ch in range(1, g_row.shape[3]):
+        wins = magn[..., ch] > best
+        best = np.where(wins, magn[..., ch], best)
+        r = np.where(wins, g_row[..., ch], r)
+        c = np.where(wins, g_col[..., ch], c)
+    return r, c
+
+
+def exact_bins(g_row: np.ndarray, g_col: np.ndarray, n: int, signed: bool) -> np.ndarray:
+    """Orientation bin of each pixel with scikit-image's float64 arithmetic, as intp.
+
+    The angle ``rad2deg(arctan2(g_row, g_col)) % period`` falls in bin ``i`` when
+    ``edge[i] <= angle < edge[i + 1]`` with float32 edges ``float32(period / n) * i``.
+    An angle at or above the top edge (float32 rounding can put it below the period)
+    belongs to no bin: it gets index ``n``, a slot that is discarded.
+    """
+    period = 360.0 if signed else 180.0
+    theta = np.rad2deg(np.arctan2(g_row, g_col)) % period
+    edges = _bin_edges(n, period)
+    # The estimate is off by at most one bin because the float32 edges differ from
+    # i * period / n by a few ulps only; the two comparisons settle it exactly.
+    b = np.floor(theta * (n / period)).astype(np.intp)
+    np.clip(b, 0, n, out=b)
+    b -= theta < edges[b]
+    b += theta >= edges[b + 1]
+    return b
+
+
+@lru_cache(maxsize=64)
+def _bin_edges(n: int, period: float) -> np.ndarray:
+    """Float64 copies of the float32 bin edges [0, e1, ..., en, inf] scikit-image uses."""
+    width = np.float32(period / n)
+    edges = np.empty(n + 2, dtype=np.float64)
+    edges[0] = 0.0
+    edges[1 : n + 1] = width * np.arange(1, n + 1, dtype=np.float32)
+    edges[n + 1] = np.inf
+    return edges
+
+
+def _fast_slots(
+    g_row: np.ndarray,
+    g_col: np.ndarray,
+    n: int,
+    signed: bool,
+    t: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
+) -> np.ndarray:
+    """Orientation slots 0..2n from a float32 angle; slot ``s`` is bin ``s % n``.
+
+    ``arctan2`` lies in (-pi, pi]; scaling by n/pi (n/2pi when signed) and adding n
+    makes it positive, so truncation is floor and no modulo pass is needed.
+    ``t`` (float32) and ``slots`` (intp) are optional output buffers.
+    """
+    scale = np.float32(n / (2 * np.pi) if signed else n / np.pi)
+    t = np.arctan2(g_row, g_col, out=t)
+    t *= scale
+    t += np.float32(n)
+    if slots is None:
+        return t.astype(np.intp)
+    np.copyto(slots, t, casting="unsafe")
+    return slots
+
+
+@lru_cache(maxsize=64)
+def _fast_bins_exact(n: int, signed: bool) -> bool:
+    """True when the float32 slots bin every integer gradient pair like ``exact_bins``."""
+    g = np.arange(-255, 256, dtype=np.float32)
+    g_row, g_col = (a.ravel() for a in np.meshgrid(g, g, indexing="ij"))
+    moving = (g_row != 0) | (g_col != 0)  # zero gradients add zero: their bin is moot
+    fast = _fast_slots(g_row, g_col, n, signed) % n
+    exact = exact_bins(g_row.astype(np.float64), g_col.astype(np.float64), n, signed)
+    return bool(np.array_equal(fast[moving], exact[moving]))
+
+
+@lru_cache(maxsize=16)
+def _fold_matrix(slots: int, n: int, fast: bool) -> np.ndarray:
+    """0/1 matrix (slots, n) adding slot histograms into bin histograms."""
+    fold = np.zeros((slots, n))
+    s = np.arange(slots)
+    if fast:
+        fold[s, s % n] = 1.0
+    else:  # slot n holds angles outside every bin and is dropped
+        fold[s[:n], s[:n]] = 1.0
+    return fold
+
+
+def _accumulate(
+    slots: np.ndarray, mag: np.ndarray, fold: np.ndarray, cell: tuple[int, int]
+) -> np.ndarray:
+    """Sum magnitudes per (image, cell, slot) with one bincount; fold slots into bins."""
+    B, H, W = slots.shape
+    S, n = fold.shape
+    ncr, ncc = H // cell[0], W // cell[1]
+    slots += _slot_base(B, H, W, cell, S)
+    kept = B * ncr * ncc * S
+    sums = np.bincount(slots.ravel(), weights=mag.ravel(), minlength=kept + S)
+    hist = sums[:kept].reshape(-1, S) @ fold
+    hist /= cell[0] * cell[1]
+    return hist.reshape(B, ncr, ncc, n)
+
+
+@lru_cache(maxsize=8)
+def _slot_base(B: int, H: int, W: int, cell: tuple[int, int], S: int) -> np.ndarray:
+    """Offset of each pixel's cell in the flat (image, cell, slot) table.
+
+    Pixels right of or below the last whole cell go to ``S`` extra trailing slots
+    that are discarded, as scikit-image ignores them.
+    """
+    ncr, ncc = H // cell[0], W // cell[1]
+    rows = np.arange(H) // cell[0]
+    cols = np.arange(W) // cell[1]
+    cell_id = rows[:, None] * ncc + cols[None, :]
+    inside = (rows < ncr)[:, None] & (cols < ncc)[None, :]
+    trash = B * ncr * ncc * S
+    image_off = (np.arange(B) * (ncr * ncc * S))[:, None, None]
+    base = np.where(inside[None], image_off + cell_id[None] * S, trash).astype(np.intp)
+    base.flags.writeable = False
+    return base
+
+
+# -- stage 4: block normalization -------------------------------------------------
+def normalize_blocks(hist: np.ndarray, block: tuple[int, int], method: str) -> np.ndarray:
+    """Normalized blocks (B, block rows, block cols, br, bc, n) from cell histograms."""
+    B, _, _, n = hist.shape
+    br, bc = block
+    windows = sliding_window_view(hist, block, axis=(1, 2))  # (B, nbr, nbc, n, br, bc)
+    blocks = np.moveaxis(windows, 3, -1)  # (B, nbr, nbc, br, bc, n)
+    nbr, nbc = blocks.shape[1:3]
+    v = blocks.reshape(-1, br * bc * n)  # a copy unless blocks are single cells
+    if not v.flags.writeable:
+        v = v.copy()
+    # einsum reduces the short last axis several times faster than .sum(-1).
+    if method == "L1":
+        v /= (np.einsum("ij->i", np.abs(v)) + _EPS)[:, None]
+    elif method == "L1-sqrt":
+        v /= (np.einsum("ij->i", np.abs(v)) + _EPS)[:, None]
+        np.sqrt(v, out=v)
+    else:
+        v /= np.sqrt(np.einsum("ij,ij->i", v, v) + _EPS**2)[:, None]
+        if method == "L2-Hys":  # clip at 0.2 (Lowe), renormalize
+            np.minimum(v, 0.2, out=v)
+            v /= np.sqrt(np.einsum("ij,ij->i", v, v) + _EPS**2)[:, None]
+    return v.reshape(B, nbr, nbc, br, bc, n)
+
+
+# -- visualization ----------------------------------------------------------------
+def hog_image(hist: np.ndarray, cell: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
+    """Star-glyph picture (H, W) of one image's cell histograms (ncr, ncc, n).
+
+    In each cell, one line per orientation through the cell centre, perpendicular
+    to the bin's mid-angle, adds that bin's value to the pixels it covers (as
+    ``skimage.feature.hog(..., visualize=True)`` draws it).
+    """
+    ncr, ncc, n = hist.shape
+    c_row, c_col = cell
+    radius = min(c_row, c_col) // 2 - 1
+    mid = np.pi * (np.arange(n) + 0.5) / n
+    dr = radius * np.sin(mid)
+    dc = radius * np.cos(mid)
+    picture = np.zeros(hw, dtype=np.float64)
+    for r in range(ncr):
+        for c in range(ncc):
+            cr0, cc0 = r * c_row + c_row // 2, c * c_col + c_col // 2
+            for o in range(n):
+                rr, cc = draw_line(
+                    int(cr0 - dc[o]), int(cc0 + dr[o]), int(cr0 + dc[o]), int(cc0 - dr[o])
+                )
+                picture[rr, cc] += hist[r, c, o]
+    return picture
+
+
+def draw_line(r0: int, c0: int, r1: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of the Bresenham line from (r0, c0) to (r1, c1), both ends included."""
+    steep = abs(r1 - r0) > abs(c1 - c0)
+    if steep:  # iterate along the longer axis
+        r0, c0, r1, c1 = c0, r0, c1, r1
+    dc, dr = abs(c1 - c0), abs(r1 - r0)
+    sc = 1 if c1 > c0 else -1
+    sr = 1 if r1 > r0 else -1
+    rows, cols = [], []
+    r, d = r0, 2 * dr - dc
+    for i in range(dc):
+        rows.append(r)
+        cols.append(c0 + i * sc)
+        while d >= 0:
+            r += sr
+            d -= 2 * dc
+        d += 2 * dr
+    rows.append(r1)
+    cols.append(c1)
+    rr, cc = np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)
+    return (cc, rr) if steep else (rr, cc)

@@ -1,0 +1,132 @@
+"""Exact HSV histogram bins: the float64 reference and uint8 lookup tables.
+
+The reference is the classic CIFAR-10 pipeline: ``matplotlib.colors.rgb_to_hsv(rgb
+/ 255) * 255`` in float64, binned like ``np.histogram`` with edges
+``np.linspace(0, 255, bins + 1)``. Integer pixels put many values exactly on bin
+edges, where float32 arithmetic would land on the wrong side, so uint8 images are
+binned exactly: hue by integer arithmetic (falling back to the float64 reference
+for values exactly on an edge), saturation and value by tables built once with
+the reference arithmetic itself.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+HSV_CHANNELS = ("h", "s", "v")
+RGB_CHANNELS = ("r", "g", "b")
+
+
+def hsv_reference(rgb01: np.ndarray) -> np.ndarray:
+    """HSV of float64 RGB in [0, 1], shape (..., 3): ``matplotlib.colors.rgb_to_hsv``'s arithmetic.
+
+    Hue is computed per dominant channel, later channels overriding earlier ones on
+    ties (red, then green, then blue), divided by 6 and wrapped into [0, 1).
+    """
+    out = np.zeros_like(rgb01)
+    arr_max = rgb01.max(-1)
+    delta = arr_max - rgb01.min(-1)  # np.ptp
+    s = np.zeros_like(delta)
+    ipos = arr_max > 0
+    s[ipos] = delta[ipos] / arr_max[ipos]
+    ipos = delta > 0
+    r, g, b = rgb01[..., 0], rgb01[..., 1], rgb01[..., 2]
+    idx = (r == arr_max) & ipos
+    out[idx, 0] = (g[idx] - b[idx]) / delta[idx]
+    idx = (g == arr_max) & ipos
+    out[idx, 0] = 2.0 + (b[idx] - r[idx]) / delta[idx]
+    idx = (b == arr_max) & ipos
+    out[idx, 0] = 4.0 + (r[idx] - g[idx]) / delta[idx]
+    out[..., 0] = (out[..., 0] / 6.0) % 1.0
+    out[..., 1] = s
+    out[..., 2] = arr_max
+    return out
+
+
+def bin_edges(bins: int) -> np.ndarray:
+    """The reference edges ``np.linspace(0, 255, bins + 1)``."""
+    return np.linspace(0, 255, bins + 1)
+
+
+def bin_index(values: np.ndarray, bins: int) -> np.ndarray:
+    """``np.histogram`` bin of each value in [0, 255] (last bin closed), as intp."""
+    edges = bin_edges(bins)
+    idx = np.searchsorted(edges, values, side="right") - 1
+    np.minimum(idx, bins - 1, out=idx)  # a value equal to the last edge counts in the last bin
+    return idx
+
+
+_HIT = np.uint8(255)  # hue table entry: the exact hue lies on a bin edge
+
+
+def hue_bins_uint8(rgb: np.ndarray, bins: int) -> np.ndarray:
+    """Reference hue bin of each uint8 colour, rgb shape (P, 3) -> (P,) intp.
+
+    The exact hue is the rational ``num / (6 * delta)`` with integer ``num`` (the
+    dominant channel's sector offset plus the difference of the other two) and
+    ``delta = max - min``, so its bin is ``floor(bins * num / (6 * delta))``: a
+    table indexed by (delta, num). Where that value is a whole number the hue sits
+    exactly on a bin edge and float64 rounding decides the side; those few pixels
+    are binned with the float64 reference itself.
+    """
+    r, g, b = (rgb[:, i].astype(np.int16) for i in range(3))
+    mx = np.maximum(np.maximum(r, g), b)
+    delta = mx - np.minimum(np.minimum(r, g), b)
+    # Sector offsets 0, 2, 4 (times delta); later channels win ties, as in the reference.
+    num = g - b
+    np.copyto(num, 2 * delta + b - r, where=g == mx)
+    np.copyto(num, 4 * delta + r - g, where=b == mx)
+    num += np.where(num < 0, 6 * delta, 0).astype(np.int16)  # wrap into [0, 6 * delta)
+    key = delta.astype(np.int32) * _NUM_SPAN + num
+    out = hue_rational_table(bins)[key].astype(np.intp)
+    hits = np.flatnonzero(out == _HIT)
+    if hits.size:
+        hue = hsv_reference(rgb[hits] / 255)[:, 0] * 255
+        out[hits] = bin_index(hue, bins)
+    return out
+
+
+_NUM_SPAN = 6 * 255 + 1  # num lies in [0, 6 * delta) <= 1530
+
+
+@lru_cache(maxsize=4)
+def hue_rational_table(bins: int) -> np.ndarray:
+    """uint8 table (256 * 1531,) of floor(bins * num / (6 * delta)); 255 marks edge hits."""
+    delta, num = np.meshgrid(np.arange(256), np.arange(_NUM_SPAN), indexing="ij")
+    den = np.maximum(6 * delta, 1)  # delta == 0: grey, hue 0, num is 0 too
+    scaled = bins * num
+    table = (scaled // den).astype(np.uint8)
+    table[(scaled % den == 0) & (num > 0)] = _HIT
+    table = table.reshape(-1)
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=4)
+def saturation_table(bins: int) -> np.ndarray:
+    """Saturation bin indexed by ``(max << 8) | min`` of a uint8 colour (min <= max)."""
+    hi, lo = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    rgb = np.stack([hi, lo, lo], axis=-1).reshape(-1, 3)  # only max and min matter
+    table = bin_index(hsv_reference(rgb / 255)[:, 1] * 255, bins).astype(np.uint16)
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=4)
+def value_table(bins: int) -> np.ndarray:
+    """Value bin indexed by the uint8 maximum of a colour."""
+    v = np.arange(256)
+    rgb = np.stack([v, v, v], axis=-1)
+    table = bin_index(hsv_reference(rgb / 255)[:, 2] * 255, bins).astype(np.uint16)
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=4)
+def channel_table(bins: int) -> np.ndarray:
+    """RGB channel bin of each uint8 value."""
+    table = bin_index(np.arange(256, dtype=np.float64), bins).astype(np.uint16)
+    table.flags.writeable = False
+    return table
