@@ -17,8 +17,11 @@ from warpnet import nn
 from warpnet.errors import DataError
 from warpnet.io import ModelFileError, load, save
 
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
-from safetensors import safe_open  # noqa: E402
+
+@pytest.fixture
+def safetensors_numpy():
+    """The reference implementation of the format, as an independent reader and writer."""
+    return pytest.importorskip("safetensors.numpy")
 
 
 def _model(dtype="float32", seed=0):
@@ -111,7 +114,9 @@ def test_torch_parameters_are_saved_as_numpy(tmp_path):
 # -- compatibility with the safetensors package ----------------------------------------------
 
 
-def test_safetensors_package_reads_our_files(saved):
+def test_safetensors_package_reads_our_files(saved, safetensors_numpy):
+    from safetensors import safe_open
+
     tensors = safetensors_numpy.load_file(saved)
     model = _model()
     for name, value in model.state_dict().items():
@@ -128,7 +133,7 @@ def test_safetensors_package_reads_our_files(saved):
     assert (8 + n) % 8 == 0  # the data section is aligned
 
 
-def test_we_read_files_written_by_the_safetensors_package(tmp_path):
+def test_we_read_files_written_by_the_safetensors_package(tmp_path, safetensors_numpy):
     rng = np.random.default_rng(0)
     tensors = {
         "f32": rng.standard_normal((3, 4)).astype(np.float32),
@@ -149,7 +154,7 @@ def test_we_read_files_written_by_the_safetensors_package(tmp_path):
         np.testing.assert_array_equal(got[name], value)
 
 
-def test_model_written_by_the_safetensors_package_loads(tmp_path):
+def test_model_written_by_the_safetensors_package_loads(tmp_path, safetensors_numpy):
     # The same tensors and metadata written by another writer load as the same model.
     model = _model()
     tensors = {k: np.asarray(v) for k, v in model.state_dict().items()}
@@ -166,7 +171,7 @@ def test_model_written_by_the_safetensors_package_loads(tmp_path):
     np.testing.assert_array_equal(loaded.preprocessing["mean"], np.ones(6))
 
 
-def test_plain_safetensors_file_is_not_a_model(tmp_path):
+def test_plain_safetensors_file_is_not_a_model(tmp_path, safetensors_numpy):
     path = tmp_path / "plain.safetensors"
     safetensors_numpy.save_file({"w": np.ones(2, np.float32)}, path)
     with pytest.raises(ModelFileError, match="not a warpnet model"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,9 +62,18 @@ def _frombuffer(buf: object, dtype: object, shape: object, order: object) -> np.
         raise pickle.UnpicklingError("malformed array in pickle")
     if dtype.hasobject:
         raise pickle.UnpicklingError("object dtypes are not allowed")
-    if order not in ("C", "F"):
+    if not isinstance(shape, tuple) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
+    ):
+        raise pickle.UnpicklingError(f"bad array shape {shape!r}")
+    if order == "C":
+        layout: Literal["C", "F"] = "C"
+    elif order == "F":
+        layout = "F"
+    else:
         raise pickle.UnpicklingError(f"bad array order {order!r}")
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy(order=order)
+    flat = np.frombuffer(memoryview(buf), dtype=dtype)
+    return flat.reshape(shape, order=layout).copy(order=layout)
 
 
 def _encode(text: object, encoding: object = "utf-8") -> bytes:
