@@ -327,7 +327,7 @@ def create_app(*, workers: int | None = None) -> Starlette:
         data = await runner.call(_model_bytes, runner.session)
         return Response(data, media_type="application/octet-stream", headers={
             **_SECURITY_HEADERS,
-            "Content-Disposition": 'attachment; filename="playground-model.warpnet"'})
+            "Content-Disposition": 'attachment; filename="playground-model.safetensors"'})
 
     async def websocket(ws: WebSocket) -> None:
         origin, host = ws.headers.get("origin"), ws.headers.get("host")
@@ -377,7 +377,7 @@ def _model_bytes(session: TrainingSession) -> bytes:
                 "steps": session.steps}
     class_names = [str(k) for k in range(session.points.n_classes)]
     with tempfile.TemporaryDirectory(prefix="warpnet-playground-") as folder:
-        path = Path(folder) / "model.warpnet"
+        path = Path(folder) / "model.safetensors"
         model_io.save(session.model, path, class_names=class_names, metadata=metadata)
         return path.read_bytes()
 

@@ -112,12 +112,14 @@ class TrainingSession:
         if len(self._order) < b:
             self._order = self.batch_rng.permutation(n)
         idx, self._order = self._order[:b], self._order[b:]
-        self.model.zero_grad()
-        scores = self.model.forward(self.x_train[idx])  # (B, C)
-        data_loss, dscores = self.loss_fn(scores, self.y_train[idx])
-        self.model.backward(dscores, need_dx=False)
-        reg = self.penalty(self.model.parameters())
-        self.optimizer.step()
+        # A diverging run overflows on the way; the loss's own finiteness check reports it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.model.zero_grad()
+            scores = self.model.forward(self.x_train[idx])  # (B, C)
+            data_loss, dscores = self.loss_fn(scores, self.y_train[idx])
+            self.model.backward(dscores, need_dx=False)
+            reg = self.penalty(self.model.parameters())
+            self.optimizer.step()
         self.steps += 1
         return float(data_loss) + reg
 
@@ -136,7 +138,8 @@ class TrainingSession:
         """Scores (N, C) float32 of the network in eval mode for points ``x`` (N, 2)."""
         self.model.eval()
         try:
-            return self.model.forward(np.asarray(x, dtype=np.float32))
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self.model.forward(np.asarray(x, dtype=np.float32))
         finally:
             self.model.train()
 
@@ -158,8 +161,9 @@ class TrainingSession:
         ends = [i for i, m in enumerate(self.model.layers) if isinstance(m, _ACTIVATION_TYPES)]
         self.model.eval()
         try:
-            for m in self.model.layers[: ends[layer - 1] + 1]:
-                x = m.forward(x)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for m in self.model.layers[: ends[layer - 1] + 1]:
+                    x = m.forward(x)
         finally:
             self.model.train()
         return x

@@ -149,6 +149,13 @@ function showSettings(s) {
   $("warp_mode").value = s.warp_mode;
 }
 
+function showPointCount() {
+  const test = page.points.filter((p) => p[3]).length;
+  const custom = page.custom ? ", edited" : "";
+  $("point-count").textContent =
+    `${page.points.length} points (${page.points.length - test} train, ${test} test${custom})`;
+}
+
 function showClasses(n) {
   const previous = $("add-class").value;
   fillSelect($("add-class"), [...Array(n).keys()], [...Array(n).keys()].map((k) => `class ${k}`));
@@ -411,6 +418,7 @@ function onMessage(event) {
       page.nClasses = msg.n_classes;
       showSettings(msg.settings);
       showClasses(msg.n_classes);
+      showPointCount();
       updateUrl();
       draw();
       break;
