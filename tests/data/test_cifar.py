@@ -246,3 +246,23 @@ def test_published_checksums_are_well_formed():
     assert a.url.startswith("https://") and a.url.endswith(a.filename)
     assert len(a.md5) == 32 and len(a.sha256) == 64
     int(a.md5, 16), int(a.sha256, 16)
+
+
+def test_incomplete_copies(tmp_path, cifar_files, monkeypatch):
+    folder = cifar_files.write_python_batches(tmp_path / "src", cifar_files.official_splits())
+    archive = cifar_files.tar_folder(folder, tmp_path / "cifar-10-python.tar.gz")
+    raw = archive.read_bytes()
+    for cut in (10, len(raw) // 3, len(raw) // 2):
+        archive.write_bytes(raw[:cut])
+        with pytest.raises(ValueError, match="cifar-10-python.tar.gz"):
+            load_cifar10(archive)
+    empty = tmp_path / "empty" / "cifar-10-batches-py"
+    empty.mkdir(parents=True)
+    with pytest.raises(ValueError, match="neither data_batch_1"):
+        load_cifar10(empty.parent)
+    archive.write_bytes(raw)
+    monkeypatch.setattr(cifar, "_MAX_FILE_BYTES", 1000)
+    with pytest.raises(ValueError, match="too large"):
+        load_cifar10(archive)
+    with pytest.raises(ValueError, match="too large"):
+        load_cifar10(folder)

@@ -18,6 +18,7 @@ import hashlib
 import os
 import tarfile
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ _SIDE = 32
 _PIXELS = 3 * _SIDE * _SIDE  # 3072 bytes per image: R plane, G plane, B plane
 _TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 _TEST = "test_batch"
+# An official batch is about 31 MB; anything far larger is not CIFAR-10 (or is a zip bomb).
+_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ _PYTHON_ARCHIVE = _Archive(
     sha256="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
 )
 _BINARY_ARCHIVE_NAME = "cifar-10-binary.tar.gz"
+
+# What reading a damaged .tar.gz can raise (a truncated gzip stream ends in EOFError).
+_TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
 
 # A reader maps a member name (e.g. "data_batch_1") to its bytes.
 _Reader = Callable[[str], bytes]
@@ -106,7 +112,11 @@ def load_cifar10(path: str | os.PathLike[str], download: bool = False) -> Datase
         root.mkdir(parents=True, exist_ok=True)
         found = _download(_PYTHON_ARCHIVE, root / _PYTHON_ARCHIVE.filename)
     if found.is_dir():
-        return _load_layout(_dir_reader(found), _detect_dir(found), str(found))
+        layout = _detect_dir(found)
+        if layout is None:
+            raise DataError(f"{str(found)!r} holds neither data_batch_1 nor data_batch_1.bin "
+                            "(an incomplete copy?)")
+        return _load_layout(_dir_reader(found), layout, str(found))
     return _load_archive(found)
 
 
@@ -138,6 +148,8 @@ def _dir_reader(folder: Path) -> _Reader:
         file = folder / name
         if not file.is_file():
             raise DataError(f"{str(folder)!r}: missing CIFAR-10 file {name!r}")
+        if file.stat().st_size > _MAX_FILE_BYTES:
+            raise DataError(f"{str(file)!r} is too large for a CIFAR-10 batch")
         return file.read_bytes()
 
     return read
@@ -147,12 +159,12 @@ def _load_archive(archive: Path) -> Dataset:
     source = str(archive)
     try:
         tar = tarfile.open(archive, mode="r:*")
-    except (tarfile.TarError, OSError) as exc:
+    except _TAR_ERRORS as exc:
         raise DataError(f"{source}: not a readable tar archive ({exc})") from None
     with tar:
         try:
             members = {m.name: m for m in tar.getmembers() if m.isfile()}
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except _TAR_ERRORS as exc:
             raise DataError(f"{source}: corrupt tar archive ({exc})") from None
         layout = next(
             (lay for lay in (_PYTHON, _BINARY)
@@ -168,18 +180,20 @@ def _load_archive(archive: Path) -> Dataset:
             member = members.get(f"{layout.folder}/{name}")
             if member is None:
                 raise DataError(f"{source}: archive lacks {layout.folder}/{name}")
+            if member.size > _MAX_FILE_BYTES:
+                raise DataError(f"{source}: {member.name} is too large for a CIFAR-10 batch")
             try:
                 f = tar.extractfile(member)
-                assert f is not None  # regular files always have content
+                if f is None:
+                    raise DataError(f"{source}: {member.name} is not a regular file")
                 return f.read()
-            except (tarfile.TarError, OSError, EOFError) as exc:
+            except _TAR_ERRORS as exc:
                 raise DataError(f"{source}: cannot read {member.name} ({exc})") from None
 
         return _load_layout(read, layout, source)
 
 
-def _load_layout(read: _Reader, layout: _Layout | None, source: str) -> Dataset:
-    assert layout is not None  # callers only pass folders/archives they detected
+def _load_layout(read: _Reader, layout: _Layout, source: str) -> Dataset:
     if layout is _PYTHON:
         class_names = _python_meta(read(layout.meta), f"{source}/{layout.meta}")
         parse = _python_batch
