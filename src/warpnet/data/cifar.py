@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
-import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,6 +276,8 @@ def _binary_meta(raw: bytes, source: str) -> list[str]:
 
 def _download(archive: _Archive, dest: Path) -> Path:
     """Stream ``archive.url`` to ``dest``, keeping the file only if both checksums match."""
+    import urllib.request  # only here: it pulls in http and ssl, which loading never needs
+
     md5 = hashlib.md5(usedforsecurity=False)
     sha256 = hashlib.sha256()
     try:
