@@ -1,0 +1,24 @@
+"""The examples a newcomer runs first keep working."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_twenty_lines_numpy_and_warpnet_give_the_same_losses():
+    example = load("twenty_lines")
+    plain, ours = example.numpy_losses(200, seed=3), example.warpnet_losses(200, seed=3)
+    assert len(plain) == len(ours) == 200
+    assert plain[-1] < plain[0]  # it learns
+    for a, b in zip(plain, ours, strict=True):
+        assert abs(a - b) <= 1e-6 * abs(a)
