@@ -96,8 +96,13 @@ class _Runner:
     async def send(self, message: dict[str, Any] | str) -> None:
         text = message if isinstance(message, str) else _json(message)
         async with self.send_lock:
-            if self.ws.application_state == WebSocketState.CONNECTED:
+            if self.ws.application_state != WebSocketState.CONNECTED:
+                return
+            try:
                 await self.ws.send_text(text)
+            except WebSocketDisconnect:
+                # The page went away mid-send; the reader sees the close and ends the session.
+                return
 
     async def send_error(self, message: str) -> None:
         await self.send({"type": "error", "message": message})
@@ -144,9 +149,10 @@ class _Runner:
             try:
                 update = await self.call(self._slice, steps, budget)
             except ValueError as err:  # the loss saw NaN/inf scores: the run diverged
-                self.running = False
-                self.hub.training.discard(self.id)
-                await self.send_error(f"training stopped: {err}. Lower the learning rate and reset.")
+                await self._stop(f"training stopped: {err}. Lower the learning rate and reset.")
+                continue
+            except Exception as err:  # keep the session usable; the page shows what went wrong
+                await self._stop(f"training stopped: {type(err).__name__}: {err}")
                 continue
             if not self.running:
                 self.hub.training.discard(self.id)
@@ -154,6 +160,11 @@ class _Runner:
                 await self.send(update)
             # Bound the update rate: a fast slice waits out the rest of the interval.
             await asyncio.sleep(max(0.0, UPDATE_INTERVAL_S - (loop.time() - started)))
+
+    async def _stop(self, message: str) -> None:
+        self.running = False
+        self.hub.training.discard(self.id)
+        await self.send_error(message)
 
     # -- messages from the page ----------------------------------------------------------------
     async def handle(self, text: str) -> None:

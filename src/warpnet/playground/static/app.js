@@ -456,10 +456,10 @@ function connect() {
 
 function onPlotClick(event) {
   const canvas = $("boundary-canvas");
-  const rect = canvas.getBoundingClientRect();
   const [x0, x1, y0, y1] = page.view;
-  const x = x0 + ((event.clientX - rect.left) / rect.width) * (x1 - x0);
-  const y = y1 - ((event.clientY - rect.top) / rect.height) * (y1 - y0);
+  // offsetX/Y are measured from the canvas's padding edge, i.e. inside its border.
+  const x = x0 + (event.offsetX / canvas.clientWidth) * (x1 - x0);
+  const y = y1 - (event.offsetY / canvas.clientHeight) * (y1 - y0);
   const removing = event.shiftKey || document.querySelector('input[name="click-mode"]:checked').value === "remove";
   if (removing) {
     send({ type: "remove_point", x, y, radius: 0.03 * (x1 - x0) });
