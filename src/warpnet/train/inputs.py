@@ -1,0 +1,145 @@
+"""Checks on what ``Trainer.fit``/``evaluate``/``predict_scores`` receive, done once per call.
+
+Features become one C-contiguous (N, D) array of the model's parameter dtype (copied only when the
+dtype or layout differs, never modified); class labels become int64; regression targets become
+(N, K) arrays of the parameter dtype.  Every message names the argument, what was expected and
+what was got.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..nn import Module
+
+__all__ = ["model_io_sizes", "check_features", "check_labels", "check_targets",
+           "check_sample_weight"]
+
+
+def model_io_sizes(model: Module) -> tuple[int | None, int | None]:
+    """``(input features, output width)`` of a network made of ``Linear`` layers, else None."""
+    sizes = [(m.in_features, m.out_features) for m in model.modules()
+             if isinstance(getattr(m, "in_features", None), int)
+             and isinstance(getattr(m, "out_features", None), int)]
+    if not sizes:
+        return None, None
+    return sizes[0][0], sizes[-1][1]
+
+
+def _host(a: Any, name: str) -> np.ndarray:
+    if a is None:
+        raise TypeError(f"{name} must be an array, got None")
+    try:
+        return backend.to_numpy(a) if hasattr(a, "shape") else np.asarray(a)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__} ({err})") from None
+
+
+def _real_dtype(a: np.ndarray, name: str) -> None:
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    # Fast path: NaN or inf anywhere makes the sum NaN or inf, so a finite sum proves every
+    # element finite without an N x D boolean temporary.  A non-finite sum may also be an
+    # overflow of finite values, so only then is every element checked.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(a))
+    if a.size == 0 or math.isfinite(total):
+        return
+    finite_rows = np.isfinite(a.reshape(len(a), -1)).all(axis=1)
+    if finite_rows.all():
+        return
+    bad = np.flatnonzero(~finite_rows)
+    raise ValueError(f"{name} contains NaN or inf (first in row {int(bad[0])}); "
+                     "remove or impute those values")
+
+
+def check_features(X: Any, n_features: int | None, dtype: np.dtype, name: str = "X") -> np.ndarray:
+    """``X`` as a C-contiguous (N, D) array of ``dtype`` with N >= 1 and only finite values.
+
+    Raises:
+        TypeError: not an array of real numbers.
+        ValueError: not 2-D, empty, the wrong number of features, or NaN/inf present (also after
+            the cast to ``dtype``, e.g. 1e300 does not fit float32).
+    """
+    a = _host(X, name)
+    _real_dtype(a, name)
+    if a.ndim != 2:
+        hint = "; flatten images first, e.g. X.reshape(len(X), -1)" if a.ndim > 2 else ""
+        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got shape "
+                         f"{a.shape}{hint}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 samples)")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(f"{name} has {a.shape[1]} features, but the model expects {n_features}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, name)
+    return a
+
+
+def check_labels(y: Any, n_samples: int, n_classes: int | None, name: str = "y") -> np.ndarray:
+    """Class labels as an int64 (N,) array with values in [0, n_classes).
+
+    Raises:
+        TypeError: not integers.
+        ValueError: wrong shape or length, or a label outside [0, n_classes).
+    """
+    a = _host(y, name)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {a.dtype}")
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {a.shape}")
+    if len(a) != n_samples:
+        raise ValueError(f"{name} has {len(a)} labels, but X has {n_samples} samples")
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or (n_classes is not None and hi >= n_classes):
+        expected = f"[0, {n_classes})" if n_classes is not None else "non-negative"
+        raise ValueError(f"{name} must hold class labels in {expected}, got values in [{lo}, {hi}]")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def check_targets(y: Any, n_samples: int, n_outputs: int | None, dtype: np.dtype,
+                  name: str = "y") -> np.ndarray:
+    """Regression targets as a finite (N, K) array of ``dtype`` ((N,) is read as K = 1).
+
+    Raises:
+        TypeError: not real numbers.
+        ValueError: wrong shape or length, or NaN/inf present.
+    """
+    a = _host(y, name)
+    _real_dtype(a, name)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be (n_samples,) or (n_samples, n_outputs), got shape {a.shape}")
+    if len(a) != n_samples:
+        raise ValueError(f"{name} has {len(a)} targets, but X has {n_samples} samples")
+    if n_outputs is not None and a.shape[1] != n_outputs:
+        raise ValueError(f"{name} has {a.shape[1]} target columns, but the model has {n_outputs} "
+                         "outputs")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, name)
+    return a
+
+
+def check_sample_weight(w: Any, n_samples: int, dtype: np.dtype) -> np.ndarray:
+    """Per-sample weights as a finite, non-negative (N,) array of ``dtype``, not all zero.
+
+    Raises:
+        TypeError / ValueError: as for the other checks.
+    """
+    a = _host(w, "sample_weight")
+    _real_dtype(a, "sample_weight")
+    if a.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {a.shape}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, "sample_weight")
+    if (a < 0).any() or not (a > 0).any():
+        raise ValueError("sample_weight must be >= 0 with at least one weight > 0")
+    return a
