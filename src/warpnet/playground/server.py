@@ -47,7 +47,8 @@ from .settings import MAX_LAYERS, WARP_MODES, choices, parse_settings
 MAX_SESSIONS = 64
 MAX_MESSAGE_CHARS = 1_000_000  # a full 10,000-point list fits in about 300 kB of JSON
 UPDATE_INTERVAL_S = 0.1  # at most ten updates a second per session
-TRAIN_BUDGET_S = 0.06  # training time per update interval, shared among the training sessions
+TRAIN_BUDGET_S = 0.06  # most training time per update (one session alone on the server)
+LATE_INTERVAL_S = 0.15  # updates further apart than this shrink the training time per slice
 MAX_QUEUED_STEPS = 100
 
 _ASSETS = {  # name -> media type; the only files the server ever reads
@@ -86,6 +87,7 @@ class _Runner:
         # Bumped whenever the points or weights are replaced, so that an update computed before
         # the change is dropped rather than drawn over the new state.
         self.generation = 0
+        self.budget = TRAIN_BUDGET_S  # training seconds per slice, adapted to the load
 
     # -- plumbing ------------------------------------------------------------------------------
     async def call(self, fn: Any, *args: Any) -> Any:
@@ -133,18 +135,35 @@ class _Runner:
             session.train_for(budget)
         return _json(session.snapshot())
 
+    def _adapt_budget(self, period: float) -> None:
+        """Trade training speed for update rate: when the server is busy and updates come late,
+        train for less per slice (down to one step); when they come on time, train for more."""
+        if period > LATE_INTERVAL_S:
+            self.budget = max(0.0, self.budget * 0.6)
+        elif period < 1.1 * UPDATE_INTERVAL_S:
+            self.budget = min(TRAIN_BUDGET_S, max(self.budget, 0.001) * 1.2)
+
     async def train_loop(self) -> None:
         loop = asyncio.get_running_loop()
+        previous: float | None = None  # when the previous slice of an uninterrupted run started
         while True:
             await self.wake.wait()
             if not self.running and not self.queued_steps:
                 self.wake.clear()
+                previous = None
                 await self.send_status()
                 continue
             started = loop.time()
             steps, self.queued_steps = (0, 0) if self.running else (self.queued_steps, 0)
+            if not self.hub.training:
+                self.budget = TRAIN_BUDGET_S
+            elif self.id not in self.hub.training:  # start from a fair share of a busy server
+                self.budget = TRAIN_BUDGET_S / (len(self.hub.training) + 1)
             self.hub.training.add(self.id)
-            budget = TRAIN_BUDGET_S / max(1, len(self.hub.training))
+            if previous is not None:
+                self._adapt_budget(started - previous)
+            previous = started
+            budget = self.budget
             generation = self.generation
             try:
                 update = await self.call(self._slice, steps, budget)
@@ -410,7 +429,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
         raise TypeError(f"host must be a non-empty string, got {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
-    _limit_blas_threads()
     config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning",
                             ws_max_size=4 * MAX_MESSAGE_CHARS)
     server = uvicorn.Server(config)
@@ -435,17 +453,19 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
             webbrowser.open(url)
         await task
 
-    asyncio.run(run())
+    with _one_blas_thread():
+        asyncio.run(run())
 
 
-def _limit_blas_threads() -> None:
-    """Use one BLAS thread per training thread: sessions already run side by side, and a
-    multi-threaded BLAS on small matrices only adds contention (many times slower under load)."""
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """One BLAS thread per training thread while serving: sessions already run side by side, and
+    a multi-threaded BLAS on these small matrices only adds contention (a 3866x32 @ 32x32 product
+    measured 60 times slower with two spinning BLAS threads on a busy two-core machine)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # optional: without it BLAS keeps its own default
-        return
-    threadpool_limits(1, user_api="blas")
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 __all__ = ["create_app", "serve"]

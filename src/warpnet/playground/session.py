@@ -134,52 +134,55 @@ class TrainingSession:
                 return done
 
     # -- what the page shows -------------------------------------------------------------------
-    def predict_scores(self, x: np.ndarray) -> np.ndarray:
-        """Scores (N, C) float32 of the network in eval mode for points ``x`` (N, 2)."""
+    def _forward(self, x: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """One eval-mode pass over ``x`` (N, 2): the scores (N, C) float32 and the activations
+        (N, units) after hidden layer ``layer`` (1-based; 0 = the input itself)."""
+        h = np.asarray(x, dtype=np.float32)
+        hidden = h
+        ends = [i for i, m in enumerate(self.model.layers) if isinstance(m, _ACTIVATION_TYPES)]
+        stop = ends[layer - 1] if layer else -1
         self.model.eval()
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                return self.model.forward(np.asarray(x, dtype=np.float32))
+                for i, m in enumerate(self.model.layers):
+                    h = m.forward(h)
+                    if i == stop:
+                        hidden = h.copy()  # later layers may reuse buffers
         finally:
             self.model.train()
+        return h, hidden
 
-    def _metrics(self, x: np.ndarray, y: np.ndarray) -> tuple[dict[str, float] | None, np.ndarray]:
-        if len(y) == 0:
-            return None, np.empty(0, dtype=np.int64)
-        scores = self.predict_scores(x)
-        data_loss, _ = self.loss_fn(scores, y)
-        pred = np.argmax(scores, axis=1)
-        reg = self.settings.l2 * sum(float(np.sum(p.value.astype(np.float64) ** 2))
-                                     for p in self.model.parameters() if p.regularize)
-        return {"loss": float(data_loss) + reg, "accuracy": float(np.mean(pred == y))}, pred
+    def predict_scores(self, x: np.ndarray) -> np.ndarray:
+        """Scores (N, C) float32 of the network in eval mode for points ``x`` (N, 2)."""
+        return self._forward(x, 0)[0]
 
     def hidden_output(self, x: np.ndarray, layer: int) -> np.ndarray:
         """Activations (N, units) after hidden layer ``layer`` (1-based; 0 = the input itself)."""
-        x = np.asarray(x, dtype=np.float32)
-        if layer == 0:
-            return x
-        ends = [i for i, m in enumerate(self.model.layers) if isinstance(m, _ACTIVATION_TYPES)]
-        self.model.eval()
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                for m in self.model.layers[: ends[layer - 1] + 1]:
-                    x = m.forward(x)
-        finally:
-            self.model.train()
-        return x
+        return self._forward(x, layer)[1]
 
-    def _warp(self) -> dict[str, Any]:
-        s, (x0, x1, y0, y1) = self.settings, self.points.view_box()
+    def _grid_and_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Heat-map cell centres (GRID*GRID, 2), row 0 at the top (max y), and the warp view's
+        grid lines (2*WARP_LINES*WARP_SAMPLES, 2): vertical lines, then horizontal ones."""
+        x0, x1, y0, y1 = self.points.view_box()
+        cx = x0 + (np.arange(GRID) + 0.5) * (x1 - x0) / GRID
+        cy = y1 - (np.arange(GRID) + 0.5) * (y1 - y0) / GRID
+        gx, gy = np.meshgrid(cx, cy)
         t = np.linspace(0.0, 1.0, WARP_SAMPLES)
         offsets = np.linspace(0.0, 1.0, WARP_LINES)
-        # Vertical lines then horizontal lines, each WARP_SAMPLES points long.
         vert = [np.stack([np.full_like(t, x0 + o * (x1 - x0)), y0 + t * (y1 - y0)], 1) for o in offsets]
         horiz = [np.stack([x0 + t * (x1 - x0), np.full_like(t, y0 + o * (y1 - y0))], 1) for o in offsets]
-        lines = np.concatenate(vert + horiz)  # (2 * WARP_LINES * WARP_SAMPLES, 2)
-        pts = self.points.x[:WARP_POINTS]
-        h_pts = self.hidden_output(pts, s.warp_layer).astype(np.float64)  # (M, H)
-        h_lines = self.hidden_output(lines, s.warp_layer).astype(np.float64)  # (L, H)
-        if s.warp_mode == "pca" and h_pts.shape[1] > 2:
+        return np.stack([gx.ravel(), gy.ravel()], 1), np.concatenate(vert + horiz)
+
+    def grid_probabilities(self) -> np.ndarray:
+        """Class probabilities (GRID, GRID, C) float32 at cell centres; row 0 is the top (max y)."""
+        grid, _ = self._grid_and_lines()
+        return softmax(self.predict_scores(grid)).reshape(GRID, GRID, -1)
+
+    def _project(self, h_pts: np.ndarray, h_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2-D coordinates of hidden activations for the warp view: the first two units, or the
+        projection on the points' two principal components."""
+        h_pts, h_lines = h_pts.astype(np.float64), h_lines.astype(np.float64)
+        if self.settings.warp_mode == "pca" and h_pts.shape[1] > 2:
             mean = h_pts.mean(axis=0)
             centred = h_pts - mean
             # The top two eigenvectors of the (H, H) scatter matrix: cheaper than an SVD of the
@@ -188,48 +191,54 @@ class TrainingSession:
             basis = vecs[:, ::-1][:, :2].copy()  # (H, 2), largest eigenvalue first
             # Fix each component's sign (largest weight positive) so the view does not flip.
             basis *= np.sign(basis[np.argmax(np.abs(basis), axis=0), [0, 1]])
-            p2, l2 = centred @ basis, (h_lines - mean) @ basis
-        else:
-            width = h_pts.shape[1]
-            pad = ((0, 0), (0, max(0, 2 - width)))
-            p2, l2 = np.pad(h_pts[:, :2], pad), np.pad(h_lines[:, :2], pad)
-        return {"layer": s.warp_layer, "mode": s.warp_mode, "n_points": len(pts),
-                "n_lines": 2 * WARP_LINES, "per_line": WARP_SAMPLES,
-                "points": _b64(p2.astype("<f4")), "lines": _b64(l2.astype("<f4"))}
+            return centred @ basis, (h_lines - mean) @ basis
+        pad = ((0, 0), (0, max(0, 2 - h_pts.shape[1])))
+        return np.pad(h_pts[:, :2], pad), np.pad(h_lines[:, :2], pad)
 
-    def grid_probabilities(self) -> np.ndarray:
-        """Class probabilities (GRID, GRID, C) float32 at cell centres; row 0 is the top (max y)."""
-        x0, x1, y0, y1 = self.points.view_box()
-        cx = x0 + (np.arange(GRID) + 0.5) * (x1 - x0) / GRID
-        cy = y1 - (np.arange(GRID) + 0.5) * (y1 - y0) / GRID
-        gx, gy = np.meshgrid(cx, cy)
-        probs = softmax(self.predict_scores(np.stack([gx.ravel(), gy.ravel()], 1)))
-        return probs.reshape(GRID, GRID, -1)
+    def _metrics(self, scores: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
+        if len(y) == 0:
+            return None
+        data_loss, _ = self.loss_fn(scores, y)  # raises ValueError on NaN/inf scores
+        reg = self.settings.l2 * sum(float(np.sum(p.value.astype(np.float64) ** 2))
+                                     for p in self.model.parameters() if p.regularize)
+        return {"loss": float(data_loss) + reg,
+                "accuracy": float(np.mean(np.argmax(scores, axis=1) == y))}
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the page draws after a training slice, JSON-able and compact."""
-        C = self.points.n_classes
-        train, _ = self._metrics(self.x_train, self.y_train)
-        test, pred = self._metrics(self.x_test, self.y_test)
-        if test is None:  # no held-out points: the confusion matrix falls back to training points
-            _, pred = self._metrics(self.x_train, self.y_train)
-            truth = self.y_train
-        else:
-            truth = self.y_test
+        """Everything the page draws after a training slice, JSON-able and compact.
+
+        The points, the heat-map cells and the warp view's grid lines go through the network in
+        one batched pass.
+
+        Raises:
+            ValueError: the network's scores are NaN or inf (the run diverged).
+        """
+        p, s, C = self.points, self.settings, self.points.n_classes
+        grid, lines = self._grid_and_lines()
+        N, G = len(p), len(grid)
+        scores, hidden = self._forward(np.concatenate([p.x, grid, lines]), s.warp_layer)
+        train = self._metrics(scores[:N][p.train], p.y[p.train])
+        test = self._metrics(scores[:N][p.test], p.y[p.test])
+        # Without held-out points the confusion matrix falls back to the training points.
+        which = p.test if test is not None else p.train
         confusion = np.zeros((C, C), dtype=np.int64)
-        np.add.at(confusion, (truth, pred), 1)
-        probs = np.rint(self.grid_probabilities() * 255).astype(np.uint8)
-        n_train = max(len(self.y_train), 1)
+        np.add.at(confusion, (p.y[which], np.argmax(scores[:N][which], axis=1)), 1)
+        probs = np.rint(softmax(scores[N:N + G]) * 255).astype(np.uint8)  # (G, C)
+        M = min(N, WARP_POINTS)
+        warp_pts, warp_lines = self._project(hidden[:M], hidden[N + G:])
+        n_train = max(int(p.train.sum()), 1)
         return {
             "type": "update",
             "step": self.steps,
-            "epoch": round(self.steps * min(self.settings.batch, n_train) / n_train, 2),
+            "epoch": round(self.steps * min(s.batch, n_train) / n_train, 2),
             "train": train,
             "test": test,
             "confusion": confusion.tolist(),
             "confusion_of": "test" if test is not None else "train",
             "grid": {"size": GRID, "classes": C, "probs": _b64(probs)},
-            "warp": self._warp(),
+            "warp": {"layer": s.warp_layer, "mode": s.warp_mode, "n_points": M,
+                     "n_lines": 2 * WARP_LINES, "per_line": WARP_SAMPLES,
+                     "points": _b64(warp_pts.astype("<f4")), "lines": _b64(warp_lines.astype("<f4"))},
         }
 
     def state(self) -> dict[str, Any]:
