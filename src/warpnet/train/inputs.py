@@ -78,12 +78,14 @@ def check_features(X: Any, n_features: int | None, dtype: np.dtype, name: str = 
         raise ValueError(f"{name} is empty (0 samples)")
     if n_features is not None and a.shape[1] != n_features:
         raise ValueError(f"{name} has {a.shape[1]} features, but the model expects {n_features}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):  # values too large for dtype become inf, reported below
+        a = np.ascontiguousarray(a, dtype=dtype)
     _check_finite(a, name)
     return a
 
 
-def check_labels(y: Any, n_samples: int, n_classes: int | None, name: str = "y") -> np.ndarray:
+def check_labels(y: Any, n_samples: int, n_classes: int | None, name: str = "y",
+                 x_name: str = "X") -> np.ndarray:
     """Class labels as an int64 (N,) array with values in [0, n_classes).
 
     Raises:
@@ -96,7 +98,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int | None, name: str = "y")
     if a.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels, got shape {a.shape}")
     if len(a) != n_samples:
-        raise ValueError(f"{name} has {len(a)} labels, but X has {n_samples} samples")
+        raise ValueError(f"{name} has {len(a)} labels, but {x_name} has {n_samples} samples")
     lo, hi = int(a.min()), int(a.max())
     if lo < 0 or (n_classes is not None and hi >= n_classes):
         expected = f"[0, {n_classes})" if n_classes is not None else "non-negative"
@@ -105,7 +107,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int | None, name: str = "y")
 
 
 def check_targets(y: Any, n_samples: int, n_outputs: int | None, dtype: np.dtype,
-                  name: str = "y") -> np.ndarray:
+                  name: str = "y", x_name: str = "X") -> np.ndarray:
     """Regression targets as a finite (N, K) array of ``dtype`` ((N,) is read as K = 1).
 
     Raises:
@@ -119,11 +121,12 @@ def check_targets(y: Any, n_samples: int, n_outputs: int | None, dtype: np.dtype
     if a.ndim != 2:
         raise ValueError(f"{name} must be (n_samples,) or (n_samples, n_outputs), got shape {a.shape}")
     if len(a) != n_samples:
-        raise ValueError(f"{name} has {len(a)} targets, but X has {n_samples} samples")
+        raise ValueError(f"{name} has {len(a)} targets, but {x_name} has {n_samples} samples")
     if n_outputs is not None and a.shape[1] != n_outputs:
         raise ValueError(f"{name} has {a.shape[1]} target columns, but the model has {n_outputs} "
                          "outputs")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
     _check_finite(a, name)
     return a
 
@@ -138,7 +141,8 @@ def check_sample_weight(w: Any, n_samples: int, dtype: np.dtype) -> np.ndarray:
     _real_dtype(a, "sample_weight")
     if a.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {a.shape}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
     _check_finite(a, "sample_weight")
     if (a < 0).any() or not (a > 0).any():
         raise ValueError("sample_weight must be >= 0 with at least one weight > 0")

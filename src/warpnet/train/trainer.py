@@ -40,15 +40,21 @@ from .checkpoint import CHECKPOINT_NAME, read_checkpoint, write_checkpoint
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
 
-__all__ = ["Trainer", "TrainConfig", "OPTIMIZER_DEFAULTS"]
+__all__ = ["Trainer", "TrainConfig", "OPTIMIZER_DEFAULTS", "DIGITS_DEFAULTS"]
 
-# Hyper-parameters used when the optimizer is given by name without them.  SGD's values train the
-# two-layer ReLU net and the linear softmax classifier on standardized digits to >= 97% / >= 95%
-# test accuracy in 30 epochs of batch 200 (see the tests).
+# Hyper-parameters used when the optimizer is given by name without them.
 OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sgd": {"lr": 0.1, "momentum": 0.9},
+    "sgd": {"lr": 0.05, "momentum": 0.9},
     "rmsprop": {"lr": 1e-3},
     "adam": {"lr": 1e-3},
+}
+
+# Settings for small image sets such as the 8x8 digits (standardized with per-pixel mean and std
+# of the training split): ``Trainer(model, "softmax", **DIGITS_DEFAULTS)`` takes the two-layer
+# ReLU net (hidden 100) to >= 97% and a linear softmax classifier to >= 95% test accuracy on a
+# stratified 80/20 split, in about a second on two cores (checked by the tests).
+DIGITS_DEFAULTS: dict[str, Any] = {
+    "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "reg": 1e-3, "batch_size": 50, "epochs": 40,
 }
 
 # Rows per forward pass in evaluate/predict_scores: large enough for fast matrix products, small
@@ -324,7 +330,9 @@ class Trainer:
 
         progress = make_progress(cfg.verbose, cfg.epochs)
         try:
-            with catch_signals() as interrupt:
+            # A diverging network is reported once, as FloatingPointError naming epoch and
+            # batch, instead of through NumPy's overflow warnings on the way there.
+            with catch_signals() as interrupt, np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < cfg.epochs and not self.stop_training:
                     self._train_epoch(train, val, rng, position, progress, interrupt, path)
                     position = _Position()
@@ -527,9 +535,9 @@ class Trainer:
         x = inputs.check_features(X, self._n_features, self._dtype, xname)
         N = len(x)
         if self._regression:
-            t = inputs.check_targets(y, N, self._n_outputs, self._dtype, yname)
+            t = inputs.check_targets(y, N, self._n_outputs, self._dtype, yname, xname)
         else:
-            t = inputs.check_labels(y, N, self._n_outputs, yname)
+            t = inputs.check_labels(y, N, self._n_outputs, yname, xname)
         w = None if sample_weight is None else inputs.check_sample_weight(sample_weight, N, self._dtype)
         return _Data(self._to_model(x), self._to_model(t), None if w is None else self._to_model(w))
 
