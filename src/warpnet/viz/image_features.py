@@ -64,13 +64,14 @@ def example_image(images: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return photos[0], np.stack(tiles)
 
 
-def fit_image_features(codebook_images: np.ndarray, *, n_words: int = 32, seed: int = 0
+def fit_image_features(codebook_images: np.ndarray, *, n_words: int = 25, seed: int = 0
                        ) -> ImageFeatures:
     """HOG (9 orientations, 8x8 cells), a 12-bin hue histogram, and a bag of words of
     ``n_words`` 8x8 patches fitted on ``codebook_images`` ``(M, h, w, 3)``."""
     from ..features import HOG, BagOfWords, ColorHistogram
 
-    bow = BagOfWords(n_words, patch_size=8, random_state=seed).fit(codebook_images)
+    bow = BagOfWords(n_words, patch_size=8, n_patches=2000, descriptor="pixels",
+                     random_state=seed).fit(codebook_images)
     return ImageFeatures(hog=HOG(orientations=9, pixels_per_cell=8),
                          hue=ColorHistogram(bins=12, space="hsv", channels=("h",)), bow=bow)
 
@@ -102,7 +103,9 @@ def plot_image_features(image: np.ndarray, features: ImageFeatures) -> Figure:
     ax_img.set_axis_off()
 
     glyphs = features.hog.visualize(image)
-    ax_hog.imshow(glyphs, cmap="gray", interpolation="nearest", gid="hog")
+    # Saturate the strongest fifth of the scale: faint edges stay visible at a small size.
+    ax_hog.imshow(glyphs, cmap="gray", vmin=0.0, vmax=0.8 * float(glyphs.max()) or 1.0,
+                  interpolation="nearest", gid="hog")
     ax_hog.set_title("HOG: gradient orientations per 8x8 cell", fontsize=9)
     ax_hog.set_axis_off()
 
@@ -116,14 +119,17 @@ def plot_image_features(image: np.ndarray, features: ImageFeatures) -> Figure:
     ax_hue.set_ylabel("fraction of pixels")
     ax_hue.set_title("hue histogram", fontsize=9)
 
-    words = np.asarray(features.bow.codebook_images())
+    # Each word is a k-means centre of contrast-normalised pixel patches: shown as a patch.
+    p = features.bow.patch_size
+    words = np.asarray(features.bow.codebook_).reshape(features.bow.n_words, p, p, -1)
     side = int(np.ceil(np.sqrt(len(words))))
     sub_words.suptitle(f"bag of words: {len(words)} visual words", fontsize=9)
     for k, ax in enumerate(sub_words.subplots(side, side, squeeze=False).ravel()):
         ax.set_axis_off()
         if k < len(words):
             w = words[k].astype(np.float64)
-            ax.imshow((w - w.min()) / ((w.max() - w.min()) or 1.0), interpolation="nearest",
-                      gid="word")
+            w = (w - w.min()) / ((w.max() - w.min()) or 1.0)
+            ax.imshow(w[..., 0] if w.shape[-1] == 1 else w, cmap="gray",
+                      interpolation="nearest", gid="word")
     fig.suptitle("Image features: HOG, colour histogram, bag of words")
     return fig
