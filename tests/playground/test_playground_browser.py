@@ -140,8 +140,10 @@ def test_a_copied_url_reproduces_the_run(live_server, browser):
     page.get_by_test_id("layers").dispatch_event("change")
     page.wait_for_function("() => location.hash.includes('hidden=32%2C32%2C32')")
     page.get_by_test_id("activation-1").select_option("tanh")
+    page.wait_for_function("() => location.hash.includes('activations=relu%2Ctanh%2Crelu')")
     page.get_by_test_id("lr").fill("0.03")
     page.get_by_test_id("lr").dispatch_event("change")
+    page.wait_for_function("() => location.hash.includes('lr=0.03')")
     page.get_by_test_id("seed").fill("7")
     page.get_by_test_id("seed").dispatch_event("change")
     page.wait_for_function("() => location.hash.includes('seed=7')")
@@ -162,7 +164,7 @@ def test_a_copied_url_reproduces_the_run(live_server, browser):
         page.get_by_test_id("point-count").text_content()
     first, second = (r.session for r in app.state.hub.runners.values())
     assert first.settings == second.settings
-    np.testing.assert_allclose(first.points.x, second.points.x, atol=1e-4)
+    np.testing.assert_array_equal(first.points.x, second.points.x)
     np.testing.assert_array_equal(first.points.y, second.points.y)
     np.testing.assert_array_equal(first.points.test, second.points.test)
     for _ in range(5):

@@ -166,7 +166,7 @@ def test_csv_download_and_upload(client):
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         assert "attachment" in r.headers["content-disposition"]
         points = parse_csv(r.content, 0.0, 0)
-        np.testing.assert_allclose(points.x, [p[:2] for p in state["points"]], atol=1e-4)
+        np.testing.assert_array_equal(points.x, [p[:2] for p in state["points"]])
         assert points.test.tolist() == [bool(p[3]) for p in state["points"]]
 
         upload = "x,y,label\n" + "".join(f"{i / 20},{(i % 7) / 7},{i % 4}\n" for i in range(40))

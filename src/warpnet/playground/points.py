@@ -91,8 +91,9 @@ class PointSet:
                 float(centre[1] - half), float(centre[1] + half))
 
     def to_rows(self) -> list[list[Any]]:
-        """``[[x, y, label, is_test], ...]`` for JSON (coordinates rounded to 4 decimals)."""
-        return [[round(float(a), 4), round(float(b), 4), int(c), int(t)]
+        """``[[x, y, label, is_test], ...]`` for JSON, coordinates at full precision so that a
+        link carrying them reproduces the run exactly."""
+        return [[float(a), float(b), int(c), int(t)]
                 for (a, b), c, t in zip(self.x, self.y, self.test, strict=True)]
 
 

@@ -131,18 +131,29 @@ function layerRow(i, units, activation) {
   return row;
 }
 
+// Show the server's settings in the controls, leaving alone the control the user is editing.
+function setControl(id, value) {
+  const el = $(id);
+  if (el !== document.activeElement) el.value = String(value);
+}
+
 function showSettings(s) {
-  $("dataset").value = s.dataset;
+  setControl("dataset", s.dataset);
   fillSelect($("classes"), page.choices.datasets[s.dataset]);
   $("classes").value = String(s.classes);
   for (const key of ["noise", "points", "test_share", "seed", "l2", "dropout", "lr", "momentum", "batch"]) {
-    $(key).value = String(s[key]);
+    setControl(key, s[key]);
   }
-  $("loss").value = s.loss;
-  $("optimizer").value = s.optimizer;
+  setControl("loss", s.loss);
+  setControl("optimizer", s.optimizer);
   $("momentum").disabled = !page.choices.optimizers[s.optimizer].momentum;
-  $("layers").value = String(s.hidden.length);
-  $("layer-rows").replaceChildren(...s.hidden.map((u, i) => layerRow(i, u, s.activations[i])));
+  setControl("layers", s.hidden.length);
+  const shown = [...document.querySelectorAll("#layer-rows .layer-row")].map(
+    (row) => `${row.querySelector(".units").value}:${row.querySelector(".activation").value}`);
+  const wanted = s.hidden.map((u, i) => `${u}:${s.activations[i]}`);
+  if (shown.join() !== wanted.join()) {
+    $("layer-rows").replaceChildren(...s.hidden.map((u, i) => layerRow(i, u, s.activations[i])));
+  }
   const layers = [0, ...s.hidden.map((_, i) => i + 1)];
   fillSelect($("warp_layer"), layers, layers.map((k) => (k === 0 ? "input (no layer)" : `hidden layer ${k}`)));
   $("warp_layer").value = String(s.warp_layer);
