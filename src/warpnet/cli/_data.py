@@ -55,12 +55,8 @@ def load_dataset(spec: str, *, image_size: int = 32):  # noqa: ANN201 - (Dataset
     """
     from .. import data
 
-    kind, _, arg = spec.partition(":")
-    if kind != "digits" and not arg:
-        raise UsageError(f"--data {spec!r}: expected {DATA_FORMS}")
+    kind, arg = parse_spec(spec)
     if kind == "digits":
-        if arg:
-            raise UsageError(f"--data {spec!r}: 'digits' takes no path")
         return data.load_digits(), 16.0
     if kind == "cifar10":
         return data.load_cifar10(_existing(arg)), 255.0
@@ -69,12 +65,26 @@ def load_dataset(spec: str, *, image_size: int = 32):  # noqa: ANN201 - (Dataset
     if kind == "npz":
         ds = _load_npz(_existing(arg))
         return ds, (255.0 if ds.x.ndim == 4 and ds.x.dtype == np.uint8 else None)
-    if kind == "toy":
-        if arg not in data.TOY_CLASSIFICATION:
-            raise UsageError(f"--data {spec!r}: unknown toy set {arg!r}; expected one of: "
-                             f"{', '.join(data.TOY_CLASSIFICATION)}")
-        return data.make_toy(arg, TOY_POINTS, TOY_NOISE, TEST_SEED), None
-    raise UsageError(f"--data {spec!r}: unknown kind {kind!r}; expected {DATA_FORMS}")
+    return data.make_toy(arg, TOY_POINTS, TOY_NOISE, TEST_SEED), None
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"npz:PATH"`` -> ``("npz", "PATH")``, checking the form without touching any file.
+
+    Raises:
+        UsageError: an unknown kind, a missing or extra path, an unknown toy set.
+    """
+    from ..data import TOY_CLASSIFICATION
+
+    kind, _, arg = spec.partition(":")
+    if kind not in ("digits", "cifar10", "folder", "npz", "toy"):
+        raise UsageError(f"--data {spec!r}: unknown kind {kind!r}; expected {DATA_FORMS}")
+    if (kind == "digits") == bool(arg):
+        raise UsageError(f"--data {spec!r}: expected {DATA_FORMS}")
+    if kind == "toy" and arg not in TOY_CLASSIFICATION:
+        raise UsageError(f"--data {spec!r}: unknown toy set {arg!r}; expected one of: "
+                         f"{', '.join(TOY_CLASSIFICATION)}")
+    return kind, arg
 
 
 def load_source(spec: str, *, image_size: int = 32) -> Source:

@@ -37,14 +37,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..features import make_features
-    from ..io_atomic import atomic_write
-
     out: Path = args.out
     if out.suffix != ".npz":
         raise UsageError(f"--out must name a .npz file, got {str(out)!r}")
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError(f"cannot write {str(out)!r}: its folder does not exist or it is a folder")
+    from ..features import make_features
+    from ..io_atomic import atomic_write
+
     try:
         transform = make_features(args.features)
     except (ValueError, TypeError) as exc:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import UsageError
 from . import _args, _data, _run_folder
+from ._curve import write_training_curve
 
 NAME = "train"
 
@@ -39,7 +40,7 @@ class TrainConfig:
     activation: str = "relu"
     dropout: float = 0.0
     loss: str = "softmax"
-    reg: float = 1e-4
+    reg: float = 3e-3
     optimizer: str = "sgd"
     lr: float = 0.05
     momentum: float = 0.9
@@ -131,6 +132,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
     if config.early_stopping is not None and config.val_fraction == 0:
         raise UsageError("--early-stopping needs a validation split (--val-fraction > 0)")
+    _data.parse_spec(config.data)
     if config.features is not None:
         _check_feature_spec(config.features)
     return config
@@ -156,19 +158,8 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
                   rng=config.seed)
 
 
-def _schedule(config: TrainConfig, opt: Any) -> Any:
-    from .. import optim
-
-    if config.schedule is None:
-        return None
-    # Step: divide by ten twice over the run; cosine: anneal to zero at the last epoch.
-    settings = {"step": {"step_size": max(1, config.epochs // 3), "gamma": 0.1},
-                "cosine": {"t_max": config.epochs}}
-    return optim.SCHEDULES.get(config.schedule)(opt, **settings[config.schedule])
-
-
 def run(args: argparse.Namespace) -> int:
-    from .. import io, optim
+    from .. import io
     from ..preprocessing import Preprocessor
     from ..train import Trainer, TrainingInterrupted
 
@@ -189,13 +180,11 @@ def run(args: argparse.Namespace) -> int:
     x_test, y_test = pre.transform(source.x_test), source.y_test
 
     model = build_model(config, x_train.shape[1], len(source.class_names))
-    opt_kwargs: dict[str, Any] = {"lr": config.lr}
-    if config.optimizer == "sgd":
-        opt_kwargs["momentum"] = config.momentum
-    opt = optim.optimizer(config.optimizer, model.parameters(), **opt_kwargs)
-    trainer = Trainer(model, loss=config.loss, optimizer=opt, reg=config.reg,
-                      batch_size=config.batch_size, epochs=config.epochs, seed=config.seed,
-                      schedule=_schedule(config, opt), early_stopping=config.early_stopping,
+    trainer = Trainer(model, config.loss, config.optimizer, lr=config.lr,
+                      momentum=config.momentum if config.optimizer == "sgd" else None,
+                      reg=config.reg, batch_size=config.batch_size, epochs=config.epochs,
+                      seed=config.seed, schedule=config.schedule,
+                      early_stopping=config.early_stopping,
                       checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose)
     # The config goes first: a run interrupted in its first epoch can already be resumed.
     _run_folder.write_json(out / _run_folder.CONFIG, {"config": dataclasses.asdict(config)})
@@ -225,15 +214,10 @@ def run(args: argparse.Namespace) -> int:
         "samples": {"train": int(len(y_train)), "validation": int(len(y_val)),
                     "test": int(len(y_test))},
         "seconds": round(seconds, 3)})
-    _plot_curve(history, out / _run_folder.CURVE)
+    write_training_curve(history, out / _run_folder.CURVE)
 
     val = f"{accuracy['validation']:.4f}" if accuracy["validation"] is not None else "n/a"
     print(f"train accuracy {accuracy['train']:.4f}  validation {val}  test {accuracy['test']:.4f}  "
           f"({seconds:.1f}s, model in {out / _run_folder.MODEL})")
     return 0
 
-
-def _plot_curve(history: Any, path: Path) -> None:
-    from ..viz import training_curve_png
-
-    training_curve_png(history, path)
