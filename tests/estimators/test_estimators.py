@@ -42,6 +42,15 @@ def test_regressor_keeps_float32(blobs):
     assert reg.predict(X).dtype == np.float32
 
 
+def test_dtype_parameter_overrides_the_input_dtype(blobs):
+    X, y = blobs
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32", random_state=0)
+    clf.fit(X, y)  # float64 input
+    assert clf.coefs_[0].dtype == np.float32 and clf.predict_proba(X).dtype == np.float32
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, dtype="float64", random_state=0)
+    assert reg.fit(X.astype(np.float32), y).predict(X).dtype == np.float64
+
+
 def test_integer_input_trains_a_float64_model(blobs):
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(

@@ -88,6 +88,15 @@ class LayerSizes:
 
 
 @dataclass(frozen=True)
+class NoneValue:
+    def accepts(self, value: Any) -> bool:
+        return value is None
+
+    def describe(self) -> str:
+        return "None"
+
+
+@dataclass(frozen=True)
 class RandomState:
     """None, a non-negative int seed, a ``numpy.random.Generator`` or ``RandomState``."""
 

@@ -49,7 +49,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
                  max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  dropout: float = 0.0, warm_start: bool = False, random_state: Any = None,
-                 verbose: Any = False) -> None:
+                 verbose: Any = False, dtype: str | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -69,6 +69,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.dtype = dtype
 
     def _architecture(self) -> tuple[list[int], str, float]:
         return [int(h) for h in self.hidden_layer_sizes], self.activation, float(self.dropout)
