@@ -193,3 +193,14 @@ def test_bad_csv_shows_an_error_as_text_and_the_session_goes_on(live_server, bro
     while app.state.hub.runners and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not app.state.hub.runners, "the session outlived its page"
+
+
+def test_a_bad_link_shows_an_error_and_falls_back_to_the_defaults(live_server, browser):
+    base, _ = live_server
+    page, errors = _open(browser, base + "/#hidden=999&activations=relu&lr=abc")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "units" in page.text_content("#error-text") or "lr" in page.text_content("#error-text")
+    assert page.get_by_test_id("layers").input_value() == "2"  # the defaults
+    page.get_by_test_id("step").click()
+    _wait_paused(page, 1)
+    assert errors == []

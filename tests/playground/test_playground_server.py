@@ -110,6 +110,7 @@ def test_step_runs_exactly_one_step(client):
     ('{"type": "display", "warp_layer": 99, "warp_mode": "pca"}', "warp_layer"),
     ('{"type": "configure", "settings": {}, "junk": "' + "x" * server_module.MAX_MESSAGE_CHARS + '"}',
      "too large"),
+    ('{"type": "configure", "settings": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
 ])
 def test_malformed_messages_get_an_error_and_the_session_keeps_working(client, message, match):
     with client.websocket_connect("/ws") as ws:

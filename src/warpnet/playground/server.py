@@ -29,6 +29,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -194,6 +195,8 @@ class _Runner:
             msg = json.loads(text)
         except json.JSONDecodeError as err:
             raise ValueError(f"message is not valid JSON: {err.msg} at position {err.pos}") from None
+        except RecursionError:
+            raise ValueError("message is nested too deeply") from None
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             raise ValueError("message must be a JSON object with a string 'type'")
         handler = getattr(self, "on_" + msg["type"], None) if msg["type"].isidentifier() else None
@@ -387,7 +390,12 @@ def create_app(*, workers: int | None = None) -> Starlette:
             hub.training.discard(runner.id)
             hub.runners.pop(runner.id, None)
 
-    app = Starlette(routes=[
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        hub.pool.shutdown(wait=False, cancel_futures=True)
+
+    app = Starlette(lifespan=lifespan, routes=[
         Route("/", index),
         Route("/static/{name}", static),
         Route("/api/session/{sid}/points.csv", points_csv),
@@ -430,7 +438,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
     config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning",
-                            ws_max_size=4 * MAX_MESSAGE_CHARS)
+                            ws_max_size=16 * MAX_MESSAGE_CHARS)
     server = uvicorn.Server(config)
     shown_host = f"[{host}]" if ":" in host else host
 

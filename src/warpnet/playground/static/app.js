@@ -81,6 +81,10 @@ function updateUrl() {
   const hash = settingsToHash(page.settings);
   history.replaceState(null, "", hash);
   $("share-url").value = location.href;
+  $("share-note").textContent = page.custom && page.points.length > MAX_URL_POINTS
+    ? `The link holds the settings but not the ${page.points.length} edited points ` +
+      `(at most ${MAX_URL_POINTS}); download them as CSV to share them.`
+    : "";
 }
 
 // ---------------------------------------------------------------------------------------------
