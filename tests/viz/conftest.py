@@ -24,6 +24,19 @@ def ink(png: bytes) -> tuple[float, float]:
     return float(rgb.mean(axis=2).var()), float((rgb.min(axis=2) < 250).mean())
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _single_blas_thread():
+    """Run the tiny training loops on one BLAS thread, as ``make_figures`` does: threads only
+    add waiting at these sizes, a lot of it when the cores are shared."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # then the products run as configured, only slower
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def assert_not_blank() -> Callable[[Figure | bytes], None]:
     def check(fig_or_png: Figure | bytes) -> None:
