@@ -48,6 +48,7 @@ class TrainingSession:
         self.points = points if points is not None else generate(self.settings)
         # True once the points differ from what the settings generate (clicked, uploaded, given).
         self.custom = points is not None
+        self._geometry: tuple[PointSet, np.ndarray, np.ndarray] | None = None
         self.reset()
 
     # -- configuration -------------------------------------------------------------------------
@@ -162,7 +163,13 @@ class TrainingSession:
 
     def _grid_and_lines(self) -> tuple[np.ndarray, np.ndarray]:
         """Heat-map cell centres (GRID*GRID, 2), row 0 at the top (max y), and the warp view's
-        grid lines (2*WARP_LINES*WARP_SAMPLES, 2): vertical lines, then horizontal ones."""
+        grid lines (2*WARP_LINES*WARP_SAMPLES, 2): vertical lines, then horizontal ones.
+        Computed once per point set (they depend only on its view box)."""
+        if self._geometry is None or self._geometry[0] is not self.points:
+            self._geometry = (self.points, *self._make_grid_and_lines())
+        return self._geometry[1], self._geometry[2]
+
+    def _make_grid_and_lines(self) -> tuple[np.ndarray, np.ndarray]:
         x0, x1, y0, y1 = self.points.view_box()
         cx = x0 + (np.arange(GRID) + 0.5) * (x1 - x0) / GRID
         cy = y1 - (np.arange(GRID) + 0.5) * (y1 - y0) / GRID

@@ -326,9 +326,10 @@ function drawCurves() {
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     let started = false;
-    h.forEach((r, i) => {
+    const first = h[0].step, span = Math.max(1, h[h.length - 1].step - first);
+    h.forEach((r) => {
       if (r[key] === null || r[key] === undefined) return;
-      const px = (i / (h.length - 1)) * canvas.width;
+      const px = ((r.step - first) / span) * canvas.width;  // x axis: training steps
       if (started) ctx.lineTo(px, y(r[key])); else ctx.moveTo(px, y(r[key]));
       started = true;
     });
@@ -338,6 +339,9 @@ function drawCurves() {
   ctx.font = "11px system-ui, sans-serif";
   ctx.fillText(`loss (max ${maxLoss.toFixed(3)})`, 4, 12);
   ctx.fillText("accuracy (0 to 100%)", 4, half + 12);
+  ctx.textAlign = "right";
+  ctx.fillText(`step ${h[h.length - 1].step}`, canvas.width - 4, canvas.height - 4);
+  ctx.textAlign = "left";
 }
 
 function drawConfusion() {
