@@ -174,3 +174,47 @@ def test_resume_refuses_changed_settings(capsys, digits_run):
 def test_resume_without_a_run(capsys, tmp_path):
     assert main(["train", "--resume", "--out", str(tmp_path)]) == 1
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_features_file_round_trip(capsys, tmp_path):
+    """Features computed once and trained on from the file give the same run as --features."""
+    from PIL import Image
+
+    feats = tmp_path / "hog.npz"
+    out = run_ok(capsys, "features", "--data", "digits", "--features", "hog", "--out", str(feats))
+    assert "for 1797 samples" in out
+    with np.load(feats) as f:
+        assert f["x"].shape == (1797, 9) and f["x"].dtype == np.float32
+        assert str(f["features"]) == "hog"
+    from_file = run_ok(capsys, "train", "--data", f"npz:{feats}", "--epochs", "3", "--quiet",
+                       "--out", str(tmp_path / "a"))
+    direct = run_ok(capsys, "train", "--features", "hog", "--epochs", "3", "--quiet",
+                    "--out", str(tmp_path / "b"))
+    pattern = r"train accuracy (\S+)  validation (\S+)  test (\S+)"
+    assert re.search(pattern, from_file).groups() == re.search(pattern, direct).groups()
+    # The model file carries the fitted features: predict works on a raw image file.
+    source = load_source("digits")
+    Image.fromarray(np.round(source.x_test[0] * (255 / 16)).astype(np.uint8)).save(tmp_path / "d.png")
+    assert run_ok(capsys, "predict", str(tmp_path / "b" / "model.safetensors"), str(tmp_path / "d.png"))
+
+
+def test_features_with_its_own_test_split(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("test", 20)):
+        np.savez(tmp_path / f"{split}_00.npz", x=rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8),
+                 y=np.arange(n) % 2)
+    feats = tmp_path / "f.npz"
+    run_ok(capsys, "features", "--data", f"npz:{tmp_path}", "--features", "hog+color", "--out", str(feats))
+    with np.load(feats) as f:
+        assert f["x"].shape[0] == 40 and f["x_test"].shape[0] == 20
+    out = run_ok(capsys, "train", "--data", f"npz:{feats}", "--epochs", "2", "--quiet",
+                 "--out", str(tmp_path / "run"))
+    assert "test" in out
+    report = run_ok(capsys, "eval", str(tmp_path / "run" / "model.safetensors"), "--data", f"npz:{feats}")
+    assert "(" in report and "/20)" in report
+
+
+def test_unknown_feature_is_a_usage_error(capsys, tmp_path):
+    assert main(["train", "--features", "sift", "--out", str(tmp_path)]) == 2
+    assert "sift" in capsys.readouterr().err
+    assert main(["features", "--features", "sift", "--out", str(tmp_path / "f.npz")]) == 2
