@@ -161,8 +161,9 @@ def test_invalid_hyper_parameters_are_named_at_fit(cls, name, value, allowed):
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize("name, value, allowed", [
     ("activation", "swish", ", ".join(repr(n) for n in nn.ACTIVATIONS.names())),
-    ("hidden_layer_sizes", (10, 0), "a tuple of positive ints"),
-    ("hidden_layer_sizes", 100, "a tuple of positive ints"),
+    ("hidden_layer_sizes", (10, 0), "a positive int or a tuple of positive ints"),
+    ("hidden_layer_sizes", "100", "a positive int or a tuple of positive ints"),
+    ("hidden_layer_sizes", 0, "a positive int or a tuple of positive ints"),
     ("dropout", 1.0, "[0.0, 1.0)"),
 ])
 def test_network_hyper_parameters(cls, name, value, allowed):

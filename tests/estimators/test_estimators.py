@@ -51,6 +51,15 @@ def test_dtype_parameter_overrides_the_input_dtype(blobs):
     assert reg.fit(X.astype(np.float32), y).predict(X).dtype == np.float64
 
 
+def test_hidden_layer_sizes_forms(blobs):
+    X, y = blobs
+    for sizes, expected in [(7, [5, 7, 3]), ([6, 4], [5, 6, 4, 3]), ((), [5, 3])]:
+        clf = MLPClassifier(hidden_layer_sizes=sizes, max_iter=2, random_state=0).fit(X, y)
+        assert clf.layer_sizes_ == expected
+        assert [w.shape for w in clf.coefs_] == list(zip(expected[:-1], expected[1:],
+                                                         strict=True))
+
+
 def test_integer_input_trains_a_float64_model(blobs):
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import warnings
 from typing import Any
 
@@ -33,6 +34,13 @@ _CONSTANT_LR = "constant"
 
 def _schedule_names() -> list[str]:
     return [_CONSTANT_LR, *optim.SCHEDULES.names()]
+
+
+def hidden_sizes(value: Any) -> list[int]:
+    """``hidden_layer_sizes`` (validated) as a list; a single int is one hidden layer."""
+    if isinstance(value, numbers.Integral):
+        return [int(value)]
+    return [int(h) for h in value]
 
 
 def _root_rng(random_state: Any) -> np.random.Generator:

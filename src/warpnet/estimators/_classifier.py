@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils._tags import Tags
+from sklearn.utils import Tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from .. import nn
-from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator
+from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator, hidden_sizes
 from ._params import Interval, LayerSizes, Options
 
 _CLASSIFICATION_LOSSES = ("softmax", "svm")
@@ -148,8 +148,8 @@ class MLPClassifier(_NetworkClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Widths of the hidden layers; ``()`` is a linear classifier.
+    hidden_layer_sizes : tuple of int or int, default=(100,)
+        Widths of the hidden layers; ``()`` is a linear classifier, an int one hidden layer.
     activation : str, default="relu"
         One of ``warpnet.nn.ACTIVATIONS``: "relu", "leaky_relu", "sigmoid" (scikit-learn's
         "logistic"), "tanh", "softplus", "elu".
@@ -205,7 +205,7 @@ class MLPClassifier(_NetworkClassifier):
         self.dtype = dtype
 
     def _architecture(self) -> tuple[list[int], str, float]:
-        return [int(h) for h in self.hidden_layer_sizes], self.activation, float(self.dropout)
+        return hidden_sizes(self.hidden_layer_sizes), self.activation, float(self.dropout)
 
 
 class LinearClassifier(_NetworkClassifier):

@@ -75,16 +75,22 @@ class Boolean:
 
 @dataclass(frozen=True)
 class LayerSizes:
-    """A tuple or list of positive ints (may be empty: no hidden layer)."""
+    """A tuple or list of positive ints (may be empty: no hidden layer), or one positive int
+    for a single hidden layer (as scikit-learn accepts)."""
 
     def accepts(self, value: Any) -> bool:
+        if _positive_int(value):
+            return True
         if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
             return False
-        return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                   for v in value)
+        return all(_positive_int(v) for v in value)
 
     def describe(self) -> str:
-        return "a tuple of positive ints, e.g. (100,) or (64, 32)"
+        return "a positive int or a tuple of positive ints, e.g. (100,) or (64, 32)"
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils._tags import Tags
+from sklearn.utils import Tags
 
 from .. import nn
-from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator
+from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator, hidden_sizes
 from ._params import Interval, LayerSizes, Options
 
 
@@ -23,7 +23,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
+    hidden_layer_sizes : tuple of int or int, default=(100,)
     activation : str, default="relu"
         One of ``warpnet.nn.ACTIVATIONS``.
     solver : default="adam"
@@ -72,7 +72,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
         self.dtype = dtype
 
     def _architecture(self) -> tuple[list[int], str, float]:
-        return [int(h) for h in self.hidden_layer_sizes], self.activation, float(self.dropout)
+        return hidden_sizes(self.hidden_layer_sizes), self.activation, float(self.dropout)
 
     def _loss_fn(self) -> nn.Loss:
         return nn.MSE()
