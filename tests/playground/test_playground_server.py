@@ -322,3 +322,18 @@ def test_serve_prints_its_loopback_url_and_serves_the_page():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_display_changes_the_warp_view_without_resetting(client):
+    with client.websocket_connect("/ws") as ws:
+        _configured(ws, {**SMALL, "hidden": [8, 5], "activations": ["relu", "tanh"], "warp_layer": 2})
+        for _ in range(3):
+            ws.send_json({"type": "step"})
+        while _until(ws, "status")[-1]["step"] != 3:
+            pass
+        ws.send_json({"type": "display", "warp_layer": 1, "warp_mode": "units"})
+        update = ws.receive_json()
+    assert update["type"] == "update" and update["step"] == 3
+    assert update["warp"]["layer"] == 1 and update["warp"]["mode"] == "units"
+    points = np.frombuffer(base64.b64decode(update["warp"]["points"]), "<f4").reshape(-1, 2)
+    assert len(points) == 120 and (points >= 0).all()  # ReLU units are never negative
