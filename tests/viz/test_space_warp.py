@@ -6,7 +6,13 @@ from PIL import Image
 
 from warpnet import nn
 from warpnet.viz._common import accuracy, fit
-from warpnet.viz.space_warp import animate_space_warp, fit_space_warp, plot_space_warp, warp_data
+from warpnet.viz.space_warp import (
+    animate_space_warp,
+    fit_space_warp,
+    plot_space_warp,
+    warp_data,
+    warp_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +75,22 @@ def test_snapshots_and_animation():
     x, y = warp_data(n=60, seed=0)
     model, states = fit_space_warp(x, y, steps=20, seed=0, snapshots=5)
     assert len(states) == 5
-    # The first snapshot is the untrained model, the last the trained one.
-    fresh, _ = fit_space_warp(x, y, steps=0, seed=0)
-    np.testing.assert_array_equal(states[0]["0.weight"], np.asarray(fresh[0].weight.value))
+    # The first snapshot is one of the untrained starts drawn from the seed, the last the
+    # returned model.
+    rng = np.random.default_rng(0)
+    starts = [np.asarray(warp_model(2, rng)[0].weight.value) for _ in range(4)]
+    assert any(np.array_equal(states[0]["0.weight"], w) for w in starts)
     np.testing.assert_array_equal(states[-1]["2.bias"], np.asarray(model[2].bias.value))
     gif = animate_space_warp(x, y, steps=20, frames=3, seed=0)
     image = Image.open(io.BytesIO(gif))
     assert image.format == "GIF" and image.n_frames == 3
+
+
+def test_restarts_keep_the_lowest_loss():
+    x, y = warp_data(n=100, seed=4)
+    single, _ = fit_space_warp(x, y, seed=4, restarts=1)
+    best, _ = fit_space_warp(x, y, seed=4, restarts=4)
+    loss = nn.SoftmaxCrossEntropy()
+    assert float(loss(best.forward(x), y)[0]) <= float(loss(single.forward(x), y)[0])
+    with pytest.raises(ValueError, match="restarts"):
+        fit_space_warp(x, y, restarts=0)
