@@ -89,9 +89,9 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         shape = tuple(images.shape[1:])
         if shape != self.image_shape_:
             raise ValueError(
-                f"X holds images of shape {shape} ({math.prod(shape)} features), but "
-                f"{type(self).__name__} was fitted on images of shape {self.image_shape_} "
-                f"({self.n_features_in_} features)"
+                f"X has {math.prod(shape)} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (images of shape {shape}, "
+                f"fitted on {self.image_shape_})"
             )
         return self._run_chunks(images, out_dtype)
 

@@ -46,13 +46,25 @@ def check_images(
         ValueError: wrong rank, empty batch or empty images, NaN/inf pixels,
             ``image_shape`` inconsistent with the data.
     """
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{name} is a sparse matrix: sparse input is not supported, pass dense images"
+        )
     try:
         arr = np.asarray(X)
     except (TypeError, ValueError) as exc:  # ragged nested lists
         raise ValueError(f"{name} must be an array of images; could not convert: {exc}") from exc
+    if arr.dtype == object:  # numbers held as Python objects: convert (numpy names the culprit)
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must hold real pixels")
     if arr.dtype.kind not in _FLOAT_KINDS + _INT_KINDS:
         raise TypeError(
             f"{name} must hold integer or float pixels, got dtype {arr.dtype}"
+        )
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
         )
     if arr.ndim == 2:
         if image_shape is None:
@@ -70,9 +82,10 @@ def check_images(
                     f"{name} holds images of shape {arr.shape[1:]}, but image_shape={shape}"
                 )
     else:
+        hint = " Reshape your data: a single image needs a leading axis." if arr.ndim < 2 else ""
         raise ValueError(
             f"{name} has {arr.ndim} dimensions (shape {arr.shape}): expected images of shape "
-            "(N, H, W) or (N, H, W, C), or (N, D) with image_shape"
+            f"(N, H, W) or (N, H, W, C), or (N, D) with image_shape.{hint}"
         )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: expected at least one image, got shape {arr.shape}")

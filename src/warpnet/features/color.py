@@ -95,10 +95,16 @@ class ColorHistogram(ImageTransformer):
 
     def _check_range(self, images: np.ndarray) -> None:
         if images.dtype != np.uint8 and (images.min() < 0 or images.max() > 255):
+            # "Negative values in data passed to" is scikit-learn's phrase for this case.
             raise ValueError(
-                "ColorHistogram expects pixels on the 0..255 scale, got values in "
-                f"[{images.min()}, {images.max()}]"
+                "Negative values in data passed to ColorHistogram, or values above 255: "
+                f"it expects pixels on the 0..255 scale, got [{images.min()}, {images.max()}]"
             )
+
+    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn protocol
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
 
     def _fit_images(self, images: np.ndarray) -> None:
         self._check_range(images)
@@ -109,7 +115,11 @@ class ColorHistogram(ImageTransformer):
         pixels = images.reshape(-1, 3)
         bins = self.bins
         if self.space == "hsv":
-            hsv = None if pixels.dtype == np.uint8 else _hsv.hsv_reference(pixels / 255) * 255
+            hsv = (
+                None
+                if pixels.dtype == np.uint8
+                else _hsv.hsv_reference(pixels.astype(np.float64) / 255) * 255
+            )
             for k, name in enumerate(self._channel_list()):
                 idx = _hsv_bins(pixels, hsv, name, bins)
                 out[:, k * bins : (k + 1) * bins] = _fractions(idx.reshape(B, -1), bins, density=True)

@@ -1,0 +1,29 @@
+"""Image features as batched scikit-learn transformers.
+
+``HOG`` (equal to ``skimage.feature.hog``), ``ColorHistogram`` (the classic hue
+histogram, exact for uint8), ``BagOfWords`` (k-means visual words), the ``FEATURES``
+registry, ``make_features("hog+color")`` and a pickle-free state round trip
+(``features_to_state`` / ``features_from_state``) for model files.
+"""
+
+from .bow import BagOfWords
+from .color import ColorHistogram
+from .hog import HOG
+from .spec import (
+    FEATURES,
+    classic_features,
+    features_from_state,
+    features_to_state,
+    make_features,
+)
+
+__all__ = [
+    "FEATURES",
+    "HOG",
+    "BagOfWords",
+    "ColorHistogram",
+    "classic_features",
+    "features_from_state",
+    "features_to_state",
+    "make_features",
+]

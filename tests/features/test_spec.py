@@ -1,0 +1,107 @@
+"""Feature specs, the registry, pipelines and the pickle-free state round trip."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from warpnet.features import (
+    FEATURES,
+    HOG,
+    BagOfWords,
+    ColorHistogram,
+    classic_features,
+    features_from_state,
+    features_to_state,
+    make_features,
+)
+
+BOW = {"n_words": 5, "n_patches": 300, "patch_size": 4, "random_state": 0}
+
+
+def images(n=10, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+
+
+def test_registry_names():
+    assert FEATURES == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords}
+
+
+def test_make_features_concatenates_in_spec_order():
+    union = make_features("hog+color", {"hog": {"cells_per_block": 2}})
+    assert isinstance(union, FeatureUnion)
+    assert [name for name, _ in union.transformer_list] == ["hog", "color"]
+    X = images()
+    out = union.fit_transform(X)
+    hog = HOG(cells_per_block=2).fit_transform(X)
+    np.testing.assert_array_equal(out[:, : hog.shape[1]], hog)
+    np.testing.assert_array_equal(out[:, hog.shape[1] :], ColorHistogram().fit_transform(X))
+
+
+@pytest.mark.parametrize("spec", ["", "hog+", "sift", "hog+hog", "hog + lbp"])
+def test_bad_specs(spec):
+    with pytest.raises(ValueError, match="spec|feature"):
+        make_features(spec)
+
+
+def test_params_for_missing_feature_and_non_string_spec():
+    with pytest.raises(ValueError, match="bow"):
+        make_features("hog", {"bow": {}})
+    with pytest.raises(TypeError, match="string"):
+        make_features(["hog"])
+
+
+def test_classic_features_give_154_values():
+    X = images()
+    out = classic_features().fit_transform(X)
+    assert out.shape == (10, 154) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 144:].sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_state_round_trip_through_json_rebuilds_equal_features():
+    X = images(12)
+    union = make_features("hog+color+bow", {"bow": BOW}).fit(X)
+    config, arrays = features_to_state(union)
+    config = json.loads(json.dumps(config))  # must be plain JSON
+    assert set(arrays) == {"bow.codebook_"}
+    rebuilt = features_from_state(config, {k: v.copy() for k, v in arrays.items()})
+    np.testing.assert_array_equal(rebuilt.transform(X), union.transform(X))
+
+
+def test_single_feature_state_and_errors():
+    hog = HOG(orientations=6).fit(images(2))
+    config, arrays = features_to_state(hog)
+    again = features_from_state(config, arrays)
+    assert isinstance(again, HOG) and again.get_params() == hog.get_params()
+    with pytest.raises(NotFittedError):
+        features_to_state(HOG())
+    with pytest.raises(TypeError):
+        features_to_state(StandardScaler())
+    with pytest.raises(ValueError, match="format"):
+        features_from_state({"format": "pickle"}, {})
+    bow_config, bow_arrays = features_to_state(BagOfWords(**BOW).fit(images(3)))
+    with pytest.raises(ValueError, match="codebook_"):
+        features_from_state(bow_config, {})
+    with pytest.raises(ValueError, match="codebook_"):
+        features_from_state(bow_config, {"bow.codebook_": np.zeros((2, 3))})
+    bad = json.loads(json.dumps(config))
+    bad["parts"][0]["params"]["orientations"] = 0
+    with pytest.raises(ValueError, match="orientations"):
+        features_from_state(bad, {})
+
+
+def test_pipeline_clone_and_classifier():
+    X = images(40, seed=1)
+    y = np.arange(40) % 2
+    pipe = make_pipeline(make_features("hog+color"), StandardScaler(), LogisticRegression())
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (40,)
+    cloned = clone(pipe)
+    assert cloned.get_params()["featureunion__hog__orientations"] == 9
+    names = make_features("color").fit(X).get_feature_names_out()
+    assert list(names[:2]) == ["color__colorhistogram0", "color__colorhistogram1"]
