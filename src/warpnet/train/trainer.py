@@ -162,7 +162,9 @@ class Trainer:
             "adam") built here with ``lr``/``momentum`` (defaults in ``OPTIMIZER_DEFAULTS``).
         lr, momentum: only with an optimizer name.
         schedule: None, an ``LRSchedule`` on this optimizer, "cosine" (down to 0 over ``epochs``)
-            or "step" (x0.1 every third of ``epochs``); stepped once per epoch.
+            or "step" (x0.1 every third of ``epochs``); stepped once per epoch.  A named
+            schedule spans this trainer's ``epochs``: resuming a run with more epochs stretches
+            it from the resumed epoch on.
         callbacks: objects with ``on_epoch_end(trainer, record)`` (may set
             ``trainer.stop_training = True``) and/or ``on_after_backward(trainer)`` (runs between
             backward and the optimizer step, with every ``Parameter.grad`` complete, e.g. for a
@@ -172,8 +174,8 @@ class Trainer:
 
     Attributes:
         config, model, loss_fn, optimizer, schedule, callbacks; during and after ``fit``:
-        ``history``, ``epoch`` (completed epochs), ``batch`` (steps done in the running epoch),
-        ``stop_training``.
+        ``history``, ``epoch`` (completed epochs), ``batch`` (0-based index of the running
+        minibatch in its epoch), ``stop_training``.
 
     Raises:
         TypeError / ValueError (``UsageError`` for bad settings): at construction.
@@ -297,9 +299,11 @@ class Trainer:
             validation: ``(X_val, y_val)`` evaluated after every epoch, or None.
             sample_weight: (N,) non-negative weights; each minibatch's loss is their weighted mean.
             resume: continue from ``checkpoint_dir/checkpoint.npz`` when it exists (the run must
-                use the same data and settings; ``epochs`` may be larger).  Without a checkpoint
-                the run starts from the beginning.  Without ``resume`` a new run starts from the
-                model's current weights and overwrites the checkpoint after its first epoch.
+                use the same data and settings; ``epochs`` may be larger), ending bit-identical
+                to a run that was never interrupted.  Without a checkpoint the run starts from
+                the beginning.  Without ``resume`` a new run starts from the model's current
+                weights and optimizer state, and overwrites the checkpoint after its first
+                epoch.
 
         Returns:
             ``self.history``.
@@ -367,7 +371,8 @@ class Trainer:
         for b in range(pos.batch, n_batches):
             self.batch = b
             xb, yb, wb = gather(b * B, min(N, (b + 1) * B))  # (n, D), (n,) or (n, K), (n,)
-            self.model.zero_grad()
+            for p in self._params:  # the model's parameters, listed once (not re-walked per step)
+                p.zero_grad()
             scores = self.model.forward(xb)  # (n, C)
             loss, dscores = self._data_loss(scores, yb, wb, epoch, b, n_batches)
             self.model.backward(dscores, need_dx=False)  # nothing needs dL/dX
