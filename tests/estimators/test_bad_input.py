@@ -197,3 +197,16 @@ def test_divergence_names_the_epoch_and_leaves_no_nan_model():
     for w, b in zip(good.coefs_ + good.intercepts_, before, strict=True):
         np.testing.assert_array_equal(w, b)
     assert np.all(np.isfinite(good.predict(X)))
+
+
+def test_divergence_in_partial_fit_counts_every_epoch_so_far():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4)) * 100
+    y = rng.normal(size=100) * 1e3
+    est = MLPRegressor(solver="sgd", learning_rate_init=1.0, random_state=0)
+    with pytest.raises(FloatingPointError) as info:
+        for _ in range(50):
+            est.partial_fit(X, y)
+    assert est.n_iter_ >= 1  # some calls succeeded before the blow-up
+    assert f"diverged in epoch {est.n_iter_ + 1} " in str(info.value)
+    assert all(np.all(np.isfinite(w)) for w in est.coefs_ + est.intercepts_)

@@ -263,7 +263,14 @@ class BaseNetworkEstimator(BaseEstimator):
         # Overflow shows up as non-finite scores or loss, which the trainer reports as a
         # FloatingPointError naming the epoch and batch; NumPy's own warnings add nothing.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            trainer.fit(X, y, sample_weight=sample_weight)
+            try:
+                trainer.fit(X, y, sample_weight=sample_weight)
+            except FloatingPointError as err:
+                # Count epochs over the estimator's whole life (partial_fit, warm starts) and
+                # name the estimator's own parameters.
+                raise FloatingPointError(
+                    f"{type(self).__name__}: training diverged in epoch {stopper.epoch + 1} "
+                    f"({err}); lower learning_rate_init, standardize X or raise alpha") from None
 
     # -- prediction ---------------------------------------------------------------------------
     def _scores(self, X: Any) -> np.ndarray:
