@@ -119,3 +119,13 @@ def test_all_figures_on_digits_and_toy_data(tmp_path, assert_not_blank):
         assert_not_blank(path.read_bytes())
     assert any(n.startswith("note: training: no run folder") for n in notes)
     print(f"all {len(paths)} figures in {seconds:.1f} s")
+
+
+def test_save_png(tmp_path, assert_not_blank):
+    from warpnet.viz import plot_activations, save_png
+
+    path = save_png(plot_activations(), tmp_path / "a.png")
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    assert_not_blank(path.read_bytes())
+    with pytest.raises(TypeError, match="Figure"):
+        save_png(b"not a figure", tmp_path / "b.png")

@@ -4,7 +4,8 @@ Each ``plot_*`` function takes the trained model(s) and data it draws and return
 ``matplotlib.figure.Figure``; the ``fit_*`` helpers next to them make those models from a seed.
 ``make_figures(names, out_dir, ...)`` does both for the figures named in ``FIGURE_NAMES`` and
 writes ``out_dir/NAME.png``; ``warpnet figures`` is its command line.  ``plot_history`` draws
-the training curves of a run (``warpnet train`` writes them next to the model).
+the training curves of a run (``warpnet train`` writes them next to the model);
+``save_png(fig, path)`` writes any of these figures atomically.
 
 Figures are rendered by their own Agg canvas: importing this package never changes pyplot's
 backend, and no figure is registered with pyplot, so nothing needs closing.
@@ -12,6 +13,7 @@ backend, and no figure is registered with pyplot, so nothing needs closing.
 
 from __future__ import annotations
 
+from ._common import save_png
 from .activations import plot_activations
 from .capacity import plot_capacity
 from .feature_transform import plot_feature_transform
@@ -38,4 +40,5 @@ __all__ = [
     "plot_loss_landscape",
     "plot_history",
     "load_history",
+    "save_png",
 ]

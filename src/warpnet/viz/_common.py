@@ -9,6 +9,8 @@ the interactive backend of the user's session is never changed.
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +19,11 @@ from matplotlib.figure import Figure
 
 from .. import nn
 from ..backend import as_generator
+from ..io_atomic import atomic_write
 from ..optim import SGD, Adam
 
-__all__ = ["new_figure", "png_bytes", "fit", "predict_scores", "accuracy", "grid_over", "CLASS_COLORS",
-           "check_points", "check_labels"]
+__all__ = ["new_figure", "png_bytes", "save_png", "fit", "predict_scores", "accuracy",
+           "grid_over", "CLASS_COLORS", "check_points", "check_labels"]
 
 # One colour per class, readable on white and for the common colour-vision deficiencies
 # (the Okabe-Ito palette).
@@ -40,6 +43,23 @@ def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+def save_png(fig: Figure, path: str | os.PathLike[str], dpi: int = 80) -> Path:
+    """Write ``fig`` as a PNG file at ``path`` atomically (its folder must exist).
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        TypeError: ``fig`` is not a matplotlib Figure.
+        OSError: the file cannot be written (an existing file is left untouched).
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib.figure.Figure, got {type(fig).__name__}")
+    target = Path(path)
+    atomic_write(target, png_bytes(fig, dpi=dpi))
+    return target
 
 
 def check_points(x: Any, name: str = "x", dim: int = 2) -> np.ndarray:

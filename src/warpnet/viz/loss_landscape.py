@@ -60,6 +60,9 @@ def loss_slices(model: nn.Module, x: np.ndarray, y: np.ndarray, alphas: np.ndarr
     Returns:
         ``(directions, A)`` float64 losses (data loss only, no penalty).
     """
+    x = np.asarray(x)
+    if x.ndim != 2 or len(x) == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"x must be a finite (N, D) array with N >= 1, got shape {x.shape}")
     y = check_labels(y, len(x))
     alphas = np.asarray(alphas, dtype=np.float64)
     if alphas.ndim != 1 or not np.all(np.isfinite(alphas)):

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from ..errors import DataError, UsageError
 from ..io_atomic import atomic_write
 from ..train.history import History
-from ._common import png_bytes
+from ._common import save_png
 
 __all__ = ["FIGURE_NAMES", "ANIMATION_NAME", "make_figures"]
 
@@ -284,9 +284,7 @@ def _draw_all(selected: list[str], out: Path, ctx: _Context, animate: bool,
               log: Callable[[str], Any] | None) -> list[Path]:
     written = []
     for name in selected:
-        fig = _BUILDERS[name](ctx)
-        target = out / f"{name}.png"
-        atomic_write(target, png_bytes(fig))
+        target = save_png(_BUILDERS[name](ctx), out / f"{name}.png")
         written.append(target)
         if log is not None:
             log(f"wrote {target}")
