@@ -105,11 +105,26 @@ def save(
 ) -> None:
     """Write ``model`` and everything needed to use it to one ``.safetensors`` file, atomically.
 
+    ``path`` is the file to write; its folder must exist.  An existing file is replaced only once
+    the new one is complete.  The other arguments and the errors are those of ``dumps``; writing
+    may also raise ``OSError`` (the previous file, if any, is left untouched).
+    """
+    atomic_write(path, dumps(model, preprocessing=preprocessing, class_names=class_names,
+                             metadata=metadata))
+
+
+def dumps(
+    model: Any,
+    *,
+    preprocessing: Mapping[str, Any] | None = None,
+    class_names: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The bytes of the model file ``save`` writes (for a download, say, with no file in between).
+
     Args:
         model: a ``warpnet.nn.Module`` (anything with ``get_config()`` and ``state_dict()``);
             parameters may live in any array library or device, they are copied to NumPy.
-        path: the file to write; its folder must exist. An existing file is replaced only once
-            the new one is complete.
         preprocessing: a JSON-like dict (str keys; values: str, int, float, bool, None, lists,
             dicts) that may also hold arrays anywhere (e.g. ``{"mean": arr, "std": arr}``); arrays
             are stored as tensors, the rest as JSON (tuples come back as lists).
@@ -120,7 +135,6 @@ def save(
         TypeError: ``model`` lacks ``get_config``/``state_dict``, or a value cannot be stored
             (the message gives its place, e.g. ``preprocessing['bow']['codebook']``).
         ValueError: NaN/inf in the JSON parts, an unsupported array dtype, or clashing names.
-        OSError: the file cannot be written (the previous file, if any, is left untouched).
     """
     if not callable(getattr(model, "get_config", None)) or not callable(
         getattr(model, "state_dict", None)
@@ -150,7 +164,7 @@ def save(
         _K_META: _dumps(dict(metadata or {}), "metadata"),
     }
     meta[_K_SHA] = _checksum(tensors, meta)
-    atomic_write(path, _serialize(tensors, meta))
+    return _serialize(tensors, meta)
 
 
 def _host_array(value: Any, where: str) -> np.ndarray:

@@ -28,11 +28,9 @@ import contextlib
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -408,16 +406,13 @@ def create_app(*, workers: int | None = None) -> Starlette:
 
 
 def _model_bytes(session: TrainingSession) -> bytes:
-    """The session's network as a warpnet model file (written by ``warpnet.io.save``)."""
+    """The session's network as a warpnet model file (the bytes ``warpnet.io.save`` writes)."""
     from .. import io as model_io
 
     metadata = {"source": "warpnet playground", "settings": session.settings.to_dict(),
                 "steps": session.steps}
     class_names = [str(k) for k in range(session.points.n_classes)]
-    with tempfile.TemporaryDirectory(prefix="warpnet-playground-") as folder:
-        path = Path(folder) / "model.safetensors"
-        model_io.save(session.model, path, class_names=class_names, metadata=metadata)
-        return path.read_bytes()
+    return model_io.dumps(session.model, class_names=class_names, metadata=metadata)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False) -> None:
