@@ -11,7 +11,6 @@ ESTIMATORS = [
     LinearClassifier(),
     LinearClassifier(loss="svm"),
     MLPClassifier(),
-    MLPClassifier(loss="svm", activation="tanh", solver="sgd", learning_rate_init=0.01),
     MLPRegressor(),
 ]
 
