@@ -210,3 +210,14 @@ def test_divergence_in_partial_fit_counts_every_epoch_so_far():
     assert est.n_iter_ >= 1  # some calls succeeded before the blow-up
     assert f"diverged in epoch {est.n_iter_ + 1} " in str(info.value)
     assert all(np.all(np.isfinite(w)) for w in est.coefs_ + est.intercepts_)
+
+
+def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was():
+    X, y = _data()
+    clf = _small(MLPClassifier).fit(X, y)
+    state = dict(vars(clf))
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(np.hstack([X, X]), np.zeros(len(X), int))  # 6 features, then a target error
+    assert vars(clf).keys() == state.keys()
+    assert all(vars(clf)[k] is v for k, v in state.items())
+    assert clf.predict(X).shape == (len(X),)

@@ -105,6 +105,19 @@ class BaseNetworkEstimator(BaseEstimator):
     # -- fitting ------------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool,
              classes: Any = None) -> BaseNetworkEstimator:
+        # Validation records n_features_in_ early; a fit that fails puts every attribute back.
+        # (A shallow copy suffices: training works on new or copied networks and optimizers.)
+        before = dict(vars(self))
+        try:
+            return self._fit_or_raise(X, y, sample_weight, incremental=incremental,
+                                      classes=classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_or_raise(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool,
+                      classes: Any) -> BaseNetworkEstimator:
         validate_params(self)
         if incremental and self.early_stopping:
             raise UsageError("partial_fit does not support early_stopping=True (there is no "
