@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full ``warpnet`` parser; each sub-command stores its handler as ``args.run``."""
+    """The full ``warpnet`` parser; each sub-command stores its handler as ``args.handler``."""
     parser = _Parser(prog="warpnet", description="Image classification with neural networks, "
                      "every step visible.")
     from .. import __version__
@@ -48,10 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 on success)."""
     try:
         args = build_parser().parse_args(argv)
-        if not hasattr(args, "run"):
+        if not hasattr(args, "handler"):
             names = ", ".join(c.NAME for c in _COMMANDS)
             raise UsageError(f"choose a command: {names} (see 'warpnet --help')")
-        return int(args.run(args))
+        return int(args.handler(args))
     except KeyboardInterrupt as exc:
         if os.environ.get("WARPNET_DEBUG"):
             raise

@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="e.g. cifar10 engine (default: all)")
     p.add_argument("--dir", type=Path, default=Path("benchmarks"),
                    help="folder of the scripts (default: benchmarks)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
                    help="which part of the data to score (default: test)")
     p.add_argument("--image-size", type=_args.positive_int, default=32,
                    help="side length images of folder:PATH are resized to (default 32)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -33,7 +33,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="the .npz file to write")
     p.add_argument("--image-size", type=_args.positive_int, default=32,
                    help="side length images of folder:PATH are resized to (default 32)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

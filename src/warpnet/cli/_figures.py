@@ -21,14 +21,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--run", type=Path, help="a run folder of 'warpnet train' for the training figure")
     p.add_argument("--seed", type=_args.non_negative_int, default=0, help="default: 0")
     p.add_argument("--animate", action="store_true", help="also write the space-warp animation")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..viz import make_figures
 
-    paths = make_figures(args.names or None, args.out, data=args.data, run_dir=args.run,
-                         seed=args.seed, animate=args.animate)
-    for path in paths:
-        print(path)
+    make_figures(args.names or None, args.out, data=args.data, run_dir=args.run, seed=args.seed,
+                 animate=args.animate, log=print)
     return 0

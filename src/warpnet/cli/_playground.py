@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
                    help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=_args.port, default=8000, help="default: 8000")
     p.add_argument("--open", action="store_true", help="open the page in a web browser")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("files", type=Path, nargs="+", metavar="FILE", help="image files")
     p.add_argument("--top-k", type=_args.positive_int, default=3,
                    help="how many classes to show per image (default 3)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def to_model_pixels(rgb: np.ndarray, image_shape: tuple[int, ...], pixel_max: float) -> np.ndarray:

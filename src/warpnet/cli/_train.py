@@ -104,7 +104,7 @@ def add_parser(sub: Any) -> None:
                            default=1, help="more output")
     verbosity.add_argument("--quiet", "-q", dest="verbose", action="store_const", const=0,
                            help="only the final line")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         "samples": {"train": int(len(y_train)), "validation": int(len(y_val)),
                     "test": int(len(y_test))},
         "seconds": round(seconds, 3)})
-    write_training_curve(history, out / _run_folder.CURVE)
+    write_training_curve(history, out / _run_folder.CURVE, title=f"{config.data}: {config.model}")
 
     val = f"{accuracy['validation']:.4f}" if accuracy["validation"] is not None else "n/a"
     print(f"train accuracy {accuracy['train']:.4f}  validation {val}  test {accuracy['test']:.4f}  "
