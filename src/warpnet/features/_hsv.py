@@ -71,21 +71,43 @@ def hue_bins_uint8(rgb: np.ndarray, bins: int) -> np.ndarray:
     exactly on a bin edge and float64 rounding decides the side; those few pixels
     are binned with the float64 reference itself.
     """
-    r, g, b = (rgb[:, i].astype(np.int16) for i in range(3))
+    planes = np.ascontiguousarray(rgb.T)  # (3, P): contiguous channels vectorize well
+    r, g, b = planes
     mx = np.maximum(np.maximum(r, g), b)
-    delta = mx - np.minimum(np.minimum(r, g), b)
-    # Sector offsets 0, 2, 4 (times delta); later channels win ties, as in the reference.
+    is_g = g == mx
+    is_b = b == mx
+    delta = (mx - np.minimum(np.minimum(r, g), b)).astype(np.int16)
+    r, g, b = planes.astype(np.int16)
+    # Sector offsets 0 (red max), 2 (green), 4 (blue), times delta; later channels win
+    # ties, as in the reference. Selection by multiplying with the masks: no branches.
     num = g - b
-    np.copyto(num, 2 * delta + b - r, where=g == mx)
-    np.copyto(num, 4 * delta + r - g, where=b == mx)
-    num += np.where(num < 0, 6 * delta, 0).astype(np.int16)  # wrap into [0, 6 * delta)
-    key = delta.astype(np.int32) * _NUM_SPAN + num
-    out = hue_rational_table(bins)[key].astype(np.intp)
+    num += is_g * (2 * delta + b - r - num)
+    num += is_b * (4 * delta + r - g - num)
+    num += (num < 0) * (6 * delta)  # wrap into [0, 6 * delta): hue modulo 1
+    key = delta.astype(np.int32)
+    key *= _NUM_SPAN
+    key += num
+    out = np.take(hue_rational_table(bins), key).astype(np.intp)
     hits = np.flatnonzero(out == _HIT)
     if hits.size:
-        hue = hsv_reference(rgb[hits] / 255)[:, 0] * 255
-        out[hits] = bin_index(hue, bins)
+        sector = np.where(is_b[hits], 2, np.where(is_g[hits], 1, 0))
+        out[hits] = bin_index(_sector_hue(rgb[hits] / 255, sector) * 255, bins)
     return out
+
+
+def _sector_hue(rgb01: np.ndarray, sector: np.ndarray) -> np.ndarray:
+    """The reference hue of colours (n, 3) whose dominant channel ``sector`` is known.
+
+    The same float64 operations as ``hsv_reference`` for those colours, without its
+    masked passes: ``(offset + (first - second) / delta) / 6 % 1``.
+    """
+    n = np.arange(len(sector))
+    first = rgb01[n, (sector + 1) % 3]
+    second = rgb01[n, (sector + 2) % 3]
+    delta = rgb01.max(axis=1) - rgb01.min(axis=1)
+    h = (first - second) / delta
+    h += 2.0 * sector  # red: 0 + x, exact; green/blue: 2.0 + x, 4.0 + x as the reference
+    return (h / 6.0) % 1.0
 
 
 _NUM_SPAN = 6 * 255 + 1  # num lies in [0, 6 * delta) <= 1530

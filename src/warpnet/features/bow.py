@@ -144,6 +144,7 @@ class BagOfWords(ImageTransformer):
             n_clusters=self.n_words,
             batch_size=1024,
             n_init=3,
+            max_iter=10,  # passes over the patches; early stopping usually ends sooner
             random_state=int(rng.integers(2**31 - 1)),
         )
         with threadpool_limits(1 if X.size < _SMALL_KMEANS else None, user_api="openmp"):

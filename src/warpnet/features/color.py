@@ -48,7 +48,7 @@ class ColorHistogram(ImageTransformer):
     """
 
     _allow_channels = (3,)
-    _chunk_pixels = 1 << 16
+    _chunk_pixels = 1 << 18  # uint8/int16 temporaries of a chunk stay in L2
 
     def __init__(
         self,
