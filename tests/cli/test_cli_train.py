@@ -218,3 +218,33 @@ def test_unknown_feature_is_a_usage_error(capsys, tmp_path):
     assert main(["train", "--features", "sift", "--out", str(tmp_path)]) == 2
     assert "sift" in capsys.readouterr().err
     assert main(["features", "--features", "sift", "--out", str(tmp_path / "f.npz")]) == 2
+
+
+@pytest.mark.slow
+def test_sigint_saves_exits_130_and_resume_finishes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "warpnet", "train", "--epochs", "150", "--out", str(out)]
+    proc = subprocess.Popen([*cmd, "--verbose"], stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("epoch 2/"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130
+    assert "Traceback" not in rest
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith("warpnet: error: training interrupted") and "--resume" in last
+    assert (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
+    assert not (out / "model.safetensors").exists()
+
+    done = subprocess.run([*cmd, "--resume", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = json.loads((out / "history.json").read_text())
+    records = records["records"] if isinstance(records, dict) else records
+    assert [r["epoch"] for r in records] == list(range(1, 151))
