@@ -371,6 +371,10 @@ COMMON_PARAMETERS = """
         float32 model end to end, float64 (or integer) input a float64 one.  "float32" trains in
         float32 whatever the input (about twice as fast; scikit-learn's ``StandardScaler`` in a
         pipeline hands on float64).  Prediction casts X to the model's dtype.
+
+    scikit-learn's ``shuffle`` is always on here; Adam's ``beta_1``, ``beta_2``, ``epsilon`` are
+    fixed at its defaults 0.9, 0.999, 1e-8; ``power_t`` and ``max_fun`` belong to a schedule and a
+    solver that do not exist here.
 """
 
 COMMON_ATTRIBUTES = """
@@ -383,7 +387,7 @@ COMMON_ATTRIBUTES = """
     layer_sizes_ : list of int
         Input, hidden and output widths.
     network_dtype_ : numpy dtype
-        float32 or float64: the dtype of the training data, kept end to end.
+        float32 or float64: the network's precision (the training data's unless ``dtype`` says).
     loss_ : float
         Training loss of the last epoch.
     loss_curve_ : list of float
