@@ -12,10 +12,11 @@ into every checkpoint, so ``fit(..., resume=True)`` ends bit-identical to a run 
 interrupted.
 
 Speed notes (NumPy): X is cast to the model's dtype once; each minibatch is gathered with
-``np.take(..., out=buffer)`` into the same two buffers every step (a batch that fits the CPU cache
-is gathered and then multiplied while still there); the first layer skips the gradient with
-respect to the data.  Reading the loss once per step costs nothing extra, because the loss
-function has already inspected the scores on the host.
+``np.take(..., out=buffer)`` into reused buffers, one batch ahead on a helper thread
+(``batches.py``); the first layer skips the gradient with respect to the data.  Reading the loss
+once per step costs nothing extra, because the loss function has already inspected the scores on
+the host; the training accuracy is counted from the minibatch scores, so it needs no extra pass
+(it is the accuracy of the weights as they were during the epoch, not at its end).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ..errors import DataError, UsageError
 from ..optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
 from ..progress import Progress, make_progress
 from . import inputs
+from .batches import Batches
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, write_checkpoint
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
@@ -210,6 +212,9 @@ class Trainer:
         self._epoch_end = [cb for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
         self._dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
         self._regression = isinstance(self.loss_fn, nn.MSE)
+        # Gather the next minibatch on a helper thread (NumPy only; see batches.py).  Timing
+        # only: the batches, and so the results, are the same either way.
+        self._prefetch = True
         first = self._params[0].value
         self._xp = array_namespace(first)
         self._on_numpy = backend.is_numpy_array(first)
@@ -364,41 +369,41 @@ class Trainer:
         else:
             rng.bit_generator.state = pos.rng_state
         order = rng.permutation(N)  # (N,) int64
-        gather = self._gatherer(train, order)
 
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
-        for b in range(pos.batch, n_batches):
-            self.batch = b
-            xb, yb, wb = gather(b * B, min(N, (b + 1) * B))  # (n, D), (n,) or (n, K), (n,)
-            for p in self._params:  # the model's parameters, listed once (not re-walked per step)
-                p.zero_grad()
-            scores = self.model.forward(xb)  # (n, C)
-            loss, dscores = self._data_loss(scores, yb, wb, epoch, b, n_batches)
-            self.model.backward(dscores, need_dx=False)  # nothing needs dL/dX
-            loss_value = float(loss) + self.penalty(self._params)  # adds reg * dR/dW to grads
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"the training loss became {loss_value} in epoch "
-                                         f"{epoch}, batch {b + 1}/{n_batches} (the weight penalty "
-                                         "overflowed); lower reg or the learning rate")
-            for cb in self._after_backward:
-                cb.on_after_backward(self)
-            self.optimizer.step()
+        with Batches(train.x, train.y, train.w, order, B, prefetch=self._prefetch) as batches:
+            for b in range(pos.batch, n_batches):
+                self.batch = b
+                xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
+                for p in self._params:  # listed once, not re-walked through the modules per step
+                    p.zero_grad()
+                scores = self.model.forward(xb)  # (n, C)
+                loss, dscores = self._data_loss(scores, yb, wb, epoch, b, n_batches)
+                self.model.backward(dscores, need_dx=False)  # nothing needs dL/dX
+                loss_value = float(loss) + self.penalty(self._params)  # adds reg * dR/dW to grads
+                if not math.isfinite(loss_value):
+                    raise FloatingPointError(f"the training loss became {loss_value} in epoch "
+                                             f"{epoch}, batch {b + 1}/{n_batches} (the weight "
+                                             "penalty overflowed); lower reg or the learning rate")
+                for cb in self._after_backward:
+                    cb.on_after_backward(self)
+                self.optimizer.step()
 
-            n = int(xb.shape[0])
-            pos.batch, pos.loss_sum = b + 1, pos.loss_sum + loss_value * n
-            if not self._regression:
-                pos.correct = pos.correct + self._count_correct(scores, yb)
-            if progress.wants_postfix():
-                done = min(N, pos.batch * B)
-                acc = None if self._regression else int(pos.correct) / done
-                progress.update(n, pos.loss_sum / done, acc)
-            else:
-                progress.update(n)
-            if interrupt.signum is not None:
-                pos.seconds += time.perf_counter() - started
-                self._save_checkpoint(path, rng, pos)
-                raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+                n = int(xb.shape[0])
+                pos.batch, pos.loss_sum = b + 1, pos.loss_sum + loss_value * n
+                if not self._regression:
+                    pos.correct = pos.correct + self._count_correct(scores, yb)
+                if progress.wants_postfix():
+                    done = min(N, pos.batch * B)
+                    acc = None if self._regression else int(pos.correct) / done
+                    progress.update(n, pos.loss_sum / done, acc)
+                else:
+                    progress.update(n)
+                if interrupt.signum is not None:
+                    pos.seconds += time.perf_counter() - started
+                    self._save_checkpoint(path, rng, pos)
+                    raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
         self.batch = n_batches
         train_seconds = pos.seconds + time.perf_counter() - started
 
@@ -450,36 +455,6 @@ class Trainer:
             return int(np.count_nonzero(np.argmax(scores, axis=1) == yb))
         xp = self._xp
         return xp.sum(xp.astype(xp.argmax(scores, axis=1) == yb, xp.int64))
-
-    def _gatherer(self, data: _Data, order: np.ndarray) -> Any:
-        """A function ``(start, stop) -> (xb, yb, wb)`` for rows ``order[start:stop]``.
-
-        On NumPy the rows are copied with ``np.take(..., out=buffer)`` into buffers allocated once
-        per epoch; ``mode="clip"`` lets NumPy write straight into ``out`` (``"raise"`` would stage
-        the result in a temporary), and is safe because ``order`` is a permutation of valid rows.
-        """
-        arrays = [data.x, data.y] + ([data.w] if data.w is not None else [])
-        if self._on_numpy:
-            B = min(self.config.batch_size, len(data))
-            buffers = [np.empty((B, *a.shape[1:]), dtype=a.dtype) for a in arrays]
-
-            def gather(start: int, stop: int) -> tuple[Array, Array, Array | None]:
-                idx = order[start:stop]
-                out = [np.take(a, idx, axis=0, out=buf[:len(idx)], mode="clip")
-                       for a, buf in zip(arrays, buffers, strict=True)]
-                return out[0], out[1], out[2] if len(out) == 3 else None
-
-            return gather
-
-        xp, device = self._xp, backend.device(data.x)
-        order_xp = xp.asarray(order, device=device)
-
-        def gather_xp(start: int, stop: int) -> tuple[Array, Array, Array | None]:
-            idx = order_xp[start:stop]
-            out = [xp.take(a, idx, axis=0) for a in arrays]
-            return out[0], out[1], out[2] if len(out) == 3 else None
-
-        return gather_xp
 
     def _update_early_stopping(self, record: dict[str, Any]) -> None:
         es = self._early
