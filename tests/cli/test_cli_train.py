@@ -100,10 +100,14 @@ def test_predict_rejects_a_non_image(capsys, digits_run, tmp_path):
     assert "notes.png" in err and len(err.strip().splitlines()) == 1
 
 
-def test_eval_rejects_data_of_another_shape(capsys, digits_run):
-    assert main(["eval", str(digits_run / "model.safetensors"), "--data", "toy:spiral"]) == 1
+def test_eval_rejects_data_the_model_cannot_take(capsys, digits_run, tmp_path):
+    model = str(digits_run / "model.safetensors")
+    assert main(["eval", model, "--data", "toy:spiral"]) == 1
+    assert "3 classes, but the model knows 10" in capsys.readouterr().err
+    np.savez(tmp_path / "v.npz", x=np.ones((50, 5)), y=np.arange(50) % 10)
+    assert main(["eval", model, "--data", f"npz:{tmp_path / 'v.npz'}"]) == 1
     err = capsys.readouterr().err
-    assert "classes" in err or "shape" in err
+    assert "shape (5,), but the model expects (8, 8)" in err and len(err.strip().splitlines()) == 1
 
 
 def test_failed_run_leaves_the_previous_one_intact(capsys, digits_run, tmp_path):
