@@ -20,7 +20,7 @@ def data(n=23, d=5):
 def test_batches_hold_the_rows_of_the_order(prefetch, with_weights):
     X, y, w, order = data()
     w = w if with_weights else None
-    with Batches(X, y, w, order, 5, prefetch=prefetch) as batches:
+    with Batches(X, y, w, order, 5, prefetch=prefetch, min_prefetch_bytes=0) as batches:
         assert batches.n_batches == 5
         for b in range(batches.n_batches):
             xb, yb, wb = batches.get(b)
@@ -32,13 +32,21 @@ def test_batches_hold_the_rows_of_the_order(prefetch, with_weights):
 
 def test_starting_mid_epoch_and_closing_twice():
     X, y, _, order = data()
-    batches = Batches(X, y, None, order, 4, prefetch=True)
+    batches = Batches(X, y, None, order, 4, prefetch=True, min_prefetch_bytes=0)
+    assert batches._pool is not None
     xb, _, _ = batches.get(3)  # a resumed epoch starts at its next batch
     assert np.array_equal(xb, X[order[12:16]])
     xb, _, _ = batches.get(5)  # skipping ahead discards the prefetched batch
     assert np.array_equal(xb, X[order[20:24]])
     batches.close()
     batches.close()
+
+
+def test_small_batches_are_gathered_without_a_thread():
+    X, y, _, order = data()
+    with Batches(X, y, None, order, 5, prefetch=True) as batches:
+        assert batches._pool is None
+        assert np.array_equal(batches.get(1)[0], X[order[5:10]])
 
 
 def test_torch_batches_match():
@@ -49,8 +57,9 @@ def test_torch_batches_match():
     assert np.array_equal(xb.numpy(), X[order[10:15]]) and np.array_equal(yb.numpy(), y[order[10:15]])
 
 
-def test_prefetch_changes_nothing_in_training(blobs, small_mlp):
+def test_prefetch_changes_nothing_in_training(blobs, small_mlp, monkeypatch):
     X, y, _, _ = blobs
+    monkeypatch.setattr("warpnet.train.batches.PREFETCH_MIN_BYTES", 0)
     runs = []
     for prefetch in (False, True):
         trainer = Trainer(small_mlp(dropout=0.2), batch_size=32, epochs=3, verbose=0)

@@ -29,6 +29,9 @@ __all__ = ["Batches"]
 
 Batch = tuple[Array, Array, Array | None]
 
+# Below this many bytes per batch, handing the copy to a thread costs more than the copy itself.
+PREFETCH_MIN_BYTES = 256 * 1024
+
 
 class Batches:
     """Minibatch ``b`` of an epoch: rows ``order[b * B:(b + 1) * B]`` of X, y and the weights.
@@ -37,14 +40,16 @@ class Batches:
         x, y, w: (N, ...) arrays of one namespace (``w`` may be None).
         order: (N,) NumPy permutation of the rows for this epoch.
         batch_size: B; the last batch may be smaller.
-        prefetch: gather batch b + 1 on a thread while batch b is used (NumPy only).
+        prefetch: gather batch b + 1 on a thread while batch b is used (NumPy only, and only
+            when a batch of X holds at least ``min_prefetch_bytes``, by default
+            ``PREFETCH_MIN_BYTES``).
 
     Batches must be requested in increasing order; a returned batch stays valid until the next
     request (its buffers are then reused).  Call ``close()`` when done (also after an error).
     """
 
     def __init__(self, x: Array, y: Array, w: Array | None, order: np.ndarray, batch_size: int,
-                 *, prefetch: bool = False) -> None:
+                 *, prefetch: bool = False, min_prefetch_bytes: int | None = None) -> None:
         self._arrays = [a for a in (x, y, w) if a is not None]
         self._has_w = w is not None
         self._N = int(x.shape[0])
@@ -54,6 +59,8 @@ class Batches:
         if self._numpy:
             self._order = order
             rows = min(batch_size, self._N)
+            floor = PREFETCH_MIN_BYTES if min_prefetch_bytes is None else min_prefetch_bytes
+            prefetch = prefetch and rows * x[:1].nbytes >= floor
             n_sets = 2 if prefetch else 1
             self._buffers = [[np.empty((rows, *a.shape[1:]), dtype=a.dtype) for a in self._arrays]
                              for _ in range(n_sets)]
