@@ -150,6 +150,9 @@ def test_resume_with_other_data_or_model_is_refused(blobs, small_mlp, tmp_path):
     make_trainer(small_mlp, 1, tmp_path).fit(X, y)
     with pytest.raises(UsageError, match=r"240 samples of 12 features, but X has shape \(200, 12\)"):
         make_trainer(small_mlp, 2, tmp_path).fit(X[:200], y[:200], resume=True)
+    with pytest.raises(UsageError, match="written with optimizer SGD, this run uses Adam"):
+        Trainer(small_mlp(), "softmax", "adam", reg=1e-3, batch_size=32, seed=5, epochs=2,
+                checkpoint_dir=tmp_path, verbose=0).fit(X, y, resume=True)
     wider = nn.mlp([12, 20, 3], rng=0)
     trainer = Trainer(wider, "softmax", "sgd", reg=1e-3, batch_size=32, seed=5, epochs=2,
                       checkpoint_dir=tmp_path, verbose=0)

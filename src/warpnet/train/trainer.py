@@ -616,9 +616,12 @@ class Trainer:
                 raise UsageError(f"{where} was written with schedule "
                                  f"{(meta['schedule'] or {}).get('type')}, this run has "
                                  f"{type(self.schedule).__name__ if self.schedule else None}")
+            opt = meta["optimizer"]
+            if opt["type"] != type(self.optimizer).__name__:
+                raise UsageError(f"{where} was written with optimizer {opt['type']}, this run "
+                                 f"uses {type(self.optimizer).__name__}")
             self.model.load_state_dict({name[len("model:"):]: value for name, value in arrays.items()
                                         if name.startswith("model:")})
-            opt = meta["optimizer"]
             self.optimizer.load_state_dict({
                 "type": opt["type"], "hyperparameters": opt["hyperparameters"],
                 "steps": opt["steps"],
