@@ -61,10 +61,13 @@ def feature_length(hw: tuple[int, int], cfg: HogConfig) -> int:
 
 
 def hog_features(images: np.ndarray, cfg: HogConfig, out: np.ndarray) -> None:
-    """Write the HOG vectors of ``images`` (B, H, W[, C]) into ``out`` (B, D)."""
-    hist = cell_histograms(images, cfg)  # (B, ncr, ncc, n) float64
-    blocks = normalize_blocks(hist, cfg.block, cfg.block_norm)
-    out[...] = blocks.reshape(out.shape)
+    """Write the HOG vectors of ``images`` (B, H, W[, C]) into ``out`` (B, D), C-contiguous.
+
+    Blocks are copied straight into ``out`` and normalized there, in ``out``'s dtype
+    (float32 keeps the normalization error near 1e-7, far inside scikit-image parity).
+    """
+    hist = cell_histograms(images, cfg).astype(out.dtype, copy=False)  # (B, ncr, ncc, n)
+    normalize_blocks(hist, cfg.block, cfg.block_norm, out=out)
 
 
 # -- stages 1-3: gradients and cell histograms ------------------------------------
@@ -319,16 +322,27 @@ def _slot_base(B: int, H: int, W: int, cell: tuple[int, int], S: int) -> np.ndar
 
 
 # -- stage 4: block normalization -------------------------------------------------
-def normalize_blocks(hist: np.ndarray, block: tuple[int, int], method: str) -> np.ndarray:
-    """Normalized blocks (B, block rows, block cols, br, bc, n) from cell histograms."""
+def normalize_blocks(
+    hist: np.ndarray, block: tuple[int, int], method: str, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Normalized blocks (B, block rows, block cols, br, bc, n) from cell histograms.
+
+    Args:
+        hist: (B, cell rows, cell cols, n) float cell histograms.
+        block: cells per block (rows, cols).
+        method: one of ``BLOCK_NORMS``.
+        out: optional C-contiguous array of B * (all block values) elements, same
+            dtype as ``hist``, that receives the result (e.g. the feature matrix).
+    """
     B, _, _, n = hist.shape
     br, bc = block
     windows = sliding_window_view(hist, block, axis=(1, 2))  # (B, nbr, nbc, n, br, bc)
     blocks = np.moveaxis(windows, 3, -1)  # (B, nbr, nbc, br, bc, n)
-    nbr, nbc = blocks.shape[1:3]
-    v = blocks.reshape(-1, br * bc * n)  # a copy unless blocks are single cells
-    if not v.flags.writeable:
-        v = v.copy()
+    if out is None:
+        out = np.empty(blocks.shape, dtype=hist.dtype)
+    result = out.reshape(blocks.shape)
+    np.copyto(result, blocks)  # blocks overlap: each cell is copied once per block
+    v = out.reshape(-1, br * bc * n)
     # einsum reduces the short last axis several times faster than .sum(-1).
     if method == "L1":
         v /= (np.einsum("ij->i", np.abs(v)) + _EPS)[:, None]
@@ -340,7 +354,7 @@ def normalize_blocks(hist: np.ndarray, block: tuple[int, int], method: str) -> n
         if method == "L2-Hys":  # clip at 0.2 (Lowe), renormalize
             np.minimum(v, 0.2, out=v)
             v /= np.sqrt(np.einsum("ij,ij->i", v, v) + _EPS**2)[:, None]
-    return v.reshape(B, nbr, nbc, br, bc, n)
+    return result
 
 
 # -- visualization ----------------------------------------------------------------
