@@ -87,3 +87,16 @@ def test_integer_and_float16_inputs():
 def test_visualize_rejects_batches():
     with pytest.raises(ValueError, match="one"):
         HOG().visualize(np.zeros((2, 16, 16, 3, 1)))
+
+
+def test_progress_bar_only_for_long_jobs_on_a_terminal(monkeypatch):
+    from warpnet.features import _base
+
+    big = np.empty((100, 1000, 1000), dtype=np.uint8)  # 100 M pixels, never touched
+    chunks = range(0, 100, 10)
+    monkeypatch.setattr(_base.sys.stderr, "isatty", lambda: False)
+    assert _base._progress(chunks, big, "HOG") is chunks
+    monkeypatch.setattr(_base.sys.stderr, "isatty", lambda: True)
+    assert _base._progress(chunks, big[:1], "HOG") is chunks  # short job: no bar
+    bar = _base._progress(chunks, big, "HOG")
+    assert bar is not chunks and list(bar) == list(chunks)
