@@ -28,43 +28,62 @@ class Parameter:
     def __init__(self, value: Array, *, regularize: bool = True) -> None:
         xp = array_namespace(value)
         self.value = value
-        self.grad = xp.zeros_like(value)
+        self._grad = xp.zeros_like(value)
         self.regularize = regularize
-        # While the gradient is known to be zero, a product can be written straight into it
-        # instead of being computed into a temporary and added.
-        self._grad_is_zero = True
+        # ``zero_grad`` only marks the gradient as zero; the next contribution then overwrites the
+        # array instead of being added to it (a matrix product goes straight into it), which saves
+        # clearing and re-reading it every step.  Reading ``.grad`` clears it first if needed.
+        self._zero_pending = True
         self._scratch: Array | None = None
+
+    @property
+    def grad(self) -> Array:
+        """The gradient array (same shape, namespace and device as ``value``)."""
+        if self._zero_pending:
+            self._grad[...] = 0
+            self._zero_pending = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Array) -> None:
+        self._grad = value
+        self._zero_pending = False
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.value.shape)
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero in place."""
-        self.grad[...] = 0
-        self._grad_is_zero = True
+        """Set the gradient to zero (lazily: see ``grad``)."""
+        self._zero_pending = True
 
     def accumulate(self, g: Array) -> None:
         """``grad += g``."""
-        self.grad += g
-        self._grad_is_zero = False
+        if self._zero_pending:
+            self._grad[...] = g
+            self._zero_pending = False
+        else:
+            self._grad += g
 
     def accumulate_matmul(self, a: Array, b: Array) -> None:
-        """``grad += a @ b``, without a temporary when the gradient is still zero."""
-        if self._grad_is_zero:
-            result = backend.matmul(a, b, out=self.grad)
-            if result is not self.grad:
-                self.grad[...] = result
+        """``grad += a @ b``, written straight into the gradient when it is zero."""
+        if self._zero_pending:
+            result = backend.matmul(a, b, out=self._grad)
+            if result is not self._grad:
+                self._grad[...] = result
+            self._zero_pending = False
         else:
-            self.grad += a @ b
-        self._grad_is_zero = False
+            self._grad += a @ b
 
     def accumulate_scaled(self, alpha: float, x: Array) -> None:
         """``grad += alpha * x`` (used by weight penalties), reusing a scratch array."""
+        if self._zero_pending:
+            self._grad[...] = alpha * x
+            self._zero_pending = False
+            return
         if self._scratch is None or self._scratch.shape != x.shape or self._scratch.dtype != x.dtype:
             self._scratch = array_namespace(x).empty_like(x)
-        self.grad = backend.add_scaled(self.grad, alpha, x, self._scratch)
-        self._grad_is_zero = False
+        self._grad = backend.add_scaled(self._grad, alpha, x, self._scratch)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.value.dtype})"
@@ -167,7 +186,6 @@ class Module:
             host = backend.to_numpy(p.value)
             p.value = xp.asarray(host, device=device) if device is not None else xp.asarray(host)
             p.grad = array_namespace(p.value).zeros_like(p.value)
-            p._grad_is_zero = True
             p._scratch = None
         for m in self.modules():
             m._reset_buffers()
