@@ -28,8 +28,8 @@ NAME = "train"
 class TrainConfig:
     """Everything that defines a run; saved as ``config.json`` and reused by ``--resume``.
 
-    The defaults train the two-layer ReLU net on digits to about 98 % test accuracy in a few
-    seconds.
+    The defaults train the two-layer ReLU net on digits to 97.5-98 % test accuracy (seeds 0-3)
+    in a few seconds.
     """
 
     data: str = "digits"
@@ -42,8 +42,8 @@ class TrainConfig:
     loss: str = "softmax"
     reg: float = 3e-3
     optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
+    lr: float | None = None  # None: _SGD_DEFAULTS for sgd, the Trainer's defaults otherwise
+    momentum: float | None = None  # sgd only
     schedule: str | None = None
     epochs: int = 30
     batch_size: int = 64
@@ -52,12 +52,15 @@ class TrainConfig:
     seed: int = 0
 
 
+# Tuned on digits (see the class docstring); other optimizers use the Trainer's defaults.
+_SGD_DEFAULTS = {"lr": 0.05, "momentum": 0.9}
 # Flags that may change when a run is resumed: they do not alter what was already trained.
 _RESUMABLE = {"epochs", "early_stopping"}
 
 
 def add_parser(sub: Any) -> None:
     from .. import nn, optim
+    from ..train import OPTIMIZER_DEFAULTS
 
     p = sub.add_parser(NAME, help="train a classifier and write a run folder",
                        description="Train a linear classifier or an MLP; writes config.json, "
@@ -81,9 +84,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--reg", type=_args.non_negative_float,
                    help=f"L2 strength on the weights (default: {d.reg:g})")
     p.add_argument("--optimizer", choices=optim.OPTIMIZERS.names(), help=f"default: {d.optimizer}")
-    p.add_argument("--lr", type=_args.positive_float, help=f"learning rate (default: {d.lr:g})")
+    p.add_argument("--lr", type=_args.positive_float,
+                   help=f"learning rate (default: {_SGD_DEFAULTS['lr']:g} for sgd, "
+                   f"{OPTIMIZER_DEFAULTS['adam']['lr']:g} for adam and rmsprop)")
     p.add_argument("--momentum", type=_args.fraction,
-                   help=f"SGD momentum (default: {d.momentum:g})")
+                   help=f"SGD momentum (default: {_SGD_DEFAULTS['momentum']:g})")
     p.add_argument("--schedule", choices=optim.SCHEDULES.names(),
                    help="learning-rate schedule (default: constant)")
     p.add_argument("--epochs", type=_args.positive_int, help=f"default: {d.epochs}")
@@ -125,9 +130,15 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
                                  f"resumed ({values[key]}); only --epochs and --early-stopping "
                                  "may change")
     values.update(given)
+    if values["optimizer"] != "sgd" and values["momentum"] is not None:
+        raise UsageError(f"--momentum applies to --optimizer sgd, not {values['optimizer']}")
+    if values["optimizer"] == "sgd":
+        values.update({k: v for k, v in _SGD_DEFAULTS.items() if values[k] is None})
+    elif values["lr"] is None:
+        from ..train import OPTIMIZER_DEFAULTS
+
+        values["lr"] = OPTIMIZER_DEFAULTS[values["optimizer"]]["lr"]
     config = TrainConfig(**values)
-    if config.optimizer != "sgd" and "momentum" in given:
-        raise UsageError(f"--momentum applies to --optimizer sgd, not {config.optimizer}")
     if config.model == "linear" and ("hidden" in given or "dropout" in given):
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
     if config.early_stopping is not None and config.val_fraction == 0:
@@ -181,9 +192,8 @@ def run(args: argparse.Namespace) -> int:
 
     model = build_model(config, x_train.shape[1], len(source.class_names))
     trainer = Trainer(model, config.loss, config.optimizer, lr=config.lr,
-                      momentum=config.momentum if config.optimizer == "sgd" else None,
-                      reg=config.reg, batch_size=config.batch_size, epochs=config.epochs,
-                      seed=config.seed, schedule=config.schedule,
+                      momentum=config.momentum, reg=config.reg, batch_size=config.batch_size,
+                      epochs=config.epochs, seed=config.seed, schedule=config.schedule,
                       early_stopping=config.early_stopping,
                       checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose)
     # The config goes first: a run interrupted in its first epoch can already be resumed.
