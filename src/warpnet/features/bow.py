@@ -160,14 +160,18 @@ class BagOfWords(ImageTransformer):
         if images.ndim == 4:  # (B, gr, gc, C, p, p) -> (B, gr, gc, p, p, C)
             windows = np.moveaxis(windows, 3, -1)
         patches = windows.reshape(B * gr * gc, *windows.shape[3:])
-        codes = self._encode(self._describe(patches))  # (B * gr * gc, K)
-        K = self.n_words
-        regions = self._region_index(H, W, gr, gc)  # (gr * gc,)
-        R = self.pooling**2
-        hist = np.zeros((B, R, K), dtype=np.float64)
-        codes = codes.reshape(B, gr * gc, K)
-        for r in range(R):  # few regions: a loop of batched sums
-            hist[:, r] = codes[:, regions == r].sum(axis=1)
+        X = self._describe(patches)  # (B * P, D), P = gr * gc patches per image
+        K, R, P = self.n_words, self.pooling**2, gr * gc
+        regions = self._region_index(H, W, gr, gc)  # (P,) pooling region of each patch
+        if self.assignment == "hard":
+            # one vote per patch: count (image, region, word) triples with one bincount
+            words = self._nearest(X).reshape(B, P)
+            key = (np.arange(B)[:, None] * R + regions[None, :]) * K + words
+            hist = np.bincount(key.ravel(), minlength=B * R * K).reshape(B, R, K).astype(np.float64)
+        else:
+            codes = self._triangle(X).reshape(B, P, K)
+            one_hot = np.eye(R, dtype=codes.dtype)[regions]  # (P, R)
+            hist = np.einsum("bpk,pr->brk", codes, one_hot, dtype=np.float64)
         total = hist.sum(axis=2, keepdims=True)
         np.divide(hist, total, out=hist, where=total > 0)
         out[...] = hist.reshape(B, R * K)
@@ -195,16 +199,20 @@ class BagOfWords(ImageTransformer):
         X /= np.sqrt((X * X).mean(axis=1, keepdims=True) + _CONTRAST_EPS)
         return X
 
-    def _encode(self, X: np.ndarray) -> np.ndarray:
-        """Word votes (n, K) float32: one-hot nearest word, or the triangle code."""
+    def _half_distances(self, X: np.ndarray) -> np.ndarray:
+        """|c|^2 - 2 x.c for every descriptor and word (n, K): |x - c|^2 minus |x|^2."""
         C = self.codebook_
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change the nearest word.
-        d2 = X @ (-2.0 * C.T)
+        d2 = X @ (-2.0 * C.T)  # one matrix product per chunk
         d2 += np.einsum("ij,ij->i", C, C)[None, :]
-        if self.assignment == "hard":
-            codes = np.zeros(d2.shape, dtype=np.float32)
-            codes[np.arange(d2.shape[0]), d2.argmin(axis=1)] = 1.0
-            return codes
+        return d2
+
+    def _nearest(self, X: np.ndarray) -> np.ndarray:
+        """Index of the nearest word of each descriptor (|x|^2 does not change it)."""
+        return self._half_distances(X).argmin(axis=1)
+
+    def _triangle(self, X: np.ndarray) -> np.ndarray:
+        """Triangle code (n, K): max(0, mean_k(d_k) - d_j) with Euclidean distances d."""
+        d2 = self._half_distances(X)
         d2 += np.einsum("ij,ij->i", X, X)[:, None]
         z = np.sqrt(np.maximum(d2, 0.0, out=d2), out=d2)
         return np.maximum(z.mean(axis=1, keepdims=True) - z, 0.0)
