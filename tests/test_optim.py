@@ -27,10 +27,12 @@ def run_steps(opt_factory, grads: list[np.ndarray], w0: np.ndarray) -> np.ndarra
     return p.value
 
 
-@pytest.fixture
-def problem():
+@pytest.fixture(params=[(3, 4), (300, 250)], ids=["small", "blocked"])
+def problem(request):
+    """Weights and three gradients; the large shape is updated block by block on NumPy."""
     rng = np.random.default_rng(1)
-    return rng.standard_normal((3, 4)), [rng.standard_normal((3, 4)) for _ in range(3)]
+    shape = request.param
+    return rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(3)]
 
 
 def test_sgd_plain(problem):

@@ -31,7 +31,12 @@ __all__ = [
     "relu_backward",
     "add_scaled",
     "sum_of_squares",
+    "blocks",
 ]
+
+# Elements per block in ``blocks``: a few arrays of this many float32 values fit in a core's L2
+# cache together, so a chain of elementwise operations on one block reads memory once.
+BLOCK_ELEMENTS = 32_768
 
 Array = Any
 
@@ -124,3 +129,22 @@ def sum_of_squares(w: Array) -> Array:
         return np.dot(flat, flat)
     xp = array_namespace(w)
     return xp.sum(w * w)
+
+
+def blocks(*arrays: Array, size: int = BLOCK_ELEMENTS):
+    """Yield matching pieces of same-shaped arrays, for a chain of in-place elementwise updates.
+
+    NumPy arrays that are C-contiguous and larger than ``size`` are cut into flat views of
+    ``size`` elements: applying the whole chain to one cache-sized piece before the next reads
+    each array from memory once instead of once per operation.  Anything else is yielded whole.
+    Every array must be writable through the views (they alias the originals).
+    """
+    first = arrays[0]
+    if (not is_numpy_array(first) or first.size <= size
+            or not all(is_numpy_array(a) and a.flags.c_contiguous and a.shape == first.shape
+                       for a in arrays)):
+        yield arrays
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    for start in range(0, first.size, size):
+        yield tuple(f[start:start + size] for f in flat)

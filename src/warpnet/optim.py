@@ -39,6 +39,9 @@ class Optimizer:
             coupled weight decay).  The lecture's L2 penalty on weights only is ``warpnet.nn.L2``.
     """
 
+    # Names of the per-parameter state arrays of this rule (e.g. the velocity of momentum).
+    state_keys: tuple[str, ...] = ()
+
     def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float = 0.0) -> None:
         self.params = list(params)
         if not self.params:
@@ -57,28 +60,36 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter from its ``.grad``."""
+        """Update every parameter from its ``.grad``, in place.
+
+        The update rules are elementwise, so on NumPy they run block by block over cache-sized
+        pieces of the parameter, its gradient and its state (``backend.blocks``): same result,
+        each array read from memory once per step.
+        """
         self.steps += 1
         for i, p in enumerate(self.params):
             g = p.grad
             if self.weight_decay:
                 g = g + self.weight_decay * p.value
-            self._update(i, p, g, self.state[i])
+            state = self.state[i]
+            for key in self.state_keys:
+                if key not in state:
+                    state[key] = array_namespace(p.value).zeros_like(p.value)
+            keys = list(state)
+            for w, gb, scratch, *parts in backend.blocks(p.value, g, self._scratch_for(i, p.value),
+                                                          *(state[k] for k in keys)):
+                self._update(w, gb, dict(zip(keys, parts, strict=True)), scratch)
 
-    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
+        """Update ``w`` in place from gradient ``g`` and the state arrays (all the same shape);
+        ``scratch`` is a same-shaped array the rule may overwrite."""
         raise NotImplementedError
 
-    def _add_scaled(self, i: int, y: Array, alpha: float, x: Array) -> None:
-        """``y += alpha * x`` in place with a reusable scratch array for parameter i."""
+    def _scratch_for(self, i: int, like: Array) -> Array:
         scratch = self._scratch[i]
-        if scratch is None or scratch.shape != x.shape or scratch.dtype != x.dtype:
-            scratch = self._scratch[i] = array_namespace(x).empty_like(x)
-        backend.add_scaled(y, alpha, x, scratch)
-
-    def _zeros(self, state: dict[str, Array], key: str, like: Array) -> Array:
-        if key not in state:
-            state[key] = array_namespace(like).zeros_like(like)
-        return state[key]
+        if scratch is None or scratch.shape != like.shape or scratch.dtype != like.dtype:
+            scratch = self._scratch[i] = array_namespace(like).empty_like(like)
+        return scratch
 
     # -- saving ------------------------------------------------------------------------------
     def hyperparameters(self) -> dict[str, Any]:
@@ -133,18 +144,22 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = nesterov
 
-    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+    @property
+    def state_keys(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("velocity",) if self.momentum else ()
+
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
         if self.momentum == 0.0:
-            self._add_scaled(i, p.value, -self.lr, g)
+            backend.add_scaled(w, -self.lr, g, scratch)
             return
-        v = self._zeros(state, "velocity", p.value)
+        v = state["velocity"]
         v *= self.momentum
         v += g
         if self.nesterov:
-            self._add_scaled(i, p.value, -self.lr, g)
-            self._add_scaled(i, p.value, -self.lr * self.momentum, v)
+            backend.add_scaled(w, -self.lr, g, scratch)
+            backend.add_scaled(w, -self.lr * self.momentum, v, scratch)
         else:
-            self._add_scaled(i, p.value, -self.lr, v)
+            backend.add_scaled(w, -self.lr, v, scratch)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -160,12 +175,14 @@ class RMSProp(Optimizer):
         self.decay = _number("decay", decay, 0.0, 1.0)
         self.eps = _number("eps", eps, 0.0, math.inf, lo_open=True)
 
-    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+    state_keys = ("square_avg",)
+
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
         xp = array_namespace(g)
-        s = self._zeros(state, "square_avg", p.value)
+        s = state["square_avg"]
         s *= self.decay
         s += (1.0 - self.decay) * (g * g)
-        p.value -= self.lr * g / (xp.sqrt(s) + self.eps)
+        w -= self.lr * g / (xp.sqrt(s) + self.eps)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "decay": self.decay, "eps": self.eps}
@@ -186,18 +203,19 @@ class Adam(Optimizer):
         self.betas = (_number("betas[0]", betas[0], 0.0, 1.0), _number("betas[1]", betas[1], 0.0, 1.0))
         self.eps = _number("eps", eps, 0.0, math.inf, lo_open=True)
 
-    def _update(self, i: int, p: Parameter, g: Array, state: dict[str, Array]) -> None:
+    state_keys = ("exp_avg", "exp_avg_sq")
+
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
         xp = array_namespace(g)
         b1, b2 = self.betas
-        m = self._zeros(state, "exp_avg", p.value)
-        v = self._zeros(state, "exp_avg_sq", p.value)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
         m += (1.0 - b1) * g
         v *= b2
         v += (1.0 - b2) * (g * g)
         m_hat = m / (1.0 - b1 ** self.steps)
         v_hat = v / (1.0 - b2 ** self.steps)
-        p.value -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+        w -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}

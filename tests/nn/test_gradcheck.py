@@ -37,7 +37,10 @@ def test_linear(xp, to_xp, n, d, m, bias, seed):
 @given(n=st.integers(1, 4), d=st.integers(1, 6), seed=st.integers(0, 2**16))
 def test_activation(xp, to_xp, name, n, d, seed):
     rng = np.random.default_rng(seed)
-    x = away_from_zero(rng, (n, d)) * 3 if name in KINKED else rng.standard_normal((n, d)) * 3
+    x = away_from_zero(rng, (n, d)) * 2 if name in KINKED else rng.standard_normal((n, d)) * 2
+    # Deep in saturation (|x| > 4) the derivative is so small that the finite differences measure
+    # rounding noise, not the gradient.
+    x = np.clip(x, -4, 4)
     assert nn.gradcheck(nn.activation(name), to_xp(xp, x)) < TOL
 
 

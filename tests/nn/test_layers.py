@@ -152,3 +152,13 @@ def test_load_state_dict_checks_names_and_shapes():
     bad = {k: np.zeros((1, 1)) for k in model.state_dict()}
     with pytest.raises(ValueError, match="shape"):
         model.load_state_dict(bad)
+
+
+def test_l2_penalty_on_blocks_equals_formula():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((300, 250)).astype(np.float32)  # larger than one block
+    p = nn.Parameter(w.copy())
+    p.accumulate(np.ones_like(w))
+    value = nn.L2(0.5)([p])
+    assert value == pytest.approx(0.5 * float(np.sum(w.astype(np.float64) ** 2)), rel=1e-5)
+    np.testing.assert_allclose(p.grad, 1.0 + 2 * 0.5 * w, rtol=1e-6)

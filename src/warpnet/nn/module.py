@@ -81,9 +81,14 @@ class Parameter:
             self._grad[...] = alpha * x
             self._zero_pending = False
             return
-        if self._scratch is None or self._scratch.shape != x.shape or self._scratch.dtype != x.dtype:
-            self._scratch = array_namespace(x).empty_like(x)
-        self._grad = backend.add_scaled(self._grad, alpha, x, self._scratch)
+        self._grad = backend.add_scaled(self._grad, alpha, x, self.scratch())
+
+    def scratch(self) -> Array:
+        """A reusable array shaped like ``value`` that penalties may overwrite freely."""
+        if self._scratch is None or self._scratch.shape != self.value.shape \
+                or self._scratch.dtype != self.value.dtype:
+            self._scratch = array_namespace(self.value).empty_like(self.value)
+        return self._scratch
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.value.dtype})"

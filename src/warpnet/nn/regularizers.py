@@ -47,8 +47,12 @@ class L2(Penalty):
     """``strength * sum(W**2)``; gradient ``2 * strength * W``."""
 
     def _value_and_grad(self, p: Parameter) -> Array:
-        p.accumulate_scaled(2.0 * self.strength, p.value)
-        return self.strength * backend.sum_of_squares(p.value)
+        total = 0.0
+        # Block by block, so the weights are read from memory once for both value and gradient.
+        for w, g, scratch in backend.blocks(p.value, p.grad, p.scratch()):
+            total += float(backend.sum_of_squares(w))
+            backend.add_scaled(g, 2.0 * self.strength, w, scratch)
+        return self.strength * total
 
 
 @PENALTIES.register("l1")
