@@ -40,7 +40,8 @@ def test_sgd_plain(problem):
     expected = w.copy()
     for g in grads:
         expected -= 0.1 * g
-    np.testing.assert_allclose(run_steps(lambda p: optim.SGD(p, lr=0.1), grads, w), expected, rtol=1e-14)
+    got = run_steps(lambda p: optim.SGD(p, lr=0.1), grads, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
 
 
 def test_sgd_momentum_is_the_lecture_update(problem):
@@ -50,7 +51,7 @@ def test_sgd_momentum_is_the_lecture_update(problem):
         v = 0.9 * v + g
         expected -= 0.1 * v
     got = run_steps(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), grads, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
 
 
 def test_sgd_nesterov(problem):
@@ -60,7 +61,7 @@ def test_sgd_nesterov(problem):
         v = 0.9 * v + g
         expected -= 0.1 * (g + 0.9 * v)
     got = run_steps(lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), grads, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
 
 
 def test_weight_decay(problem):
@@ -69,7 +70,7 @@ def test_weight_decay(problem):
     for g in grads:
         expected -= 0.1 * (g + 0.01 * expected)
     got = run_steps(lambda p: optim.SGD(p, lr=0.1, weight_decay=0.01), grads, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
 
 
 def test_rmsprop(problem):
@@ -79,7 +80,7 @@ def test_rmsprop(problem):
         s = 0.9 * s + 0.1 * g * g
         expected -= 0.01 * g / (np.sqrt(s) + 1e-8)
     got = run_steps(lambda p: optim.RMSProp(p, lr=0.01, decay=0.9), grads, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
 
 
 def test_adam(problem):
@@ -90,7 +91,7 @@ def test_adam(problem):
         v = 0.999 * v + 0.001 * g * g
         expected -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     got = run_steps(lambda p: optim.Adam(p, lr=0.01), grads, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", optim.OPTIMIZERS.names())
