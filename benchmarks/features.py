@@ -96,13 +96,15 @@ def bench_hog(table: Table, images: np.ndarray, label: str, sk_subset: int, repe
     import cv2
     from skimage.feature import hog
 
-    n, H, W = images.shape
+    n, H, W = images.shape[:3]
+    axis = -1 if images.ndim == 4 else None  # colour: strongest-gradient channel, both sides
     sub = images[:sk_subset]
     for b in (1, 3):
         est = HOG(orientations=9, pixels_per_cell=8, cells_per_block=b).fit(images[:1])
         ours = best_time(lambda est=est: est.transform(images), repeats)
         sk = best_time(
-            lambda b=b: [hog(im, 9, (8, 8), (b, b), "L2-Hys") for im in sub], 1
+            lambda b=b: [hog(im, 9, (8, 8), (b, b), "L2-Hys", channel_axis=axis) for im in sub],
+            1,
         ) * n / len(sub)
         desc = cv2.HOGDescriptor((W, H), (8 * b, 8 * b), (8, 8), (8, 8), 9)
         cv = best_time(lambda desc=desc: [desc.compute(im) for im in images], repeats)
@@ -186,6 +188,7 @@ def main() -> None:
     big, big_label = large_gray(200 // scale, rng)
     table = Table()
     bench_hog(table, small, f"{label} gray", 500 // scale, repeats)
+    bench_hog(table, rgb[: 5000 // scale], f"{label} RGB", 500 // scale, repeats)
     bench_hog(table, big, big_label, 10 // scale, repeats)
     bench_hue(table, rgb[: 10_000 // scale], label, repeats)
     bow_note = bench_bow(table, rgb[: 5000 // scale], label, 100_000 // scale)
