@@ -60,6 +60,17 @@ def test_matches_skimage_on_photographs(norm, sqrt):
         assert np.abs(ours - reference(images, **kw)).max() < 1e-5
 
 
+@pytest.mark.parametrize("orient", [4, 8, 9])
+def test_float_images_with_angles_on_bin_edges_match_skimage(orient):
+    # Integer-valued and /255-scaled photographs put many gradient angles exactly on
+    # 0, 45, 90 and 135 degrees: bin edges for 4 and 8 orientations.
+    image = skdata.camera()[:96, :128]
+    kw = dict(orientations=orient, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+    for images in (image[None].astype(np.float64), (image[None] / 255).astype(np.float32)):
+        ours = HOG(**kw).fit_transform(images)
+        assert np.abs(ours - reference(images, **kw)).max() < 1e-5
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     h=st.integers(4, 20), w=st.integers(4, 20), orient=st.integers(1, 13),
