@@ -4,7 +4,6 @@ written file by file atomically so an interrupted run never leaves a broken file
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -61,10 +60,3 @@ def read_config(folder: Path) -> dict[str, Any]:
         raise DataError(f"{str(path)!r} does not hold a run configuration")
     return value
 
-
-def relative(path: Path) -> str:
-    """``path`` relative to the working folder when it lies below it (shorter messages)."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
