@@ -87,7 +87,9 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
         images = images[..., :3] @ _LUMA.astype(dtype) if images.shape[3] >= 3 else images[..., 0]
     B, H, W = images.shape[:3]
     n = cfg.orientations
-    hist = np.empty((B, H // cfg.cell[0], W // cfg.cell[1], n))
+    ncr, ncc = H // cfg.cell[0], W // cfg.cell[1]
+    S = 2 * n + 2
+    sums = np.empty((B, ncr * ncc, S))  # per (image, cell, slot)
     fast = images.dtype == np.uint8 and not cfg.transform_sqrt and _fast_bins_exact(n, cfg.signed)
     step = max(1, _INNER_PIXELS // (H * W))
     work = _FastWorkspace(min(step, B), images.shape[1:]) if fast else None
@@ -97,8 +99,13 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
             slots, mag = work.slots_and_magnitudes(chunk, n, cfg.signed)
         else:
             slots, mag = _float_slots_and_magnitudes(chunk, n, cfg.signed, cfg.transform_sqrt)
-        hist[s : s + step] = _accumulate(slots, mag, _fold_matrix(n), cfg.cell)
-    return hist
+        sums[s : s + step] = _slot_sums(slots, mag, S, cfg.cell)
+    # Fold slots into bins (slot s is bin s % n; slot 2n + 1 is dropped) and divide
+    # by the cell area, once for the whole batch.
+    hist = sums[..., :n] + sums[..., n : 2 * n]
+    hist[..., 0] += sums[..., 2 * n]
+    hist /= cfg.cell[0] * cfg.cell[1]
+    return hist.reshape(B, ncr, ncc, n)
 
 
 class _FastWorkspace:
@@ -307,32 +314,14 @@ def _fast_bins_exact(n: int, signed: bool) -> bool:
     return bool(np.array_equal(fast[moving], exact[moving]))
 
 
-@lru_cache(maxsize=16)
-def _fold_matrix(n: int) -> np.ndarray:
-    """0/1 matrix (2n + 2, n) adding slot histograms into bin histograms.
-
-    Slot ``s <= 2n`` holds bin ``s % n``; slot ``2n + 1`` holds angles scikit-image
-    puts in no bin (above its top float32 edge) and is dropped.
-    """
-    fold = np.zeros((2 * n + 2, n))
-    s = np.arange(2 * n + 1)
-    fold[s, s % n] = 1.0
-    return fold
-
-
-def _accumulate(
-    slots: np.ndarray, mag: np.ndarray, fold: np.ndarray, cell: tuple[int, int]
-) -> np.ndarray:
-    """Sum magnitudes per (image, cell, slot) with one bincount; fold slots into bins."""
+def _slot_sums(slots: np.ndarray, mag: np.ndarray, S: int, cell: tuple[int, int]) -> np.ndarray:
+    """Summed magnitudes (B, cells, S) per (image, cell, slot), from one bincount."""
     B, H, W = slots.shape
-    S, n = fold.shape
-    ncr, ncc = H // cell[0], W // cell[1]
+    ncells = (H // cell[0]) * (W // cell[1])
     slots += _slot_base(B, H, W, cell, S)
-    kept = B * ncr * ncc * S
+    kept = B * ncells * S
     sums = np.bincount(slots.ravel(), weights=mag.ravel(), minlength=kept + S)
-    hist = sums[:kept].reshape(-1, S) @ fold
-    hist /= cell[0] * cell[1]
-    return hist.reshape(B, ncr, ncc, n)
+    return sums[:kept].reshape(B, ncells, S)
 
 
 @lru_cache(maxsize=8)
