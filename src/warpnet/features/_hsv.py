@@ -62,7 +62,7 @@ _HIT = np.uint8(255)  # hue table entry: the exact hue lies on a bin edge
 
 
 def hue_bins_uint8(rgb: np.ndarray, bins: int) -> np.ndarray:
-    """Reference hue bin of each uint8 colour, rgb shape (P, 3) -> (P,) intp.
+    """Reference hue bin of each uint8 colour, rgb shape (P, 3) -> (P,) uint8 (bins <= 256).
 
     The exact hue is the rational ``num / (6 * delta)`` with integer ``num`` (the
     dominant channel's sector offset plus the difference of the other two) and
@@ -87,7 +87,7 @@ def hue_bins_uint8(rgb: np.ndarray, bins: int) -> np.ndarray:
     key = delta.astype(np.int32)
     key *= _NUM_SPAN
     key += num
-    out = np.take(hue_rational_table(bins), key).astype(np.intp)
+    out = np.take(hue_rational_table(bins), key)  # uint8: cheap to scan for hits
     hits = np.flatnonzero(out == _HIT)
     if hits.size:
         sector = np.where(is_b[hits], 2, np.where(is_g[hits], 1, 0))

@@ -154,7 +154,8 @@ def _fractions(idx: np.ndarray, n_bins: int, density: bool) -> np.ndarray:
     """
     B = idx.shape[0]
     offsets = (np.arange(B) * n_bins)[:, None]
-    counts = np.bincount((idx + offsets).ravel(), minlength=B * n_bins).reshape(B, n_bins)
+    keys = np.add(idx, offsets, dtype=np.intp)  # one pass, whatever small int dtype idx has
+    counts = np.bincount(keys.ravel(), minlength=B * n_bins).reshape(B, n_bins)
     total = counts.sum(axis=1, keepdims=True)
     if not density:
         return counts / total
