@@ -36,7 +36,8 @@ class Optimizer:
         params: the parameters to update (e.g. ``model.parameters()``).
         lr: learning rate, > 0.
         weight_decay: adds ``weight_decay * w`` to each gradient before the update (PyTorch's
-            coupled weight decay).  The lecture's L2 penalty on weights only is ``warpnet.nn.L2``.
+            coupled weight decay; ``.grad`` holds the sum after the step).  The lecture's L2
+            penalty on weights only is ``warpnet.nn.L2``.
     """
 
     # Names of the per-parameter state arrays of this rule (e.g. the velocity of momentum).
@@ -68,9 +69,9 @@ class Optimizer:
         """
         self.steps += 1
         for i, p in enumerate(self.params):
-            g = p.grad
-            if self.weight_decay:
-                g = g + self.weight_decay * p.value
+            # The gradient is g + decay * w: an L2 penalty's part (added lazily) and weight decay.
+            g, decay = p.take_grad()
+            decay += self.weight_decay
             state = self.state[i]
             for key in self.state_keys:
                 if key not in state:
@@ -78,6 +79,8 @@ class Optimizer:
             keys = list(state)
             for w, gb, scratch, *parts in backend.blocks(p.value, g, self._scratch_for(i, p.value),
                                                           *(state[k] for k in keys)):
+                if decay:
+                    backend.add_scaled(gb, decay, w, scratch)  # gb is now the whole gradient
                 self._update(w, gb, dict(zip(keys, parts, strict=True)), scratch)
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:

@@ -34,20 +34,37 @@ class Parameter:
         # array instead of being added to it (a matrix product goes straight into it), which saves
         # clearing and re-reading it every step.  Reading ``.grad`` clears it first if needed.
         self._zero_pending = True
+        # An L2 penalty's gradient ``decay * value`` is added lazily too: an optimizer folds it
+        # into its own pass over the weights (``take_grad``), reading them once instead of twice.
+        self._decay = 0.0
         self._scratch: Array | None = None
 
     @property
     def grad(self) -> Array:
         """The gradient array (same shape, namespace and device as ``value``)."""
+        grad, decay = self.take_grad()
+        if decay:
+            backend.add_scaled(grad, decay, self.value, self.scratch())
+        return grad
+
+    def take_grad(self) -> tuple[Array, float]:
+        """``(g, c)`` such that the gradient is ``g + c * value``; the caller must apply the ``c``
+        part itself (``grad`` does; optimizers fold it into their update)."""
         if self._zero_pending:
             self._grad[...] = 0
             self._zero_pending = False
-        return self._grad
+        decay, self._decay = self._decay, 0.0
+        return self._grad, decay
+
+    def add_decay(self, c: float) -> None:
+        """``grad += c * value``, applied lazily (see ``take_grad``)."""
+        self._decay += c
 
     @grad.setter
     def grad(self, value: Array) -> None:
         self._grad = value
         self._zero_pending = False
+        self._decay = 0.0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -56,6 +73,7 @@ class Parameter:
     def zero_grad(self) -> None:
         """Set the gradient to zero (lazily: see ``grad``)."""
         self._zero_pending = True
+        self._decay = 0.0
 
     def accumulate(self, g: Array) -> None:
         """``grad += g``."""
