@@ -30,7 +30,7 @@ def _number(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = Fals
 
 
 class Optimizer:
-    """Base class.  Subclasses implement ``_update(p, state)`` for one parameter.
+    """Base class.  Subclasses implement ``_update(w, g, state, scratch)``, the rule for one array.
 
     Args:
         params: the parameters to update (e.g. ``model.parameters()``).
