@@ -85,3 +85,24 @@ def test_preprocessor_from_malformed_state():
         Preprocessor.from_state({}, {})
     with pytest.raises(DataError):
         Preprocessor.from_state({"input_shape": [2]}, {"mean": np.zeros(2), "std": np.zeros(2)})
+
+
+def test_seeded_features_seed_every_sampling_part():
+    from warpnet.preprocessing import seeded_features
+
+    union = seeded_features("hog+bow", 5)
+    parts = dict(union.transformer_list)
+    assert parts["bow"].get_params()["random_state"] == 5
+    assert "random_state" not in parts["hog"].get_params()
+
+
+def test_preprocessor_with_features_round_trips():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
+    pre = Preprocessor("hog+color", pixel_max=255).fit(images)
+    z = pre.transform(images)
+    assert z.shape == (12, 2 * 2 * 9 + 10)
+    again = Preprocessor.from_state(*pre.get_state())
+    np.testing.assert_array_equal(again.transform(images), z)
+    with pytest.raises(DataError, match="need images"):
+        Preprocessor("hog").fit(np.ones((4, 3)))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Standardizer", "Preprocessor"]
+__all__ = ["Standardizer", "Preprocessor", "seeded_features"]
 
 
 class Standardizer:
@@ -91,6 +91,8 @@ class Preprocessor:
         pixel_max: the value of a white pixel in the training images (255 for 8-bit images, 16
             for the scikit-learn digits), so image files can be brought to the training scale;
             None when the samples are not images.
+        random_state: seed of the features that draw random samples (the bag-of-words patches),
+            so a run is reproducible.
 
     Attributes (after ``fit``):
         input_shape_: shape of one raw sample, e.g. ``(32, 32, 3)``, ``(8, 8)`` or ``(154,)``.
@@ -98,7 +100,8 @@ class Preprocessor:
         standardizer_: the fitted :class:`Standardizer`.
     """
 
-    def __init__(self, features: str | None = None, pixel_max: float | None = None) -> None:
+    def __init__(self, features: str | None = None, pixel_max: float | None = None,
+                 random_state: int = 0) -> None:
         if features is not None and (not isinstance(features, str) or not features.strip()):
             raise ValueError(f"features must be a non-empty spec string or None, got {features!r}")
         if pixel_max is not None and (isinstance(pixel_max, bool)
@@ -107,6 +110,7 @@ class Preprocessor:
             raise ValueError(f"pixel_max must be a positive number or None, got {pixel_max!r}")
         self.features = features
         self.pixel_max = None if pixel_max is None else float(pixel_max)
+        self.random_state = random_state
         self.input_shape_: tuple[int, ...] | None = None
         self.feature_transform_: Any = None
         self.standardizer_ = Standardizer()
@@ -130,12 +134,10 @@ class Preprocessor:
         x = _check_samples(x)
         self.input_shape_ = tuple(int(s) for s in x.shape[1:])
         if self.features is not None:
-            from .features import make_features
-
             if x.ndim < 3:
                 raise DataError(f"features {self.features!r} need images (N, H, W[, C]), but the "
                                 f"data has shape {x.shape}")
-            self.feature_transform_ = make_features(self.features)
+            self.feature_transform_ = seeded_features(self.features, self.random_state)
             self.feature_transform_.fit(x)
         self.standardizer_.fit(self._vectors(x))
         return self
@@ -210,6 +212,22 @@ class Preprocessor:
             feature_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
             pre.feature_transform_ = features_from_state(config.get("feature_config"), feature_arrays)
         return pre
+
+
+def seeded_features(spec: str, random_state: int) -> Any:
+    """``warpnet.features.make_features(spec)`` with ``random_state`` set on every part that has
+    one, so that fitting is reproducible.
+
+    Raises:
+        ValueError / TypeError: a bad spec (as ``make_features``).
+    """
+    from .features import make_features
+
+    union = make_features(spec)
+    for _, part in union.transformer_list:
+        if "random_state" in part.get_params(deep=False):
+            part.set_params(random_state=random_state)
+    return union
 
 
 def _check_samples(x: Any) -> np.ndarray:

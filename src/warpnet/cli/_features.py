@@ -31,6 +31,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data", default="digits", help=f"{_data.DATA_FORMS} (default: digits)")
     p.add_argument("--features", required=True, help="feature spec, e.g. hog+color+bow")
     p.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    p.add_argument("--seed", type=_args.non_negative_int, default=0,
+                   help="seed of features that sample (bag-of-words patches); default 0")
     p.add_argument("--image-size", type=_args.positive_int, default=32,
                    help="side length images of folder:PATH are resized to (default 32)")
     p.set_defaults(handler=run)
@@ -42,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz file, got {str(out)!r}")
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError(f"cannot write {str(out)!r}: its folder does not exist or it is a folder")
-    from ..features import make_features
     from ..io_atomic import atomic_write
+    from ..preprocessing import seeded_features
 
     try:
-        transform = make_features(args.features)
+        transform = seeded_features(args.features, args.seed)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--features {args.features!r}: {exc}") from None
 

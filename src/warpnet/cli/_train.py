@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
                                          "the validation split")
     else:
         kept, held = np.arange(len(source.y)), np.arange(0)
-    pre = Preprocessor(config.features, pixel_max=source.pixel_max).fit(source.x[kept])
+    pre = Preprocessor(config.features, pixel_max=source.pixel_max, random_state=config.seed)
+    pre.fit(source.x[kept])
     x_train, y_train = pre.transform(source.x[kept]), source.y[kept]
     x_val = pre.transform(source.x[held]) if len(held) else None
     y_val = source.y[held]
