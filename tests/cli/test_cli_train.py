@@ -252,3 +252,10 @@ def test_sigint_saves_exits_130_and_resume_finishes(tmp_path):
     records = json.loads((out / "history.json").read_text())
     records = records["records"] if isinstance(records, dict) else records
     assert [r["epoch"] for r in records] == list(range(1, 151))
+
+
+@pytest.mark.parametrize("flags, target", [([], 0.97), (["--model", "linear"], 0.95)])
+def test_default_settings_reach_the_digits_targets(capsys, tmp_path, flags, target):
+    """The defaults: two-layer ReLU net >= 97 %, linear softmax >= 95 % on the fixed test split."""
+    out = run_ok(capsys, "train", *flags, "--quiet", "--out", str(tmp_path))
+    assert float(re.search(r"test (\d\.\d+)", out).group(1)) >= target
