@@ -15,8 +15,10 @@ from warpnet.preprocessing import Preprocessor, Standardizer
 
 @settings(max_examples=40, deadline=None)
 @given(arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 6)),
-              elements=st.floats(-1e3, 1e3)))
+              elements=st.floats(-1e3, 1e3).map(lambda v: round(v, 3))))
 def test_standardizer_matches_scikit_learn(x):
+    # Values on a 0.001 grid: a column is either constant or has a standard deviation far above
+    # the threshold below which both libraries call it constant (their thresholds differ).
     ours = Standardizer().fit(x).transform(x)
     theirs = StandardScaler().fit(x).transform(x)
     # scikit-learn keeps constant columns at scale 1 as well; float32 output.
