@@ -5,19 +5,22 @@ arguments), ``_fit_images`` (learn from a validated batch; most features learn
 nothing) and ``_transform_chunk`` (features of a validated chunk). This class
 turns them into ``fit``/``transform`` that accept (N, H, W[, C]) images or, with
 ``image_shape``, flattened (N, D) rows, process large inputs in bounded chunks and
-show a progress bar only for long jobs on a terminal.
+show a progress bar only for long jobs on a terminal. Subclasses whose kernels
+release the GIL return a thread count from ``_n_threads`` and their chunks run on
+that many threads.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._parallel import chunk_starts, run_chunks
 from ._validation import check_images
 
 # A progress bar pays off only when extraction takes seconds: this many pixels or more.
@@ -49,6 +52,10 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
         """Write the features of ``images`` (B, H, W[, C]) into ``out`` (B, D)."""
         raise NotImplementedError
+
+    def _n_threads(self) -> int:
+        """Threads ``transform`` may use (chunks run concurrently; 1: none)."""
+        return 1
 
     # -- scikit-learn API ----------------------------------------------------
     def fit(self, X: object, y: object = None) -> ImageTransformer:
@@ -96,12 +103,23 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return self._run_chunks(images, out_dtype)
 
     def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
-        """Transform ``images`` chunk by chunk into a preallocated (N, D) array."""
+        """Transform ``images`` chunk by chunk into a preallocated (N, D) array.
+
+        Chunks write disjoint rows of the output, so threads need no locking.
+        """
         n = images.shape[0]
         out = np.empty((n, self._n_features_out), dtype=out_dtype)
-        step = max(1, self._chunk_pixels // math.prod(images.shape[1:3]))
-        for start in _progress(range(0, n, step), images, type(self).__name__):
+        threads = self._n_threads()
+        starts, step = chunk_starts(
+            n, math.prod(images.shape[1:3]), self._chunk_pixels, threads
+        )
+
+        def work(start: int) -> None:
             self._transform_chunk(images[start : start + step], out[start : start + step])
+
+        done = run_chunks(work, starts, threads)
+        for _ in _progress(done, images, type(self).__name__, total=len(starts)):
+            pass
         return out
 
     def __sklearn_tags__(self):  # noqa: D105 - scikit-learn protocol
@@ -110,12 +128,18 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tags
 
 
-def _progress(chunks: range, images: np.ndarray, label: str) -> Iterator[int] | range:
-    """Wrap ``chunks`` in a tqdm bar for long jobs when stderr is a terminal."""
-    if images.size < _PROGRESS_MIN_PIXELS or len(chunks) < 2 or not sys.stderr.isatty():
+def _progress(
+    chunks: Iterable[int], images: np.ndarray, label: str, total: int | None = None
+) -> Iterable[int]:
+    """Wrap ``chunks`` in a tqdm bar for long jobs on a terminal.
+
+    ``total`` is the number of chunks when ``chunks`` has no ``len`` (a generator).
+    """
+    total = len(chunks) if total is None else total  # type: ignore[arg-type]
+    if images.size < _PROGRESS_MIN_PIXELS or total < 2 or not sys.stderr.isatty():
         return chunks
     try:
         from tqdm.auto import tqdm
     except ImportError:  # tqdm is optional: extraction works the same without a bar
         return chunks
-    return tqdm(chunks, desc=label, unit="chunk", leave=False)
+    return tqdm(chunks, total=total, desc=label, unit="chunk", leave=False)

@@ -91,7 +91,7 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
     S = 2 * n + 2
     sums = np.empty((B, ncr * ncc, S))  # per (image, cell, slot)
     fast = images.dtype == np.uint8 and not cfg.transform_sqrt and _fast_bins_exact(n, cfg.signed)
-    step = max(1, _INNER_PIXELS // (H * W))
+    step = max(1, _INNER_PIXELS // images[0].size)
     work = _FastWorkspace(min(step, B), images.shape[1:]) if fast else None
     for s in range(0, B, step):
         chunk = images[s : s + step]
@@ -109,35 +109,72 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
 
 
 class _FastWorkspace:
-    """Reused float32/intp buffers for the uint8 fast path (fresh large arrays cost page faults)."""
+    """Reused float32/intp buffers for the uint8 fast path (fresh large arrays cost page faults).
+
+    Images are held channel-major, (C, B, H, W): the channel selection then works
+    on contiguous planes of the whole chunk instead of every third value.
+    """
 
     def __init__(self, B: int, image_shape: tuple[int, ...]) -> None:
-        shape = (B, *image_shape)
-        self.x = np.empty(shape, dtype=np.float32)
-        self.g_row = np.empty(shape, dtype=np.float32)
-        self.g_col = np.empty(shape, dtype=np.float32)
-        self.t = np.empty(shape[:3], dtype=np.float32)
-        self.slots = np.empty(shape[:3], dtype=np.intp)
+        H, W = image_shape[:2]
+        C = image_shape[2] if len(image_shape) == 3 else 1
+        size = C * B * H * W
+        self.x = np.empty(size, dtype=np.float32)
+        self.g_row = np.empty(size, dtype=np.float32)
+        self.g_col = np.empty(size, dtype=np.float32)
+        self.m = np.empty(size, dtype=np.float32)
+        self.t = np.empty(B * H * W, dtype=np.float32)
+        self.wins = np.empty(B * H * W, dtype=np.bool_)
+        self.slots = np.empty(B * H * W, dtype=np.intp)
         # bincount wants float64 weights; converting into a buffer beats its own cast.
-        self.mag = np.empty(shape[:3], dtype=np.float64)
+        self.mag = np.empty(B * H * W, dtype=np.float64)
 
     def slots_and_magnitudes(
         self, chunk: np.ndarray, n: int, signed: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """Orientation slots (b, H, W) intp and magnitudes (b, H, W) float64 of ``chunk``."""
-        b = chunk.shape[0]
-        x, g_row, g_col = self.x[:b], self.g_row[:b], self.g_col[:b]
-        x[...] = chunk  # uint8 -> float32 is exact
-        _gradients_into(x, g_row, g_col)
-        g_row, g_col = _select_channel_fast(g_row, g_col)
-        t, slots = self.t[:b], self.slots[:b]
-        _fast_slots(g_row, g_col, n, signed, t=t, slots=slots)
-        np.multiply(g_row, g_row, out=g_row)  # integers: squares and sums are exact
-        np.multiply(g_col, g_col, out=g_col)
-        np.add(g_row, g_col, out=g_row)
-        mag = self.mag[:b]
-        np.copyto(mag, np.sqrt(g_row, out=g_row))
+        b, H, W = chunk.shape[:3]
+        C = chunk.shape[3] if chunk.ndim == 4 else 1
+        planes = (C, b, H, W)  # the first elements of each buffer, contiguous
+        x, g_row, g_col, m = (
+            a[: C * b * H * W].reshape(planes) for a in (self.x, self.g_row, self.g_col, self.m)
+        )
+        t, wins, slots, mag = (a[: b * H * W].reshape(b, H, W) for a in (
+            self.t, self.wins, self.slots, self.mag))
+        # uint8 -> float32 is exact; colour images are transposed to planes on the way
+        np.copyto(x, chunk.transpose(3, 0, 1, 2) if chunk.ndim == 4 else chunk[None])
+        _gradients_into(x.reshape(-1, H, W), g_row.reshape(-1, H, W), g_col.reshape(-1, H, W))
+        # squared magnitudes: integers below 2**17, exact in float32
+        np.multiply(g_row, g_row, out=m)
+        np.multiply(g_col, g_col, out=x)
+        np.add(m, x, out=m)
+        r, c, best = _select_plane(g_row, g_col, m, wins, t)
+        _fast_slots(r, c, n, signed, t=t, slots=slots)
+        np.copyto(mag, np.sqrt(best, out=best))
         return slots, mag
+
+
+def _select_plane(
+    g_row: np.ndarray, g_col: np.ndarray, m: np.ndarray, wins: np.ndarray, tmp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel, the gradient of the channel plane with the largest magnitude (first on ties).
+
+    ``g_row``, ``g_col`` and ``m`` (squared magnitudes) are (C, B, H, W) float32
+    integer values; the result ``(row, col, m)`` is three (B, H, W) views into
+    plane 0 of the inputs, overwritten with the selected values. Comparing exact
+    squared magnitudes orders channels exactly as scikit-image's float64 ``hypot``
+    does; the selection is a blend ``a + win * (b - a)`` with ``win`` in {0, 1},
+    exact for these small integers and cheaper than masked copies.
+    """
+    r, c, best = g_row[0], g_col[0], m[0]
+    for ch in range(1, m.shape[0]):
+        np.greater(m[ch], best, out=wins)  # strict: the first channel wins ties
+        np.maximum(best, m[ch], out=best)
+        for sel, plane in ((r, g_row[ch]), (c, g_col[ch])):
+            np.subtract(plane, sel, out=tmp)
+            np.multiply(tmp, wins, out=tmp)
+            np.add(sel, tmp, out=sel)
+    return r, c, best
 
 
 # Float32 angles within this fraction of a bin from an edge are re-binned exactly; the
@@ -211,27 +248,6 @@ def _gradients_into(x: np.ndarray, g_row: np.ndarray, g_col: np.ndarray) -> None
     g_row[:, -1] = 0
     g_col[:, :, 0] = 0
     g_col[:, :, -1] = 0
-
-
-def _select_channel_fast(g_row: np.ndarray, g_col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the gradient of the channel with the largest magnitude (first on ties).
-
-    Integer gradients: comparing exact squared magnitudes orders channels exactly as
-    scikit-image's float64 ``hypot`` does, and the selection is a blend
-    ``a + win * (b - a)`` with ``win`` in {0, 1}, exact for these small integers and
-    cheaper than masked copies.
-    """
-    if g_row.ndim == 3:
-        return g_row, g_col
-    sq = g_row * g_row
-    sq += g_col * g_col
-    best, r, c = sq[..., 0], g_row[..., 0], g_col[..., 0]
-    for ch in range(1, g_row.shape[3]):
-        win = (sq[..., ch] > best).astype(np.float32)  # strict: the first channel wins ties
-        best = np.maximum(best, sq[..., ch])
-        r = r + win * (g_row[..., ch] - r)
-        c = c + win * (g_col[..., ch] - c)
-    return r, c
 
 
 def _select_channel_exact(g_row: np.ndarray, g_col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _hsv
 from ._base import ImageTransformer
+from ._parallel import check_n_jobs, effective_n_jobs
 from ._validation import check_int
 
 _SPACES = {"hsv": _hsv.HSV_CHANNELS, "rgb": _hsv.RGB_CHANNELS}
@@ -37,12 +38,15 @@ class ColorHistogram(ImageTransformer):
         channels: channel names of ``space`` (e.g. ``("h", "s", "v")`` or
             ``("r", "g", "b")``), no repeats.
         image_shape: (H, W, 3) to accept flattened (N, D) input.
+        n_jobs: threads for ``transform``: None (default) or -1 uses every CPU
+            this process may run on, -2 all but one, k exactly k. Chunks of the
+            batch run concurrently; the features are the same for any value.
 
     Input: (N, H, W, 3) RGB images, uint8 or float on the 0..255 scale.
     Output: (N, D) float32, float64 for float64 input.
 
     Raises:
-        ValueError: bad ``bins``/``space``/``channels``, images that are not
+        ValueError: bad ``bins``/``space``/``channels``/``n_jobs``, images that are not
             (N, H, W, 3), pixels outside [0, 255], and the checks of
             ``ImageTransformer.fit``.
     """
@@ -56,11 +60,13 @@ class ColorHistogram(ImageTransformer):
         space: str = "hsv",
         channels: tuple[str, ...] = ("h",),
         image_shape: tuple[int, ...] | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.bins = bins
         self.space = space
         self.channels = channels
         self.image_shape = image_shape
+        self.n_jobs = n_jobs
 
     def _channel_list(self) -> tuple[str, ...]:
         if self.space not in _SPACES:
@@ -82,6 +88,10 @@ class ColorHistogram(ImageTransformer):
         if self.bins > 256:
             raise ValueError(f"bins must be <= 256, got {self.bins}")
         self._channel_list()
+        check_n_jobs(self.n_jobs)
+
+    def _n_threads(self) -> int:
+        return effective_n_jobs(self.n_jobs)
 
     def _check_image_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) != 3:

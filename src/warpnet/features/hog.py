@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _hog
 from ._base import ImageTransformer
+from ._parallel import check_n_jobs, effective_n_jobs
 from ._validation import check_choice, check_images, check_int, check_pair
 
 
@@ -36,6 +37,9 @@ class HOG(ImageTransformer):
             channel with the largest gradient (scikit-image's ``channel_axis=-1``);
             "gray" converts to luma 0.299 R + 0.587 G + 0.114 B first.
         image_shape: (H, W) or (H, W, C) to accept flattened (N, D) input.
+        n_jobs: threads for ``transform``: None (default) or -1 uses every CPU
+            this process may run on, -2 all but one, k exactly k. Chunks of the
+            batch run concurrently; the features are the same for any value.
 
     Input: (N, H, W) or (N, H, W, C) images, uint8 or float on any scale (HOG of
     ``img`` and of ``img.astype(float)`` are the same). Output: (N, D) float32,
@@ -44,7 +48,8 @@ class HOG(ImageTransformer):
     Raises:
         ValueError: orientations < 1, cell or block sizes < 1 or not int pairs,
             an unknown ``block_norm``/``color``, images smaller than one block,
-            negative pixels with ``transform_sqrt``, and every image problem
+            negative pixels with ``transform_sqrt``, ``n_jobs`` of 0 or not an
+            int, and every image problem
             listed in ``ImageTransformer.fit``.
     """
 
@@ -62,6 +67,7 @@ class HOG(ImageTransformer):
         signed: bool = False,
         color: str = "max",
         image_shape: tuple[int, ...] | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
@@ -71,6 +77,7 @@ class HOG(ImageTransformer):
         self.signed = signed
         self.color = color
         self.image_shape = image_shape
+        self.n_jobs = n_jobs
 
     def _config(self) -> _hog.HogConfig:
         check_choice(self.block_norm, "block_norm", _hog.BLOCK_NORMS)
@@ -89,6 +96,10 @@ class HOG(ImageTransformer):
 
     def _check_params(self) -> None:
         self._config()
+        check_n_jobs(self.n_jobs)
+
+    def _n_threads(self) -> int:
+        return effective_n_jobs(self.n_jobs)
 
     def _check_image_shape(self, shape: tuple[int, ...]) -> None:
         cfg = self._config()
