@@ -116,3 +116,59 @@ def test_bad_colour_input():
         ColorHistogram(bins=0).fit(np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match="space"):
         ColorHistogram(space="lab").fit(np.zeros((2, 8, 8, 3), np.uint8))
+
+
+def test_colour_keys_read_the_three_bytes_of_each_pixel():
+    rgb = np.random.default_rng(6).integers(0, 256, (1001, 3), dtype=np.uint8)
+    expected = rgb[:, 0].astype(np.intp) | rgb[:, 1].astype(np.intp) << 8 | rgb[:, 2].astype(np.intp) << 16
+    np.testing.assert_array_equal(_hsv.colour_keys(rgb), expected)
+    np.testing.assert_array_equal(_hsv.colour_keys(rgb[:1]), expected[:1])
+    frozen = rgb.copy()
+    frozen.flags.writeable = False  # read-only input (a memory map) works too
+    np.testing.assert_array_equal(_hsv.colour_keys(frozen), expected)
+
+
+@pytest.mark.parametrize("bins", [10, 7])
+def test_colour_table_equals_reference_on_edge_hits_and_random_colours(bins):
+    table = _hsv.hue_colour_table(bins, n_threads=2)
+    assert table.shape == (1 << 24,) and table.dtype == np.uint8
+    assert _hsv.cached_hue_colour_table(bins) is table
+    rgb = np.concatenate(
+        [edge_heavy_images(50, bins).reshape(-1, 3),
+         np.random.default_rng(bins).integers(0, 256, (100_000, 3), dtype=np.uint8)]
+    )
+    ref = _hsv.bin_index(matplotlib.colors.rgb_to_hsv(rgb / 255)[:, 0] * 255, bins)
+    np.testing.assert_array_equal(table[_hsv.colour_keys(rgb)], ref)
+
+
+def test_large_batches_use_the_colour_table_and_still_match_reference(monkeypatch):
+    from warpnet.features import color
+
+    monkeypatch.setattr(color, "_COLOUR_TABLE_MIN_PIXELS", 1000)
+    monkeypatch.setattr(_hsv, "_colour_tables", {})
+    images = edge_heavy_images(30, 11)
+    ref = np.stack([classic_hue_histogram(im, 9) for im in images])
+    out = ColorHistogram(bins=9).fit_transform(images)
+    assert _hsv.cached_hue_colour_table(9) is not None
+    assert np.array_equal(out, ref.astype(np.float32))
+
+
+@pytest.mark.slow
+def test_colour_table_equals_reference_on_every_colour():
+    table = _hsv.hue_colour_table(10)
+    for blue in range(0, 256, 32):
+        keys = np.arange(blue << 16, (blue + 32) << 16)
+        rgb = np.stack([keys & 255, keys >> 8 & 255, keys >> 16], axis=1)
+        ref = _hsv.bin_index(matplotlib.colors.rgb_to_hsv(rgb / 255)[:, 0] * 255, 10)
+        np.testing.assert_array_equal(table[keys], ref)
+
+
+@pytest.mark.parametrize("bins", [1, 3, 16, 17, 40])
+@pytest.mark.parametrize("pixels", [7, 70_000])
+def test_per_bin_counts_equal_bincount(bins, pixels):
+    from warpnet.features import color
+
+    idx = np.random.default_rng(bins).integers(0, bins, (3, pixels)).astype(np.uint8)
+    expected = np.stack([np.bincount(row, minlength=bins) for row in idx])
+    np.testing.assert_array_equal(color._counts(idx, bins), expected)
+    np.testing.assert_array_equal(color._counts(idx.astype(np.intp), bins), expected)
