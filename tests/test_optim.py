@@ -151,3 +151,31 @@ def test_bad_params_and_names():
         optim.optimizer("lbfgs", [make_param()], lr=0.1)
     with pytest.raises(ValueError, match="betas"):
         optim.Adam([make_param()], betas=(0.9, 1.0))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_with_weight_decay_and_l2_penalty(problem, nesterov):
+    """Weight decay and an L2 penalty enter the update as part of the gradient, g + c * w."""
+    w, grads = problem
+    c = 0.05 + 2 * 0.02  # weight_decay + the penalty's 2 * reg
+    expected, v = w.copy(), np.zeros_like(w)
+    for g in grads:
+        full = g + c * expected
+        v = 0.9 * v + full
+        expected = expected - 0.1 * ((full + 0.9 * v) if nesterov else v)
+    p = nn.Parameter(w.copy())
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=nesterov, weight_decay=0.05)
+    for g in grads:
+        opt.zero_grad()
+        p.accumulate(g)
+        nn.L2(0.02)([p])
+        opt.step()
+        np.testing.assert_array_equal(p.grad, g)  # .grad keeps the data gradient
+    np.testing.assert_allclose(p.value, expected, rtol=1e-12, atol=1e-13)
+
+
+def test_reading_grad_includes_the_l2_part():
+    p = nn.Parameter(np.array([1.0, -2.0, 3.0]))
+    p.accumulate(np.array([0.5, 0.5, 0.5]))
+    nn.L2(0.1)([p])
+    np.testing.assert_allclose(p.grad, [0.5 + 0.2, 0.5 - 0.4, 0.5 + 0.6])

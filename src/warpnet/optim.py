@@ -36,8 +36,7 @@ class Optimizer:
         params: the parameters to update (e.g. ``model.parameters()``).
         lr: learning rate, > 0.
         weight_decay: adds ``weight_decay * w`` to each gradient before the update (PyTorch's
-            coupled weight decay; ``.grad`` holds the sum after the step).  The lecture's L2
-            penalty on weights only is ``warpnet.nn.L2``.
+            coupled weight decay).  The lecture's L2 penalty on weights only is ``warpnet.nn.L2``.
     """
 
     # Names of the per-parameter state arrays of this rule (e.g. the velocity of momentum).
@@ -54,22 +53,24 @@ class Optimizer:
         self.weight_decay = _number("weight_decay", weight_decay, 0.0, math.inf)
         self.state: list[dict[str, Array]] = [{} for _ in self.params]
         self.steps = 0
-        self._scratch: list[Array | None] = [None] * len(self.params)
+        self._scratch: dict[tuple[Any, ...], Array] = {}
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter from its ``.grad``, in place.
+        """Update every parameter from its gradient, in place.
 
-        The update rules are elementwise, so on NumPy they run block by block over cache-sized
-        pieces of the parameter, its gradient and its state (``backend.blocks``): same result,
-        each array read from memory once per step.
+        The gradient is ``.grad`` plus ``decay * w``: the lazily added part of an L2 penalty and
+        the weight decay.  That part is used inside the update and never written into ``.grad``
+        (which keeps the data gradient, as PyTorch's weight decay does).  The update rules are
+        elementwise, so on NumPy they run block by block over cache-sized pieces of the
+        parameter, its gradient and its state (``backend.blocks``), with a block-sized scratch
+        array: same result, each array read from memory once per step.
         """
         self.steps += 1
         for i, p in enumerate(self.params):
-            # The gradient is g + decay * w: an L2 penalty's part (added lazily) and weight decay.
             g, decay = p.take_grad()
             decay += self.weight_decay
             state = self.state[i]
@@ -77,21 +78,20 @@ class Optimizer:
                 if key not in state:
                     state[key] = array_namespace(p.value).zeros_like(p.value)
             keys = list(state)
-            for w, gb, scratch, *parts in backend.blocks(p.value, g, self._scratch_for(i, p.value),
-                                                          *(state[k] for k in keys)):
-                if decay:
-                    backend.add_scaled(gb, decay, w, scratch)  # gb is now the whole gradient
-                self._update(w, gb, dict(zip(keys, parts, strict=True)), scratch)
+            for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys)):
+                self._update(w, gb, dict(zip(keys, parts, strict=True)), self._scratch_like(w), decay)
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
-        """Update ``w`` in place from gradient ``g`` and the state arrays (all the same shape);
-        ``scratch`` is a same-shaped array the rule may overwrite."""
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
+                decay: float) -> None:
+        """Update ``w`` in place from the gradient ``g + decay * w`` and the state arrays (all the
+        same shape); ``scratch`` is a same-shaped array the rule may overwrite."""
         raise NotImplementedError
 
-    def _scratch_for(self, i: int, like: Array) -> Array:
-        scratch = self._scratch[i]
-        if scratch is None or scratch.shape != like.shape or scratch.dtype != like.dtype:
-            scratch = self._scratch[i] = array_namespace(like).empty_like(like)
+    def _scratch_like(self, x: Array) -> Array:
+        key = (tuple(x.shape), str(x.dtype), str(backend.device(x)), type(x))
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            scratch = self._scratch[key] = array_namespace(x).empty_like(x)
         return scratch
 
     # -- saving ------------------------------------------------------------------------------
@@ -151,14 +151,21 @@ class SGD(Optimizer):
     def state_keys(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("velocity",) if self.momentum else ()
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
+                decay: float) -> None:
         if self.momentum == 0.0:
+            if decay:
+                w *= 1.0 - self.lr * decay  # w -= lr * decay * w, before w changes otherwise
             backend.add_scaled(w, -self.lr, g, scratch)
             return
         v = state["velocity"]
         v *= self.momentum
         v += g
-        if self.nesterov:
+        if decay:
+            backend.add_scaled(v, decay, w, scratch)  # v = rho * v + (g + decay * w)
+        if self.nesterov:  # w -= lr * ((g + decay * w) + rho * v)
+            if decay:
+                w *= 1.0 - self.lr * decay
             backend.add_scaled(w, -self.lr, g, scratch)
             backend.add_scaled(w, -self.lr * self.momentum, v, scratch)
         else:
@@ -180,8 +187,11 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg",)
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
+                decay: float) -> None:
         xp = array_namespace(g)
+        if decay:
+            g = g + decay * w
         s = state["square_avg"]
         s *= self.decay
         s += (1.0 - self.decay) * (g * g)
@@ -208,8 +218,11 @@ class Adam(Optimizer):
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
+                decay: float) -> None:
         xp = array_namespace(g)
+        if decay:
+            g = g + decay * w
         b1, b2 = self.betas
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1

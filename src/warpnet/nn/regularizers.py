@@ -1,7 +1,8 @@
 """Weight penalties ``reg * sum_k R(W_k)`` over the weights (not the biases), as in the lecture:
 R = L2 (sum of squares, gradient ``2 * reg * W``) or L1 (sum of absolute values, gradient
 ``reg * sign(W)``).  Calling a penalty on a list of parameters returns its value and adds its
-gradient into each weight's ``.grad``.
+gradient into each weight's ``.grad``.  L2 adds it lazily: reading ``.grad`` includes it, and an
+optimizer step uses it inside its own pass over the weights without writing it into ``.grad``.
 """
 
 from __future__ import annotations
