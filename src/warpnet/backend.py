@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat
+import array_api_compat.numpy as _numpy_namespace
 import numpy as np
-from array_api_compat import (
-    array_namespace,
-    device,
-    is_cupy_array,
-    is_numpy_array,
-    is_torch_array,
-)
+from array_api_compat import is_cupy_array, is_torch_array
 
 __all__ = [
     "array_namespace",
@@ -39,6 +35,27 @@ __all__ = [
 BLOCK_ELEMENTS = 32_768
 
 Array = Any
+
+
+# The engine asks every array for its namespace and device many times per training step; for
+# NumPy arrays (the common case) these answers are known without array-api-compat's general checks.
+def is_numpy_array(x: Any) -> bool:
+    """Whether ``x`` is a NumPy array (not a NumPy scalar or another library's array)."""
+    return isinstance(x, np.ndarray)
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """The array-API namespace of ``arrays`` (array-api-compat's, with a fast path for NumPy)."""
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        return _numpy_namespace
+    return array_api_compat.array_namespace(*arrays)
+
+
+def device(x: Any) -> Any:
+    """The device of ``x`` ("cpu" for NumPy)."""
+    if isinstance(x, np.ndarray):
+        return "cpu"
+    return array_api_compat.device(x)
 
 
 def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:

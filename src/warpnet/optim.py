@@ -88,7 +88,8 @@ class Optimizer:
         raise NotImplementedError
 
     def _scratch_like(self, x: Array) -> Array:
-        key = (tuple(x.shape), str(x.dtype), str(backend.device(x)), type(x))
+        key = (x.shape, x.dtype) if backend.is_numpy_array(x) else \
+            (tuple(x.shape), str(x.dtype), str(backend.device(x)), type(x))
         scratch = self._scratch.get(key)
         if scratch is None:
             scratch = self._scratch[key] = array_namespace(x).empty_like(x)
