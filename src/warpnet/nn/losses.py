@@ -64,6 +64,13 @@ def _row_weights(xp: Any, sample_weight: Any, n: int, like: Array) -> Array | No
     return xp.reshape(w / xp.sum(w), (n, 1))
 
 
+def _class_inputs(scores: Any, y: Any, sample_weight: Any) -> tuple[Any, Array, Array | None]:
+    """Validated ``(xp, labels, row weights)`` for a classification loss."""
+    xp = _check_scores(scores)
+    N, C = scores.shape
+    return xp, _check_labels(xp, y, N, C), _row_weights(xp, sample_weight, N, scores)
+
+
 def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
     classes = xp.arange(n_classes, device=y.device if hasattr(y, "device") else None)
     return xp.astype(y[:, None] == classes[None, :], dtype)
@@ -94,10 +101,8 @@ class SoftmaxCrossEntropy(Loss):
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
-        xp = _check_scores(scores)
+        xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
-        y = _check_labels(xp, y, N, C)
-        w = _row_weights(xp, sample_weight, N, scores)
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # row max 0: exp cannot overflow
         exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
         # log(sum exp) = log(n_max + rest), with n_max >= 1 entries equal to the row maximum:
@@ -130,10 +135,8 @@ class MulticlassSVM(Loss):
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
-        xp = _check_scores(scores)
+        xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
-        y = _check_labels(xp, y, N, C)
-        w = _row_weights(xp, sample_weight, N, scores)
         onehot = _one_hot(xp, y, C, scores.dtype)
         correct = xp.sum(scores * onehot, axis=1, keepdims=True)  # s_y: (N, 1)
         margins = (scores - correct + self.margin) * (1.0 - onehot)  # the j = y term is excluded
