@@ -104,12 +104,13 @@ def _sector_hue(rgb01: np.ndarray, sector: np.ndarray) -> np.ndarray:
     """The reference hue of colours (n, 3) whose dominant channel ``sector`` is known.
 
     The same float64 operations as ``hsv_reference`` for those colours, without its
-    masked passes: ``(offset + (first - second) / delta) / 6 % 1``.
+    masked passes: ``(offset + (first - second) / delta) / 6 % 1``. Works on the
+    three channel columns (no reductions over the short colour axis, which are slow).
     """
-    n = np.arange(len(sector))
-    first = rgb01[n, (sector + 1) % 3]
-    second = rgb01[n, (sector + 2) % 3]
-    delta = rgb01.max(axis=1) - rgb01.min(axis=1)
+    r, g, b = rgb01[:, 0], rgb01[:, 1], rgb01[:, 2]
+    delta = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    first = np.choose(sector, (g, b, r))
+    second = np.choose(sector, (b, r, g))
     h = (first - second) / delta
     h += 2.0 * sector  # red: 0 + x, exact; green/blue: 2.0 + x, 4.0 + x as the reference
     return (h / 6.0) % 1.0
