@@ -82,15 +82,16 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, ...]] = []
 
-    def add(self, task: str, n: int, ours: float, peers: dict[str, float | None]) -> None:
-        cells = [task, f"{n:,}", f"{n / ours:,.0f}"]
+    def add(self, task: str, n: int, ours: float, peers: dict[str, float | None],
+            threads: int | str = "BLAS") -> None:
+        cells = [task, f"{n:,}", str(threads), f"{n / ours:,.0f}"]
         for name in ("skimage", "OpenCV", "loop"):
             t = peers.get(name)
             cells += ["-", "-"] if t is None else [f"{n / t:,.0f}", f"{t / ours:.1f}x"]
         self.rows.append(tuple(cells))
 
     def show(self) -> None:
-        head = ("task", "images", "warpnet img/s", "skimage img/s", "vs skimage",
+        head = ("task", "images", "threads", "warpnet img/s", "skimage img/s", "vs skimage",
                 "OpenCV img/s", "vs OpenCV", "loop img/s", "vs loop")
         widths = [max(len(r[i]) for r in [head, *self.rows]) for i in range(len(head))]
         for r in [head, tuple("-" * w for w in widths), *self.rows]:
@@ -114,7 +115,8 @@ def bench_hog(table: Table, images: np.ndarray, label: str, sk_subset: int, repe
         ) * n / len(sub)
         desc = cv2.HOGDescriptor((W, H), (8 * b, 8 * b), (8, 8), (8, 8), 9)
         cv = best_time(lambda desc=desc: [desc.compute(im) for im in images], repeats)
-        table.add(f"HOG {W}x{H} blocks {b}x{b} ({label})", n, ours, {"skimage": sk, "OpenCV": cv})
+        table.add(f"HOG {W}x{H} blocks {b}x{b} ({label})", n, ours, {"skimage": sk, "OpenCV": cv},
+                  est._n_threads())
 
 
 def bench_hue(table: Table, rgb: np.ndarray, label: str, repeats: int) -> str:
@@ -140,7 +142,8 @@ def bench_hue(table: Table, rgb: np.ndarray, label: str, repeats: int) -> str:
             cv2.calcHist([hsv], [0], None, [10], [0, 180])
 
     cv = best_time(opencv_loop, repeats)
-    table.add(f"hue histogram 32x32 ({label})", n, ours, {"skimage": sk, "OpenCV": cv})
+    table.add(f"hue histogram 32x32 ({label})", n, ours, {"skimage": sk, "OpenCV": cv},
+              est._n_threads())
     return (f"hue histogram, first call of the process (includes the one-off colour table): "
             f"{n / first:,.0f} img/s")
 
@@ -205,8 +208,9 @@ def main() -> None:
 
     print(f"warpnet.features benchmark ({os.cpu_count()} CPUs, shared with other work; "
           "best of repeats)")
-    print(f"threads: warpnet HOG/hue {effective_n_jobs(None)} (n_jobs=None), BoW: BLAS; "
-          f"scikit-image 1; OpenCV {cv2.getNumThreads()} (its default)\n")
+    print(f"threads: warpnet as the 'threads' column (default n_jobs=None; "
+          f"{effective_n_jobs(None)} CPUs available), BoW: BLAS's; scikit-image 1; "
+          f"OpenCV {cv2.getNumThreads()} (its default)\n")
     table.show()
     print()
     print(hue_note)

@@ -96,3 +96,15 @@ def test_an_error_in_a_later_chunk_reaches_the_caller():
     x[250, 3, 3] = -1.0  # only a late chunk sees it
     with pytest.raises(ValueError, match="transform_sqrt"):
         est.transform(x)
+
+
+def test_default_threads_per_feature(monkeypatch):
+    monkeypatch.setattr(_parallel, "available_cpus", lambda: 4)
+    grey = np.zeros((1, 16, 16), dtype=np.uint8)
+    rgb = np.zeros((1, 16, 16, 3), dtype=np.uint8)
+    assert HOG().fit(grey)._n_threads() == 4
+    assert HOG().fit(rgb)._n_threads() == 1  # colour HOG: one thread unless asked
+    assert HOG(color="gray").fit(rgb)._n_threads() == 4
+    assert HOG(n_jobs=-1).fit(rgb)._n_threads() == 4
+    assert HOG(n_jobs=2).fit(rgb)._n_threads() == 2
+    assert ColorHistogram().fit(rgb)._n_threads() == 4

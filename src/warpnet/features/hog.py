@@ -37,9 +37,11 @@ class HOG(ImageTransformer):
             channel with the largest gradient (scikit-image's ``channel_axis=-1``);
             "gray" converts to luma 0.299 R + 0.587 G + 0.114 B first.
         image_shape: (H, W) or (H, W, C) to accept flattened (N, D) input.
-        n_jobs: threads for ``transform``: None (default) or -1 uses every CPU
-            this process may run on, -2 all but one, k exactly k. Chunks of the
-            batch run concurrently; the features are the same for any value.
+        n_jobs: threads for ``transform``; the features are the same for any
+            value. None (default): every CPU this process may run on, except
+            for colour images with ``color="max"``, which run on one thread
+            (their many short NumPy steps measured slower on two threads than
+            on one); -1: every CPU; -2: all but one; k: exactly k.
 
     Input: (N, H, W) or (N, H, W, C) images, uint8 or float on any scale (HOG of
     ``img`` and of ``img.astype(float)`` are the same). Output: (N, D) float32,
@@ -99,6 +101,9 @@ class HOG(ImageTransformer):
         check_n_jobs(self.n_jobs)
 
     def _n_threads(self) -> int:
+        colour_max = len(self.image_shape_) == 3 and self.color == "max"
+        if self.n_jobs is None and colour_max:
+            return 1
         return effective_n_jobs(self.n_jobs)
 
     def _check_image_shape(self, shape: tuple[int, ...]) -> None:
