@@ -146,11 +146,13 @@ def test_large_batches_use_the_colour_table_and_still_match_reference(monkeypatc
 
     monkeypatch.setattr(color, "_COLOUR_TABLE_MIN_PIXELS", 1000)
     monkeypatch.setattr(_hsv, "_colour_tables", {})
+    monkeypatch.setattr(ColorHistogram, "_chunk_pixels", 7 * 256)  # chunks start mid-array
     images = edge_heavy_images(30, 11)
     ref = np.stack([classic_hue_histogram(im, 9) for im in images])
-    out = ColorHistogram(bins=9).fit_transform(images)
-    assert _hsv.cached_hue_colour_table(9) is not None
-    assert np.array_equal(out, ref.astype(np.float32))
+    for jobs in (1, 2):
+        out = ColorHistogram(bins=9, n_jobs=jobs).fit_transform(images)
+        assert _hsv.cached_hue_colour_table(9) is not None
+        assert np.array_equal(out, ref.astype(np.float32))
 
 
 @pytest.mark.slow
