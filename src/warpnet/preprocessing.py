@@ -73,11 +73,16 @@ def _check_matrix(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise DataError(f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
+    return _check_finite_numbers(x, name, "contains")
+
+
+def _check_finite_numbers(x: np.ndarray, name: str, contains: str) -> np.ndarray:
+    """``x`` if it holds finite integers or floats; DataError naming ``name`` otherwise."""
     if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
                                    or np.issubdtype(x.dtype, np.floating)):
         raise DataError(f"{name} must hold numbers, got dtype {x.dtype}")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise DataError(f"{name} contains {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
+        raise DataError(f"{name} {contains} {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
                         "infinite values")
     return x
 
@@ -234,10 +239,4 @@ def _check_samples(x: Any) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 2 or x.shape[0] == 0:
         raise DataError(f"expected a non-empty batch of samples (N, ...), got shape {x.shape}")
-    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
-                                   or np.issubdtype(x.dtype, np.floating)):
-        raise DataError(f"samples must hold numbers, got dtype {x.dtype}")
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise DataError(f"samples contain {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
-                        "infinite values")
-    return x
+    return _check_finite_numbers(x, "samples", "contain")
