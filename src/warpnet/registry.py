@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from .errors import UsageError
+
 T = TypeVar("T")
 
 
@@ -29,13 +31,14 @@ class Registry(Generic[T]):
         return add
 
     def get(self, name: str) -> T:
-        """The entry for ``name``; ``ValueError`` listing the known names otherwise."""
+        """The entry for ``name``; ``UsageError`` (a ``ValueError``) listing the known names
+        otherwise, so the command line answers an unknown name as a usage error."""
         if not isinstance(name, str):
             raise TypeError(f"{self.kind} must be given by name (a str), got {type(name).__name__}")
         try:
             return self._entries[name]
         except KeyError:
-            raise ValueError(
+            raise UsageError(
                 f"unknown {self.kind} {name!r}; expected one of: {', '.join(self._entries)}"
             ) from None
 

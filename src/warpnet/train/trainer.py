@@ -231,10 +231,7 @@ class Trainer:
     @staticmethod
     def _make_loss(loss: str | nn.Loss) -> nn.Loss:
         if isinstance(loss, str):
-            try:
-                return nn.loss(loss)
-            except ValueError as err:
-                raise UsageError(str(err)) from None
+            return nn.loss(loss)  # an unknown name raises UsageError
         if not isinstance(loss, nn.Loss):
             raise TypeError(f"loss must be a name or a warpnet.nn.Loss, got {type(loss).__name__}")
         return loss
@@ -253,10 +250,7 @@ class Trainer:
         if not isinstance(optimizer, str):
             raise TypeError(f"optimizer must be a name or a warpnet.optim.Optimizer, "
                             f"got {type(optimizer).__name__}")
-        try:
-            cls = OPTIMIZERS.get(optimizer)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
+        cls = OPTIMIZERS.get(optimizer)
         kwargs = dict(OPTIMIZER_DEFAULTS.get(optimizer, {}))
         if lr is not None:
             kwargs["lr"] = lr
@@ -279,10 +273,7 @@ class Trainer:
         if not isinstance(schedule, str):
             raise TypeError(f"schedule must be None, a name or an LRSchedule, got "
                             f"{type(schedule).__name__}")
-        try:
-            cls = SCHEDULES.get(schedule)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
+        cls = SCHEDULES.get(schedule)
         epochs = self.config.epochs
         if schedule == "cosine":
             return cls(self.optimizer, t_max=epochs)
