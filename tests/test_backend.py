@@ -9,14 +9,29 @@ from warpnet import backend
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(7, 3), (300, 200)], ids=["small", "large"])
-def test_add_scaled_is_in_place_and_exact(dtype, shape):
+@pytest.mark.parametrize("shape", [(7, 3), (300, 200), (600, 2000)], ids=["small", "mid", "large"])
+@pytest.mark.parametrize("alpha", [0.25, 1.0])
+def test_add_scaled_and_scale_are_in_place_and_exact(dtype, shape, alpha):
     rng = np.random.default_rng(0)
     y, x = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
-    expected = y.astype(np.float64) + 0.25 * x.astype(np.float64)
-    out = backend.add_scaled(y, 0.25, x, np.empty_like(x))
-    assert out is y
-    np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    expected = y.astype(np.float64) + alpha * x.astype(np.float64)
+    assert backend.add_scaled(y, alpha, x) is y
+    np.testing.assert_allclose(y, expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
+    assert backend.scale(y, -0.5) is y
+    np.testing.assert_allclose(y, -0.5 * expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
+
+
+def test_scratch_is_reused_per_thread():
+    a = backend._scratch((10, 10), np.float32)
+    b = backend._scratch((5,), np.float32)
+    assert np.shares_memory(a, b) and a.shape == (10, 10) and b.shape == (5,)
+    import threading
+
+    other = []
+    thread = threading.Thread(target=lambda: other.append(backend._scratch((5,), np.float32)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(other[0], b)
 
 
 def test_add_scaled_writes_through_views():

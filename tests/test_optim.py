@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from warpnet import nn, optim
+from warpnet import blas, nn, optim
 
 
 def make_param(seed: int = 0) -> nn.Parameter:
@@ -27,11 +27,15 @@ def run_steps(opt_factory, grads: list[np.ndarray], w0: np.ndarray) -> np.ndarra
     return p.value
 
 
-@pytest.fixture(params=[(3, 4), (300, 250)], ids=["small", "blocked"])
-def problem(request):
-    """Weights and three gradients; the large shape is updated block by block on NumPy."""
+@pytest.fixture(params=[((3, 4), True), ((300, 250), False), ((300, 250), True), ((1100, 1000), True)],
+                ids=["small", "numpy-blocks", "blas-axpy", "blas-axpy-scal"])
+def problem(request, monkeypatch):
+    """Weights and three gradients.  The larger shapes are updated block by block in NumPy when
+    NumPy's BLAS is turned off, and in NumPy's BLAS (``warpnet.blas``, where found) otherwise."""
+    shape, use_blas = request.param
+    if not use_blas:
+        monkeypatch.setattr(blas, "_ROUTINES", {})
     rng = np.random.default_rng(1)
-    shape = request.param
     return rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(3)]
 
 

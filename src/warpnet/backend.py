@@ -10,12 +10,16 @@ return a new array.  Callers must always use the returned array, which may or ma
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import array_api_compat
 import array_api_compat.numpy as _numpy_namespace
 import numpy as np
 from array_api_compat import is_cupy_array, is_torch_array
+
+from . import blas
 
 __all__ = [
     "array_namespace",
@@ -26,6 +30,7 @@ __all__ = [
     "relu",
     "relu_backward",
     "add_scaled",
+    "scale",
     "sum_of_squares",
     "blocks",
 ]
@@ -129,13 +134,40 @@ def relu_backward(dout: Array, y: Array, scratch: Array | None, out: Array | Non
     return xp.where(y > 0, dout, xp.zeros_like(dout))
 
 
-def add_scaled(y: Array, alpha: float, x: Array, scratch: Array | None = None) -> Array:
-    """``y += alpha * x`` in place and return ``y``; ``scratch`` (same shape) avoids a temporary."""
-    if is_numpy_array(x) and _fits(scratch, x.shape, x.dtype):
-        np.multiply(x, alpha, out=scratch)
-        y += scratch
+_per_thread = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A NumPy array of ``shape`` to overwrite freely: a view of this thread's buffer for ``dtype``,
+    grown to the largest size asked for (so repeated calls allocate nothing)."""
+    buffers = _per_thread.__dict__.setdefault("scratch", {})
+    size = math.prod(shape)
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[dtype] = np.empty(size, dtype)
+    return buffer[:size].reshape(shape)
+
+
+def add_scaled(y: Array, alpha: float, x: Array) -> Array:
+    """``y += alpha * x`` in place and return ``y``, with no temporary array on NumPy.
+
+    Large NumPy arrays go through NumPy's own BLAS (``warpnet.blas``: one pass, on all of BLAS's
+    threads)."""
+    if blas.axpy(alpha, x, y):
         return y
-    y += alpha * x
+    if alpha == 1.0:
+        y += x
+    elif is_numpy_array(x) and is_numpy_array(y):
+        y += np.multiply(x, alpha, out=_scratch(x.shape, x.dtype))
+    else:
+        y += alpha * x
+    return y
+
+
+def scale(y: Array, beta: float) -> Array:
+    """``y *= beta`` in place and return ``y`` (in NumPy's BLAS where it can, as ``add_scaled``)."""
+    if not blas.scal(beta, y):
+        y *= beta
     return y
 
 
@@ -148,16 +180,17 @@ def sum_of_squares(w: Array) -> Array:
     return xp.sum(w * w)
 
 
-def blocks(*arrays: Array, size: int = BLOCK_ELEMENTS):
+def blocks(*arrays: Array, size: int | None = BLOCK_ELEMENTS):
     """Yield matching pieces of same-shaped arrays, for a chain of in-place elementwise updates.
 
     NumPy arrays that are C-contiguous and larger than ``size`` are cut into flat views of
     ``size`` elements: applying the whole chain to one cache-sized piece before the next reads
-    each array from memory once instead of once per operation.  Anything else is yielded whole.
-    Every array must be writable through the views (they alias the originals).
+    each array from memory once instead of once per operation.  Anything else, and everything
+    when ``size`` is None, is yielded whole.  Every array must be writable through the views
+    (they alias the originals).
     """
     first = arrays[0]
-    if (not is_numpy_array(first) or first.size <= size
+    if (size is None or not is_numpy_array(first) or first.size <= size
             or not all(is_numpy_array(a) and a.flags.c_contiguous and a.shape == first.shape
                        for a in arrays)):
         yield arrays

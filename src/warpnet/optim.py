@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from . import backend
+from . import backend, blas
 from .backend import Array, array_namespace
 from .nn.module import Parameter
 from .registry import Registry
@@ -30,7 +30,7 @@ def _number(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = Fals
 
 
 class Optimizer:
-    """Base class.  Subclasses implement ``_update(w, g, state, scratch)``, the rule for one array.
+    """Base class.  Subclasses implement ``_update(w, g, state, decay)``, the rule for one array.
 
     Args:
         params: the parameters to update (e.g. ``model.parameters()``).
@@ -53,7 +53,6 @@ class Optimizer:
         self.weight_decay = _number("weight_decay", weight_decay, 0.0, math.inf)
         self.state: list[dict[str, Array]] = [{} for _ in self.params]
         self.steps = 0
-        self._scratch: dict[tuple[Any, ...], Array] = {}
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -66,8 +65,9 @@ class Optimizer:
         the weight decay.  That part is used inside the update and never written into ``.grad``
         (which keeps the data gradient, as PyTorch's weight decay does).  The update rules are
         elementwise, so on NumPy they run block by block over cache-sized pieces of the
-        parameter, its gradient and its state (``backend.blocks``), with a block-sized scratch
-        array: same result, each array read from memory once per step.
+        parameter, its gradient and its state (``backend.blocks``): same result, each array read
+        from memory once per step.  SGD's passes run whole
+        in NumPy's BLAS instead where it can (``warpnet.blas``), on all of BLAS's threads.
         """
         self.steps += 1
         for i, p in enumerate(self.params):
@@ -78,22 +78,18 @@ class Optimizer:
                 if key not in state:
                     state[key] = array_namespace(p.value).zeros_like(p.value)
             keys = list(state)
-            for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys)):
-                self._update(w, gb, dict(zip(keys, parts, strict=True)), self._scratch_like(w), decay)
+            pieces = backend.blocks(p.value, g, *(state[k] for k in keys), size=self._block_size())
+            for w, gb, *parts in pieces:
+                self._update(w, gb, dict(zip(keys, parts, strict=True)), decay)
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
-                decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
         """Update ``w`` in place from the gradient ``g + decay * w`` and the state arrays (all the
-        same shape); ``scratch`` is a same-shaped array the rule may overwrite."""
+        same shape)."""
         raise NotImplementedError
 
-    def _scratch_like(self, x: Array) -> Array:
-        key = (x.shape, x.dtype) if backend.is_numpy_array(x) else \
-            (tuple(x.shape), str(x.dtype), str(backend.device(x)), type(x))
-        scratch = self._scratch.get(key)
-        if scratch is None:
-            scratch = self._scratch[key] = array_namespace(x).empty_like(x)
-        return scratch
+    def _block_size(self) -> int | None:
+        """Elements per piece in which ``step`` updates a parameter (None: the whole array)."""
+        return backend.BLOCK_ELEMENTS
 
     # -- saving ------------------------------------------------------------------------------
     def hyperparameters(self) -> dict[str, Any]:
@@ -152,25 +148,28 @@ class SGD(Optimizer):
     def state_keys(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("velocity",) if self.momentum else ()
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
-                decay: float) -> None:
+    def _block_size(self) -> int | None:
+        # Each pass below is one BLAS call where NumPy's BLAS is at hand: whole arrays, threaded.
+        return None if blas.available() else backend.BLOCK_ELEMENTS
+
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
         if self.momentum == 0.0:
             if decay:
-                w *= 1.0 - self.lr * decay  # w -= lr * decay * w, before w changes otherwise
-            backend.add_scaled(w, -self.lr, g, scratch)
+                backend.scale(w, 1.0 - self.lr * decay)  # w -= lr * decay * w, before w changes
+            backend.add_scaled(w, -self.lr, g)
             return
         v = state["velocity"]
-        v *= self.momentum
-        v += g
+        backend.scale(v, self.momentum)
+        backend.add_scaled(v, 1.0, g)
         if decay:
-            backend.add_scaled(v, decay, w, scratch)  # v = rho * v + (g + decay * w)
+            backend.add_scaled(v, decay, w)  # v = rho * v + (g + decay * w)
         if self.nesterov:  # w -= lr * ((g + decay * w) + rho * v)
             if decay:
-                w *= 1.0 - self.lr * decay
-            backend.add_scaled(w, -self.lr, g, scratch)
-            backend.add_scaled(w, -self.lr * self.momentum, v, scratch)
+                backend.scale(w, 1.0 - self.lr * decay)
+            backend.add_scaled(w, -self.lr, g)
+            backend.add_scaled(w, -self.lr * self.momentum, v)
         else:
-            backend.add_scaled(w, -self.lr, v, scratch)
+            backend.add_scaled(w, -self.lr, v)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -188,8 +187,7 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg",)
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
-                decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
         xp = array_namespace(g)
         if decay:
             g = g + decay * w
@@ -219,8 +217,7 @@ class Adam(Optimizer):
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], scratch: Array,
-                decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
         xp = array_namespace(g)
         if decay:
             g = g + decay * w

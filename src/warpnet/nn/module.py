@@ -37,14 +37,13 @@ class Parameter:
         # An L2 penalty's gradient ``decay * value`` is added lazily too: an optimizer folds it
         # into its own pass over the weights (``take_grad``), reading them once instead of twice.
         self._decay = 0.0
-        self._scratch: Array | None = None
 
     @property
     def grad(self) -> Array:
         """The gradient array (same shape, namespace and device as ``value``)."""
         grad, decay = self.take_grad()
         if decay:
-            backend.add_scaled(grad, decay, self.value, self.scratch())
+            backend.add_scaled(grad, decay, self.value)
         return grad
 
     def take_grad(self) -> tuple[Array, float]:
@@ -94,19 +93,12 @@ class Parameter:
             self._grad += a @ b
 
     def accumulate_scaled(self, alpha: float, x: Array) -> None:
-        """``grad += alpha * x`` (used by weight penalties), reusing a scratch array."""
+        """``grad += alpha * x`` (used by weight penalties)."""
         if self._zero_pending:
             self._grad[...] = alpha * x
             self._zero_pending = False
             return
-        self._grad = backend.add_scaled(self._grad, alpha, x, self.scratch())
-
-    def scratch(self) -> Array:
-        """A reusable array shaped like ``value`` that penalties may overwrite freely."""
-        if self._scratch is None or self._scratch.shape != self.value.shape \
-                or self._scratch.dtype != self.value.dtype:
-            self._scratch = array_namespace(self.value).empty_like(self.value)
-        return self._scratch
+        self._grad = backend.add_scaled(self._grad, alpha, x)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.value.dtype})"
@@ -209,7 +201,6 @@ class Module:
             host = backend.to_numpy(p.value)
             p.value = xp.asarray(host, device=device) if device is not None else xp.asarray(host)
             p.grad = array_namespace(p.value).zeros_like(p.value)
-            p._scratch = None
         for m in self.modules():
             m._reset_buffers()
         return self
