@@ -48,3 +48,15 @@ def test_blocks_cover_every_element_once():
     np.testing.assert_array_equal(a, b)
     small = np.ones(5)
     assert list(backend.blocks(small)) == [(small,)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (200, 10), (7, 300)])
+def test_row_max_and_row_sum_equal_the_reductions(dtype, shape):
+    x = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    np.testing.assert_array_equal(backend.row_max(x), x.max(axis=1, keepdims=True))
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(backend.row_sum(x), x.sum(axis=1, keepdims=True), rtol=tol, atol=tol)
+    assert backend.row_max(x).shape == backend.row_sum(x).shape == (shape[0], 1)
+    strided = np.asfortranarray(x)[:, ::2]
+    np.testing.assert_array_equal(backend.row_max(strided), strided.max(axis=1, keepdims=True))

@@ -76,8 +76,9 @@ def available() -> bool:
     return bool(_ROUTINES)
 
 
-def _writable_contiguous(a: Any) -> bool:
-    return type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable
+def _large_writable_contiguous(a: Any, routine: str) -> bool:
+    return (type(a) is np.ndarray and a.size >= MIN_SIZE[routine] and a.flags.c_contiguous
+            and a.flags.writeable)
 
 
 def axpy(alpha: float, x: Any, y: Any) -> bool:
@@ -86,8 +87,8 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
     Applies to C-contiguous NumPy float32/float64 arrays of the same dtype and size, ``y``
     writable, ``x`` either ``y`` itself or not overlapping it.
     """
-    if (not _writable_contiguous(y) or y.size < MIN_SIZE["axpy"] or type(x) is not np.ndarray
-            or x.dtype != y.dtype or x.size != y.size or not x.flags.c_contiguous):
+    if (not _large_writable_contiguous(y, "axpy") or type(x) is not np.ndarray or x.dtype != y.dtype
+            or x.size != y.size or not x.flags.c_contiguous):
         return False
     fn = _ROUTINES.get(("axpy", y.dtype))
     if fn is None:
@@ -101,7 +102,7 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
 def scal(alpha: float, x: Any) -> bool:
     """``x *= alpha`` in place, in NumPy's BLAS; False (nothing done) where it does not apply
     (see ``axpy``)."""
-    if not _writable_contiguous(x) or x.size < MIN_SIZE["scal"]:
+    if not _large_writable_contiguous(x, "scal"):
         return False
     fn = _ROUTINES.get(("scal", x.dtype))
     if fn is None:

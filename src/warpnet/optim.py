@@ -70,16 +70,18 @@ class Optimizer:
         in NumPy's BLAS instead where it can (``warpnet.blas``), on all of BLAS's threads.
         """
         self.steps += 1
-        for i, p in enumerate(self.params):
+        size = self._block_size()
+        for p, state in zip(self.params, self.state, strict=True):
             g, decay = p.take_grad()
             decay += self.weight_decay
-            state = self.state[i]
-            for key in self.state_keys:
-                if key not in state:
-                    state[key] = array_namespace(p.value).zeros_like(p.value)
+            if len(state) < len(self.state_keys):
+                for key in self.state_keys:
+                    state.setdefault(key, array_namespace(p.value).zeros_like(p.value))
+            if size is None or not backend.is_numpy_array(g) or g.size <= size:
+                self._update(p.value, g, state, decay)  # in one piece
+                continue
             keys = list(state)
-            pieces = backend.blocks(p.value, g, *(state[k] for k in keys), size=self._block_size())
-            for w, gb, *parts in pieces:
+            for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys), size=size):
                 self._update(w, gb, dict(zip(keys, parts, strict=True)), decay)
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import backend
 from ..backend import Array, array_namespace
 from ..registry import Registry
 
@@ -103,17 +104,17 @@ class SoftmaxCrossEntropy(Loss):
                  ) -> tuple[Array, Array]:
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
-        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # row max 0: exp cannot overflow
+        shifted = scores - backend.row_max(scores)  # row max 0: exp cannot overflow
         exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
         # log(sum exp) = log(n_max + rest), with n_max >= 1 entries equal to the row maximum:
         # written as log(n_max) + log1p(rest / n_max) it stays accurate when rest is tiny
         # (a confident prediction), where log(1 + rest) would round rest away.
         at_max = xp.astype(shifted == 0, scores.dtype)
-        n_max = xp.sum(at_max, axis=1, keepdims=True)
-        rest = xp.sum(exp * (1.0 - at_max), axis=1, keepdims=True)
+        n_max = backend.row_sum(at_max)  # (N, 1)
+        rest = backend.row_sum(exp * (1.0 - at_max))
         sum_exp = n_max + rest
         onehot = _one_hot(xp, y, C, scores.dtype)
-        correct = xp.sum(shifted * onehot, axis=1, keepdims=True)
+        correct = backend.row_sum(shifted * onehot)
         per_row = xp.log(n_max) + xp.log1p(rest / n_max) - correct  # (N, 1)
         if w is None:
             return xp.mean(per_row), (exp / sum_exp - onehot) / N
@@ -138,11 +139,11 @@ class MulticlassSVM(Loss):
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
         onehot = _one_hot(xp, y, C, scores.dtype)
-        correct = xp.sum(scores * onehot, axis=1, keepdims=True)  # s_y: (N, 1)
+        correct = backend.row_sum(scores * onehot)  # s_y: (N, 1)
         margins = (scores - correct + self.margin) * (1.0 - onehot)  # the j = y term is excluded
         active = xp.astype(margins > 0, scores.dtype)
         # Each active margin pushes s_j up by 1 and s_y down by 1.
-        dscores = active - onehot * xp.sum(active, axis=1, keepdims=True)
+        dscores = active - onehot * backend.row_sum(active)
         if w is None:
             return xp.sum(margins * active) / N, dscores / N
         return xp.sum(margins * active * w), dscores * w
@@ -207,6 +208,6 @@ def loss(name: str, **kwargs: Any) -> Loss:
 def softmax(scores: Array) -> Array:
     """Class probabilities from scores, row by row (for prediction; training uses the fused loss)."""
     xp = array_namespace(scores)
-    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    shifted = scores - backend.row_max(scores)
     exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
-    return exp / xp.sum(exp, axis=1, keepdims=True)
+    return exp / backend.row_sum(exp)
