@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from warpnet.features import HOG, BagOfWords, ColorHistogram
+from warpnet.features import HOG, BagOfWords, ColorHistogram, _hog
 from warpnet.features._parallel import effective_n_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +210,8 @@ def main() -> None:
           "best of repeats)")
     print(f"threads: warpnet as the 'threads' column (default n_jobs=None; "
           f"{effective_n_jobs(None)} CPUs available), BoW: BLAS's; scikit-image 1; "
-          f"OpenCV {cv2.getNumThreads()} (its default)\n")
+          f"OpenCV {cv2.getNumThreads()} (its default)")
+    print(f"HOG path: {_hog.backend()} (WARPNET_NUMBA=0 forces NumPy)\n")
     table.show()
     print()
     print(hue_note)

@@ -18,12 +18,19 @@ fast path (uint8 images without ``transform_sqrt``: integer gradients in
 check over all 511 x 511 possible integer gradients shows it assigns every one to
 the same bin as the exact path. Float images also bin in float32, and re-bin the
 pixels whose float32 angle lies within 1e-3 bin of an edge with the exact path.
+
+Compiled path. When numba is installed, stages 1-3 and 4 run instead in the
+one-pass kernels of ``_hog_numba`` (same numbers, several times faster); set the
+environment variable ``WARPNET_NUMBA=0`` before the first HOG, or ``NUMBA = False``
+here, to use the NumPy path regardless.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -61,14 +68,114 @@ def feature_length(hw: tuple[int, int], cfg: HogConfig) -> int:
     return nbr * nbc * cfg.block[0] * cfg.block[1] * cfg.orientations
 
 
+# -- which path runs ---------------------------------------------------------------
+#: Use the compiled kernels of ``_hog_numba``: None decides on first use (numba
+#: importable and ``WARPNET_NUMBA`` not "0"); True/False force a path.
+NUMBA: bool | None = None
+
+
+def _kernels() -> ModuleType | None:
+    """The ``_hog_numba`` module when the compiled path is on, else None (NumPy path).
+
+    Imported on first use: importing numba takes a noticeable fraction of a second.
+    """
+    global NUMBA
+    if NUMBA is None:
+        NUMBA = os.environ.get("WARPNET_NUMBA", "1") != "0" and _numba_importable()
+    if not NUMBA:
+        return None
+    from . import _hog_numba
+
+    return _hog_numba
+
+
+def _numba_importable() -> bool:
+    try:
+        from . import _hog_numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def backend() -> str:
+    """Which path computes HOG: ``"numba <version>"`` or ``"NumPy"``."""
+    nb = _kernels()
+    return "NumPy" if nb is None else f"numba {nb.VERSION}"
+
+
 def hog_features(images: np.ndarray, cfg: HogConfig, out: np.ndarray) -> None:
     """Write the HOG vectors of ``images`` (B, H, W[, C]) into ``out`` (B, D), C-contiguous.
 
-    Blocks are copied straight into ``out`` and normalized there, in ``out``'s dtype
-    (float32 keeps the normalization error near 1e-7, far inside scikit-image parity).
+    NumPy path: blocks are copied straight into ``out`` and normalized there, in
+    ``out``'s dtype (float32 keeps the normalization error near 1e-7, far inside
+    scikit-image parity). Compiled path: normalized in float64, then stored.
     """
+    nb = _kernels()
+    if nb is not None:
+        sums = _compiled_cell_sums(images, cfg, nb)
+        method = BLOCK_NORMS.index(cfg.block_norm)
+        area = cfg.cell[0] * cfg.cell[1]
+        nb.normalize_blocks(sums, cfg.block[0], cfg.block[1], method, 1.0 / area, out)
+        return
     hist = cell_histograms(images, cfg).astype(out.dtype, copy=False)  # (B, ncr, ncc, n)
     normalize_blocks(hist, cfg.block, cfg.block_norm, out=out)
+
+
+# -- stages 1-3, compiled ------------------------------------------------------------
+def _compiled_cell_sums(images: np.ndarray, cfg: HogConfig, nb: ModuleType) -> np.ndarray:
+    """Summed magnitudes (B, cell rows, cell cols, n + 1) float64 via ``_hog_numba``.
+
+    Slot ``n`` of each cell holds what belongs in no bin and is to be ignored.
+    uint8 images without ``transform_sqrt`` keep their exact integer gradients and
+    look bins up in ``_bin_table``. Everything else goes to the float kernel in
+    scikit-image's working dtype, one cache-sized piece at a time; the pixels it
+    leaves near bin edges are binned here by ``exact_bins`` and added.
+    """
+    images = _luma(images) if cfg.color == "gray" else images
+    x = images if images.ndim == 4 else images[..., None]  # grey: one channel
+    B, H, W = x.shape[:3]
+    n = cfg.orientations
+    sums = np.empty((B, H // cfg.cell[0], W // cfg.cell[1], n + 1))
+    if x.dtype == np.uint8 and not cfg.transform_sqrt:
+        table = _bin_table(n, cfg.signed)
+        nb.histograms_uint8(np.ascontiguousarray(x), table, cfg.cell[0], cfg.cell[1], sums)
+        return sums
+    step = max(1, _INNER_PIXELS // (H * W))
+    size = min(step, B) * H * W
+    cell = np.empty(size, dtype=np.intp)
+    g_row, g_col, mag = np.empty(size), np.empty(size), np.empty(size)
+    flat = sums.reshape(-1)
+    for s in range(0, B, step):
+        chunk = np.ascontiguousarray(_exact_input(x[s : s + step], cfg.transform_sqrt))
+        count = nb.histograms_float(
+            chunk, chunk.dtype == np.float32, cfg.signed, nb.near_edge(n),
+            cfg.cell[0], cfg.cell[1], sums[s : s + step], cell, g_row, g_col, mag,
+        )
+        bins = exact_bins(g_row[:count], g_col[:count], n, cfg.signed)
+        # bin n (no bin) lands in the ignored slot; cell indices count from image s
+        np.add.at(flat, s * sums[0].size + cell[:count] + bins, mag[:count])
+    return sums
+
+
+@lru_cache(maxsize=64)
+def _bin_table(n: int, signed: bool) -> np.ndarray:
+    """``exact_bins`` of every integer gradient pair, (511 * 511,) int8 (or int16 for n > 126).
+
+    Entry ``(g_row + 255) * 511 + g_col + 255``; the value ``n`` means no bin.
+    """
+    g = np.arange(-255, 256, dtype=np.float64)
+    g_row, g_col = (a.ravel() for a in np.meshgrid(g, g, indexing="ij"))
+    table = exact_bins(g_row, g_col, n, signed).astype(np.int8 if n < 127 else np.int16)
+    table.flags.writeable = False
+    return table
+
+
+def _luma(images: np.ndarray) -> np.ndarray:
+    """Grey images (B, H, W) for the "gray" colour mode; grey input passes through."""
+    if images.ndim == 3:
+        return images
+    dtype = np.float32 if images.dtype == np.float32 else np.float64
+    return images[..., :3] @ _LUMA.astype(dtype) if images.shape[3] >= 3 else images[..., 0]
 
 
 # -- stages 1-3: gradients and cell histograms ------------------------------------
@@ -82,9 +189,12 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
     Each entry is the summed gradient magnitude of the cell's pixels in that bin,
     divided by the cell area, as in scikit-image.
     """
-    if images.ndim == 4 and cfg.color == "gray":
-        dtype = np.float32 if images.dtype == np.float32 else np.float64
-        images = images[..., :3] @ _LUMA.astype(dtype) if images.shape[3] >= 3 else images[..., 0]
+    nb = _kernels()
+    if nb is not None:
+        sums = _compiled_cell_sums(images, cfg, nb)[..., :-1]  # drop the no-bin slot
+        return sums / (cfg.cell[0] * cfg.cell[1])
+    if cfg.color == "gray":
+        images = _luma(images)
     B, H, W = images.shape[:3]
     n = cfg.orientations
     ncr, ncc = H // cfg.cell[0], W // cfg.cell[1]
