@@ -1,5 +1,10 @@
 """Test accuracy against scikit-learn's MLPClassifier as the reference: same architecture,
-solver, epochs and batch size, mean over 5 seeds (seed = split and random_state)."""
+solver, epochs and batch size, mean over several seeds (seed = split and random_state).
+
+Adam uses 5 seeds.  SGD after 50 epochs at scikit-learn's default learning rate (1e-3) is far
+from converged, so its accuracy depends on the seed much more: with 5 seeds the two libraries
+trade places by chance (digits: warpnet 0.4 points behind), with 20 warpnet is ahead on every set.
+"""
 
 from __future__ import annotations
 
@@ -22,14 +27,15 @@ DATASETS = {
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver, n_seeds", [("adam", 5), ("sgd", 20)])
 @pytest.mark.parametrize("name", DATASETS)
-def test_accuracy_at_least_scikit_learns(name):
+def test_accuracy_at_least_scikit_learns(name, solver, n_seeds):
     X, y = DATASETS[name]()
     ours, theirs = [], []
-    for seed in range(5):
+    for seed in range(n_seeds):
         X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
                                                   random_state=seed)
-        settings = dict(hidden_layer_sizes=(100,), solver="adam", max_iter=50, batch_size=200,
+        settings = dict(hidden_layer_sizes=(100,), solver=solver, max_iter=50, batch_size=200,
                         random_state=seed)
         ours.append(MLPClassifier(**settings).fit(X_tr, y_tr).score(X_te, y_te))
         theirs.append(SklearnMLP(**settings).fit(X_tr, y_tr).score(X_te, y_te))
