@@ -36,10 +36,12 @@ import numba
 import numpy as np
 
 VERSION = numba.__version__
-_jit = numba.njit(nogil=True, cache=True)
+# error_model="numpy": a float division by zero gives inf/nan instead of raising, so
+# divisions need no check that would stop the compiler from vectorizing the loop.
+_jit = numba.njit(nogil=True, cache=True, error_model="numpy")
 # For loops that sum: the sums may be reordered (vectorized), which changes their
 # rounding by a few ulps, far below the 1e-5 parity with scikit-image.
-_jit_sum = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
+_jit_sum = numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 
 # Block norms by code, in ``_hog.BLOCK_NORMS`` order.
 L1, L1_SQRT, L2, L2_HYS = 0, 1, 2, 3
@@ -159,16 +161,22 @@ def _float_row_gradients(img, r, single, tr, tc, gr, gc, m):
         tc[W - 1] = 0
         for c in range(1, W - 1):
             tc[c] = row[c + 1, ch] - row[c - 1, ch]
+        if ch == 0:
+            for c in range(W):
+                gr[c], gc[c] = tr[c], tc[c]
+            if C > 1:
+                _channel_magnitudes(gr, gc, single, m)
+            continue
         for c in range(W):
             a, b = np.float64(tr[c]), np.float64(tc[c])
             mm = math.sqrt(a * a + b * b)
             if single:
                 mm = np.float64(np.float32(mm))
-                win = ch == 0 or mm > m[c]
-            elif ch > 0 and abs(mm - m[c]) <= 1e-12 * mm:
+                win = mm > m[c]
+            elif abs(mm - m[c]) <= 1e-12 * mm:
                 win = math.hypot(a, b) > math.hypot(gr[c], gc[c])
             else:
-                win = ch == 0 or mm > m[c]
+                win = mm > m[c]
             if win:
                 gr[c], gc[c], m[c] = a, b, mm
     for c in range(W):  # the magnitude that is summed: of the float64 gradient
@@ -176,29 +184,41 @@ def _float_row_gradients(img, r, single, tr, tc, gr, gc, m):
 
 
 @_jit
-def _atan2(y, x):
-    """arctan2(y, x) in (-pi, pi] to about 1e-7 radian (Cephes' atanf polynomial).
+def _channel_magnitudes(gr, gc, single, m):
+    """The magnitudes channels are compared by: float64, or float32-rounded (``single``)."""
+    for c in range(gr.size):
+        mm = math.sqrt(gr[c] * gr[c] + gc[c] * gc[c])
+        m[c] = np.float64(np.float32(mm)) if single else mm
 
-    |y|/|x| or its inverse lies in [0, 1]; above tan(pi/8) it is reduced with
-    atan(t) = pi/4 + atan((t - 1) / (t + 1)), and on |t| <= tan(pi/8) an odd
-    degree-9 polynomial is accurate to single precision.
+
+@_jit
+def _row_angles(gr, gc, scale, n, u):
+    """Angle of each gradient as a position in bins, ``u`` in [0, n] (W,) float64.
+
+    arctan2 to about 1e-7 radian, branch-free so the loop vectorizes (Cephes'
+    atanf polynomial): min(|y|, |x|) / max(|y|, |x|) lies in [0, 1]; above
+    tan(pi/8) it is reduced with atan(t) = pi/4 + atan((t - 1) / (t + 1)); on
+    |t| <= tan(pi/8) an odd degree-9 polynomial is accurate to single precision.
+    The angle in (-pi, pi] times ``scale`` (bins per radian), plus n when
+    negative, gives ``u``: arctan2's range covers the bins twice (unsigned) or
+    once (signed).
     """
-    ax, ay = abs(x), abs(y)
-    swap = ay > ax
-    t = ax / ay if swap else (ay / ax if ax > 0 else 0.0)
-    base = 0.0
-    if t > 0.4142135623730950:
-        base = math.pi / 4
-        t = (t - 1.0) / (t + 1.0)
-    z = t * t
-    p = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
-         - 3.33329491539e-1)
-    a = base + t + p * z * t
-    if swap:
-        a = math.pi / 2 - a
-    if x < 0:
-        a = math.pi - a
-    return -a if y < 0 else a
+    for c in range(gr.size):
+        y, x = gr[c], gc[c]
+        ax, ay = abs(x), abs(y)
+        hi, lo = max(ax, ay), min(ax, ay)
+        t = lo / hi if hi > 0.0 else 0.0
+        big = t > 0.4142135623730950
+        t = (t - 1.0) / (t + 1.0) if big else t
+        z = t * t
+        p = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
+             - 3.33329491539e-1)
+        a = (math.pi / 4 if big else 0.0) + t + p * z * t
+        a = math.pi / 2 - a if ay > ax else a
+        a = math.pi - a if x < 0.0 else a
+        a = -a if y < 0.0 else a
+        v = a * scale
+        u[c] = v + n if v < 0.0 else v
 
 
 @_jit
@@ -224,9 +244,9 @@ def histograms_float(images, single, signed, near, cell_rows, cell_cols, hist,
     B, H, W, _ = images.shape
     _, ncr, ncc, S = hist.shape
     n = S - 1
-    scale = n / (2 * math.pi) if signed else n / math.pi  # radians -> bins
+    scale = n / (2 * math.pi) if signed else n / math.pi  # bins per radian
     tr, tc = np.empty(W, images.dtype), np.empty(W, images.dtype)
-    gr, gc, m = np.empty(W), np.empty(W), np.empty(W)
+    gr, gc, m, u = np.empty(W), np.empty(W), np.empty(W), np.empty(W)
     k = np.empty(W, np.intp)
     hist[:] = 0.0
     count = 0
@@ -234,15 +254,16 @@ def histograms_float(images, single, signed, near, cell_rows, cell_cols, hist,
         img = images[b]
         for r in range(ncr * cell_rows):
             _float_row_gradients(img, r, single, tr, tc, gr, gc, m)
+            _row_angles(gr, gc, scale, n, u)
             ci = r // cell_rows
             for c in range(ncc * cell_cols):
-                # (-pi, pi] -> [0, n]: arctan2's range covers the bins twice
-                # (unsigned) or once (signed)
-                u = _atan2(gr[c], gc[c]) * scale
-                u = u + n if u < 0.0 else u
-                k[c] = min(int(u), n)
-                frac = u - k[c]
-                if m[c] > 0.0 and (frac < near or frac > 1.0 - near or k[c] == n):
+                k[c] = min(int(u[c]), n)
+                frac = u[c] - k[c]
+                if gr[c] == 0.0 and not signed:
+                    # arctan2(+-0, x) is 0 or +-pi: 0 degrees after "% 180", bin 0
+                    # (a common case in integer-valued images, settled here)
+                    k[c] = 0
+                elif m[c] > 0.0 and (frac < near or frac > 1.0 - near or k[c] == n):
                     near_cell[count] = ((b * ncr + ci) * ncc + c // cell_cols) * S
                     near_gr[count], near_gc[count], near_mag[count] = gr[c], gc[c], m[c]
                     count += 1
