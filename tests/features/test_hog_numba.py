@@ -113,3 +113,12 @@ def test_bin_table_is_exact_bins_of_every_integer_gradient():
     edges = np.float32(20.0) * np.arange(10, dtype=np.float32)  # scikit-image's, n = 9
     expected = np.searchsorted(edges.astype(np.float64), theta, side="right") - 1
     assert table.dtype == np.int8 and np.array_equal(table, expected)
+
+
+def test_zero_row_gradients_are_in_bin_zero_for_unsigned_angles():
+    # The float kernel puts every gradient with g_row == +-0 in bin 0 without
+    # computing its angle (arctan2 gives 0 or +-pi: 0 degrees after "% 180").
+    g_row = np.array([0.0, 0.0, -0.0, -0.0, 0.0])
+    g_col = np.array([1.0, -1.0, 1.0, -1.0, -1e-300])
+    for n in (1, 2, 4, 9, 12, 180):
+        assert np.all(_hog.exact_bins(g_row, g_col, n, signed=False) == 0)

@@ -92,7 +92,8 @@ def _kernels() -> ModuleType | None:
 def _numba_importable() -> bool:
     try:
         from . import _hog_numba  # noqa: F401
-    except ImportError:
+    # RuntimeError: numba found no writable folder for its compilation cache
+    except (ImportError, RuntimeError):
         return False
     return True
 
