@@ -122,3 +122,10 @@ def test_zero_row_gradients_are_in_bin_zero_for_unsigned_angles():
     g_col = np.array([1.0, -1.0, 1.0, -1.0, -1e-300])
     for n in (1, 2, 4, 9, 12, 180):
         assert np.all(_hog.exact_bins(g_row, g_col, n, signed=False) == 0)
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f8"])
+def test_big_endian_floats_give_the_native_features(dtype):
+    images = np.random.default_rng(7).random((2, 16, 16, 3)).astype(dtype)
+    native = images.astype(images.dtype.newbyteorder("="))
+    np.testing.assert_allclose(on_path(True, images), on_path(True, native), atol=1e-6)

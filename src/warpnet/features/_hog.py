@@ -134,6 +134,7 @@ def _compiled_cell_sums(images: np.ndarray, cfg: HogConfig, nb: ModuleType) -> n
     """
     images = _luma(images) if cfg.color == "gray" else images
     x = images if images.ndim == 4 else images[..., None]  # grey: one channel
+    x = x.astype(x.dtype.newbyteorder("="), copy=False)  # compiled code reads native order
     B, H, W = x.shape[:3]
     n = cfg.orientations
     sums = np.empty((B, H // cfg.cell[0], W // cfg.cell[1], n + 1))
