@@ -161,13 +161,13 @@ def _compiled_cell_sums(images: np.ndarray, cfg: HogConfig, nb: ModuleType) -> n
 
 @lru_cache(maxsize=64)
 def _bin_table(n: int, signed: bool) -> np.ndarray:
-    """``exact_bins`` of every integer gradient pair, (511 * 511,) int8 (or int16 for n > 126).
+    """``exact_bins`` of every integer gradient pair, (511 * 511,) int8 (int32 for n > 126).
 
     Entry ``(g_row + 255) * 511 + g_col + 255``; the value ``n`` means no bin.
     """
     g = np.arange(-255, 256, dtype=np.float64)
     g_row, g_col = (a.ravel() for a in np.meshgrid(g, g, indexing="ij"))
-    table = exact_bins(g_row, g_col, n, signed).astype(np.int8 if n < 127 else np.int16)
+    table = exact_bins(g_row, g_col, n, signed).astype(np.int8 if n < 127 else np.int32)
     table.flags.writeable = False
     return table
 

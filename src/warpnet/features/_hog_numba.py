@@ -114,7 +114,7 @@ def histograms_uint8(images, table, cell_rows, cell_cols, hist):
 
     Args:
         images: (B, H, W, C) uint8, C-contiguous.
-        table: (511 * 511,) int8/int16; entry ``(g_row + 255) * 511 + g_col + 255``
+        table: (511 * 511,) int8/int32; entry ``(g_row + 255) * 511 + g_col + 255``
             is the bin of that integer gradient, ``n`` for no bin.
         cell_rows, cell_cols: cell size in pixels.
         hist: (B, cell rows, cell cols, n + 1) float64, overwritten.
