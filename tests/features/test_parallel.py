@@ -1,9 +1,11 @@
 """Threaded transforms: thread counts, the chunk split, and results equal to one thread."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
-from warpnet.features import HOG, ColorHistogram, _parallel
+from warpnet.features import HOG, ColorHistogram, _hog, _parallel
 
 
 def test_effective_n_jobs_follows_joblib_convention(monkeypatch):
@@ -103,7 +105,11 @@ def test_default_threads_per_feature(monkeypatch):
     grey = np.zeros((1, 16, 16), dtype=np.uint8)
     rgb = np.zeros((1, 16, 16, 3), dtype=np.uint8)
     assert HOG().fit(grey)._n_threads() == 4
-    assert HOG().fit(rgb)._n_threads() == 1  # colour HOG: one thread unless asked
+    monkeypatch.setattr(_hog, "NUMBA", False)
+    assert HOG().fit(rgb)._n_threads() == 1  # colour HOG on the NumPy path: one thread unless asked
+    if importlib.util.find_spec("numba") is not None:
+        monkeypatch.setattr(_hog, "NUMBA", True)
+        assert HOG().fit(rgb)._n_threads() == 4  # the compiled path uses every CPU
     assert HOG(color="gray").fit(rgb)._n_threads() == 4
     assert HOG(n_jobs=-1).fit(rgb)._n_threads() == 4
     assert HOG(n_jobs=2).fit(rgb)._n_threads() == 2

@@ -100,3 +100,10 @@ def test_progress_bar_only_for_long_jobs_on_a_terminal(monkeypatch):
     assert _base._progress(chunks, big[:1], "HOG") is chunks  # short job: no bar
     bar = _base._progress(chunks, big, "HOG")
     assert bar is not chunks and list(bar) == list(chunks)
+
+
+@pytest.mark.parametrize("dtype, out", [("<f8", np.float64), (">f8", np.float64), (">f4", np.float32),
+                                        ("int32", np.float32), ("uint8", np.float32)])
+def test_output_dtype_follows_the_float_width_in_either_byte_order(dtype, out):
+    images = (np.arange(2 * 16 * 16) % 200).reshape(2, 16, 16).astype(dtype)
+    assert HOG().fit_transform(images).dtype == out

@@ -96,7 +96,8 @@ def check_images(
             f"{name} has {arr.shape[3]} channels (shape {arr.shape}): expected one of "
             f"{allow_channels} channels on the last axis"
         )
-    out_dtype = np.float64 if arr.dtype == np.float64 else np.float32
+    # kind and size, not ``== np.float64``: a big-endian float64 array compares unequal to it.
+    out_dtype = np.float64 if arr.dtype.kind == "f" and arr.dtype.itemsize == 8 else np.float32
     if arr.dtype.kind in _INT_KINDS and arr.dtype != np.uint8:
         arr = arr.astype(np.float64)
     elif arr.dtype == np.float16:

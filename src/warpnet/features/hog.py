@@ -41,9 +41,10 @@ class HOG(ImageTransformer):
         image_shape: (H, W) or (H, W, C) to accept flattened (N, D) input.
         n_jobs: threads for ``transform``; the features are the same for any
             value. None (default): every CPU this process may run on, except
-            for colour images with ``color="max"``, which run on one thread
-            (their many short NumPy steps measured slower on two threads than
-            on one); -1: every CPU; -2: all but one; k: exactly k.
+            for colour images with ``color="max"`` on the NumPy path (without
+            numba), which run on one thread (their many short NumPy steps
+            measured slower on two threads than on one); -1: every CPU; -2:
+            all but one; k: exactly k.
 
     Input: (N, H, W) or (N, H, W, C) images, uint8 or float on any scale (HOG of
     ``img`` and of ``img.astype(float)`` are the same). Output: (N, D) float32,
@@ -104,7 +105,7 @@ class HOG(ImageTransformer):
 
     def _n_threads(self) -> int:
         colour_max = len(self.image_shape_) == 3 and self.color == "max"
-        if self.n_jobs is None and colour_max:
+        if self.n_jobs is None and colour_max and _hog.backend() == "NumPy":
             return 1
         return effective_n_jobs(self.n_jobs)
 
