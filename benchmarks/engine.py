@@ -4,6 +4,8 @@ scikit-learn's MLPClassifier; print ratios measured in one run.
 A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum update, float32.
   (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
   (b) 3072-1024-1024-10, batch 256
+"matmuls alone" times only the step's matrix products (with the fraction of peak they would
+reach by themselves): the floor under any step on this BLAS.
 PyTorch runs in its own process with the same number of threads.  Each side is timed in a few
 rounds, alternating, and keeps its best round.
 
@@ -77,6 +79,25 @@ def warpnet_step(sizes: list[int], batch: int):
         model.backward(dscores, need_dx=False)
         penalty(params)
         opt.step()
+
+    return step
+
+
+def matmul_only_step(sizes: list[int], batch: int):
+    """The matrix products of one step and nothing else (forward x @ W; backward x^T @ dout for
+    every layer and dout @ W^T for all but the first): the floor a step cannot go below."""
+    rng = np.random.default_rng(0)
+    acts = [rng.standard_normal((batch, n), dtype=np.float32) for n in sizes]
+    weights = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+    grads = [np.empty_like(w) for w in weights]
+
+    def step() -> None:
+        for i, w in enumerate(weights):
+            np.matmul(acts[i], w, out=acts[i + 1])
+        for i in range(len(weights) - 1, -1, -1):
+            np.matmul(acts[i].T, acts[i + 1], out=grads[i])
+            if i:
+                np.matmul(acts[i + 1], weights[i].T, out=acts[i])
 
     return step
 
@@ -192,7 +213,7 @@ def main() -> None:
     print(f"BLAS: {blas_description()}; float32 matmul peak measured: {peak / 1e9:.1f} GFLOP/s; "
           f"warpnet's updates in NumPy's BLAS: {'yes' if blas.available() else 'no'}")
     print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'of peak':>9}"
-          f"{'new MB/step':>13}{'batch-array MB':>16}")
+          f"{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
     for key, (sizes, batch) in CONFIGS.items():
         step = warpnet_step(sizes, batch)
         for _ in range(3):
@@ -205,8 +226,10 @@ def main() -> None:
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
         frac = 6 * n_params * batch / ours / peak
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
+        floor = _time(matmul_only_step(sizes, batch), n_steps, repeats)
         print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}{theirs * 1e3:>10.2f}"
-              f"{theirs / ours:>7.2f}x{frac:>8.0%}{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}")
+              f"{theirs / ours:>7.2f}x{frac:>8.0%}{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
+              f"{floor * 1e3:>12.2f} ({6 * n_params * batch / floor / peak:.0%})")
     try:
         eps = [epoch_comparison(epochs=2 if args.quick else 3) for _ in range(rounds)]
         ours, theirs = min(e["warpnet"] for e in eps), min(e["sklearn"] for e in eps)
