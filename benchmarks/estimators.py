@@ -11,7 +11,7 @@ hands on); the runs alternate between the libraries and the best of ``--repeats`
 busy machine hurts both alike.
 
 Usage: python benchmarks/estimators.py [--cifar PATH] [--epochs-cifar 10] [--epochs-digits 50]
-                                       [--repeats 2] [--threads N]
+                                       [--repeats 2] [--repeats-digits 9] [--threads N]
 """
 
 from __future__ import annotations
@@ -119,7 +119,10 @@ def main() -> None:
     parser.add_argument("--cifar", default=DEFAULT_CIFAR)
     parser.add_argument("--epochs-cifar", type=int, default=10)
     parser.add_argument("--epochs-digits", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds per CIFAR-10 fit")
+    parser.add_argument("--repeats-digits", type=int, default=9,
+                        help="rounds per digits fit (a fit takes ~0.1 s: short enough for a busy "
+                             "moment to decide it, so more rounds)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads for both libraries (default: the BLAS default)")
     args = parser.parse_args()
@@ -130,7 +133,7 @@ def main() -> None:
         threads = blas[0]["num_threads"] if blas else "?"
         print(f"BLAS: {blas[0]['internal_api'] if blas else 'unknown'}, {threads} threads; "
               f"{os.cpu_count()} CPUs visible")
-        rows = compare("digits", digits(), args.epochs_digits, args.repeats)
+        rows = compare("digits", digits(), args.epochs_digits, args.repeats_digits)
         data = cifar(args.cifar)
         if data is None:
             print(f"CIFAR-10 not found under {os.path.abspath(args.cifar)}: skipping that part")
