@@ -88,7 +88,8 @@ def matmul_only_step(sizes: list[int], batch: int):
     every layer and dout @ W^T for all but the first): the floor a step cannot go below."""
     rng = np.random.default_rng(0)
     acts = [rng.standard_normal((batch, n), dtype=np.float32) for n in sizes]
-    weights = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+    weights = [rng.standard_normal((a, b), dtype=np.float32)
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     grads = [np.empty_like(w) for w in weights]
 
     def step() -> None:
