@@ -63,7 +63,12 @@ def _time(step, n_steps: int, repeats: int) -> float:
     return float(np.median(times))
 
 
-def warpnet_step(sizes: list[int], batch: int):
+PHASES = ("forward", "loss", "backward", "L2 value", "update")
+
+
+def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None):
+    """One training step as a function; with ``phase_seconds``, each call adds the time of each
+    phase to it (a breakdown of where a step goes)."""
     from warpnet import nn, optim
 
     x, y = _data(sizes, batch)
@@ -80,7 +85,35 @@ def warpnet_step(sizes: list[int], batch: int):
         penalty(params)
         opt.step()
 
-    return step
+    def timed_step() -> None:
+        t = [time.perf_counter()]
+        opt.zero_grad()
+        scores = model.forward(x)
+        t.append(time.perf_counter())
+        loss, dscores = loss_fn(scores, y)
+        t.append(time.perf_counter())
+        model.backward(dscores, need_dx=False)
+        t.append(time.perf_counter())
+        penalty(params)
+        t.append(time.perf_counter())
+        opt.step()
+        t.append(time.perf_counter())
+        for name, start, stop in zip(PHASES, t[:-1], t[1:], strict=True):
+            phase_seconds[name] = phase_seconds.get(name, 0.0) + stop - start
+
+    return step if phase_seconds is None else timed_step
+
+
+def breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, float]:
+    """Milliseconds per step spent in each phase, averaged over ``n_steps`` after a warm-up."""
+    seconds: dict[str, float] = {}
+    step = warpnet_step(sizes, batch, seconds)
+    for _ in range(3):
+        step()
+    seconds.clear()
+    for _ in range(n_steps):
+        step()
+    return {name: seconds[name] / n_steps * 1e3 for name in PHASES}
 
 
 def matmul_only_step(sizes: list[int], batch: int):
@@ -238,6 +271,10 @@ def main() -> None:
               f"scikit-learn MLPClassifier {theirs:.3f} s, ratio {theirs / ours:.2f}x")
     except ImportError as err:
         print(f"epoch comparison skipped: {err}")
+    print("where warpnet's step goes (ms):")
+    for key, (sizes, batch) in CONFIGS.items():
+        phases = breakdown(sizes, batch, 10 if args.quick else 40)
+        print(f"({key}) " + ", ".join(f"{name} {ms:.2f}" for name, ms in phases.items()))
     import resource
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
