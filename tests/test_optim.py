@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from warpnet import blas, nn, optim
+from warpnet import blas, fused, nn, optim
 
 
 def make_param(seed: int = 0) -> nn.Parameter:
@@ -27,13 +27,19 @@ def run_steps(opt_factory, grads: list[np.ndarray], w0: np.ndarray) -> np.ndarra
     return p.value
 
 
-@pytest.fixture(params=[((3, 4), True), ((300, 250), False), ((300, 250), True), ((1100, 1000), True)],
-                ids=["small", "numpy-blocks", "blas-axpy", "blas-axpy-scal"])
+@pytest.fixture(params=[((3, 4), "numpy"), ((3, 4), "fused"), ((300, 250), "numpy"),
+                        ((300, 250), "blas"), ((1100, 1000), "blas"), ((300, 250), "fused")],
+                ids=["small", "small-fused", "numpy-blocks", "blas-axpy", "blas-axpy-scal", "fused"])
 def problem(request, monkeypatch):
-    """Weights and three gradients.  The larger shapes are updated block by block in NumPy when
-    NumPy's BLAS is turned off, and in NumPy's BLAS (``warpnet.blas``, where found) otherwise."""
-    shape, use_blas = request.param
-    if not use_blas:
+    """Weights and three gradients, updated on one of the optimizer's paths: NumPy (block by block
+    for the larger shape), NumPy's BLAS (``warpnet.blas``; axpy, and scal from 1 Mi elements) or
+    the compiled loop (``warpnet.fused``, needs numba)."""
+    shape, path = request.param
+    if path == "fused" and not fused.available():
+        pytest.skip("numba is not installed")
+    if path != "fused":
+        monkeypatch.setattr(fused, "_kernel", False)
+    if path == "numpy":
         monkeypatch.setattr(blas, "_ROUTINES", {})
     rng = np.random.default_rng(1)
     return rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(3)]
@@ -183,3 +189,16 @@ def test_reading_grad_includes_the_l2_part():
     p.accumulate(np.array([0.5, 0.5, 0.5]))
     nn.L2(0.1)([p])
     np.testing.assert_allclose(p.grad, [0.5 + 0.2, 0.5 - 0.4, 0.5 + 0.6])
+
+
+@pytest.mark.skipif(not fused.available(), reason="numba is not installed")
+def test_sgd_runs_the_compiled_loop_on_numpy_float_arrays(monkeypatch):
+    taken = []
+    original = fused.sgd
+    monkeypatch.setattr(fused, "sgd", lambda *args: taken.append(original(*args)) or taken[-1])
+    p = nn.Parameter(np.ones((300, 250), np.float32))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.accumulate(np.ones((300, 250), np.float32))
+    opt.step()
+    assert taken == [True]
+    np.testing.assert_allclose(p.value, 0.9)

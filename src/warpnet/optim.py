@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from . import backend, blas
+from . import backend, blas, fused
 from .backend import Array, array_namespace
 from .nn.module import Parameter
 from .registry import Registry
@@ -151,10 +151,13 @@ class SGD(Optimizer):
         return ("velocity",) if self.momentum else ()
 
     def _block_size(self) -> int | None:
-        # Each pass below is one BLAS call where NumPy's BLAS is at hand: whole arrays, threaded.
-        return None if blas.available() else backend.BLOCK_ELEMENTS
+        # The compiled loop takes whole arrays; so does NumPy's BLAS (threaded passes).
+        return None if fused.available() or blas.available() else backend.BLOCK_ELEMENTS
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
+        # The rule below in one compiled pass over memory, where numba is installed (``warpnet.fused``).
+        if fused.sgd(w, g, state.get("velocity"), self.lr, self.momentum, decay, self.nesterov):
+            return
         if self.momentum == 0.0:
             if decay:
                 backend.scale(w, 1.0 - self.lr * decay)  # w -= lr * decay * w, before w changes

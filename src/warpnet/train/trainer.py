@@ -214,9 +214,10 @@ class Trainer:
         self._regression = isinstance(self.loss_fn, nn.MSE)
         # Gather the next minibatch on a helper thread (NumPy only; see batches.py) while the
         # step's single-threaded parts leave a core free.  With NumPy's BLAS at hand the update
-        # runs on every core too, and the copy then only slows the step down (measured: epoch of
-        # benchmarks/engine.py 135-143 ms with, 124-128 ms without).  Timing only: the batches,
-        # and so the results, are the same either way.
+        # no longer leaves that room (BLAS's threaded passes, or numba's single pass), and the
+        # copy gains nothing or slows the step (epoch of benchmarks/engine.py, measured: BLAS
+        # passes 135-143 ms with, 124-128 ms without; compiled update 127-131 ms with, 127-129
+        # without).  Timing only: the batches, and so the results, are the same either way.
         self._prefetch = not blas.available()
         first = self._params[0].value
         self._xp = array_namespace(first)

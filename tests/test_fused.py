@@ -1,0 +1,63 @@
+"""The compiled SGD loop: the lecture's formulas, and a clean refusal where it does not apply."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from warpnet import fused
+
+needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+@pytest.mark.parametrize("decay", [0.0, 0.03])
+def test_equals_the_formula(dtype, momentum, nesterov, decay):
+    rng = np.random.default_rng(0)
+    w, g, v = (rng.standard_normal((40, 30)).astype(dtype) for _ in range(3))
+    w0, v0 = w.astype(np.float64), v.astype(np.float64)
+    full = g + decay * w0
+    if momentum:
+        v_new = momentum * v0 + full
+        w_new = w0 - 0.1 * ((full + momentum * v_new) if nesterov else v_new)
+    else:
+        v_new, w_new = v0, w0 - 0.1 * full
+    assert fused.sgd(w, g, v if momentum else None, 0.1, momentum, decay, nesterov)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(w, w_new, rtol=tol, atol=tol)
+    np.testing.assert_allclose(v, v_new, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("case", ["strided", "dtypes", "sizes", "readonly", "ints", "not numpy"])
+def test_refuses_what_it_cannot_do_and_changes_nothing(case):
+    rng = np.random.default_rng(1)
+    w, g, v = (rng.standard_normal(100) for _ in range(3))
+    if case == "strided":
+        w = rng.standard_normal(200)[::2]
+    elif case == "dtypes":
+        g = g.astype(np.float32)
+    elif case == "sizes":
+        v = v[:-1]
+    elif case == "readonly":
+        w.flags.writeable = False
+    elif case == "ints":
+        w, g, v = (np.arange(100) for _ in range(3))
+    elif case == "not numpy":
+        g = list(g)
+    before = (np.array(w, copy=True), np.array(v, copy=True))
+    assert not fused.sgd(w, g, v, 0.1, 0.9, 0.0, False)
+    np.testing.assert_array_equal(w, before[0])
+    np.testing.assert_array_equal(v, before[1])
+
+
+def test_environment_switch_turns_it_off():
+    env = {**os.environ, "WARPNET_NUMBA": "0"}
+    out = subprocess.run([sys.executable, "-c", "from warpnet import fused; print(fused.available())"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
