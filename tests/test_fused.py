@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from warpnet import fused
+from warpnet import _numba, fused, nn, optim
 
 needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
 
@@ -61,3 +61,18 @@ def test_environment_switch_turns_it_off():
     out = subprocess.run([sys.executable, "-c", "from warpnet import fused; print(fused.available())"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_numba_that_cannot_load_leaves_the_array_path(monkeypatch):
+    # numba raises RuntimeError while decorating when it finds no writable cache folder
+    def cannot_cache(name):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(_numba.importlib, "import_module", cannot_cache)
+    monkeypatch.setattr(fused, "_kernel", None)
+    assert not fused.available()
+    p = nn.Parameter(np.ones(10))
+    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    p.accumulate(np.ones(10))
+    opt.step()
+    np.testing.assert_allclose(p.value, 0.5)

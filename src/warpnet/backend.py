@@ -204,17 +204,16 @@ def sum_of_squares(w: Array) -> Array:
     return xp.sum(w * w)
 
 
-def blocks(*arrays: Array, size: int | None = BLOCK_ELEMENTS):
+def blocks(*arrays: Array, size: int = BLOCK_ELEMENTS):
     """Yield matching pieces of same-shaped arrays, for a chain of in-place elementwise updates.
 
     NumPy arrays that are C-contiguous and larger than ``size`` are cut into flat views of
     ``size`` elements: applying the whole chain to one cache-sized piece before the next reads
-    each array from memory once instead of once per operation.  Anything else, and everything
-    when ``size`` is None, is yielded whole.  Every array must be writable through the views
-    (they alias the originals).
+    each array from memory once instead of once per operation.  Anything else is yielded whole.
+    Every array must be writable through the views (they alias the originals).
     """
     first = arrays[0]
-    if (size is None or not is_numpy_array(first) or first.size <= size
+    if (not is_numpy_array(first) or first.size <= size
             or not all(is_numpy_array(a) and a.flags.c_contiguous and a.shape == first.shape
                        for a in arrays)):
         yield arrays

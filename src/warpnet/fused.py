@@ -2,7 +2,7 @@
 
 An optimizer step is memory-bound: with momentum and an L2 part it reads the weight, its gradient
 and its velocity and writes two of them.  Written as array operations (NumPy, or the BLAS passes
-of ``warpnet.blas``) it makes four passes over memory; the loop below makes one, element by
+of ``warpnet.blas``) it makes four passes over memory; the loop (``_sgd_numba``) makes one, element by
 element, exactly as the formula reads::
 
     v = rho * v + (g + decay * w)
@@ -11,51 +11,32 @@ element, exactly as the formula reads::
 It runs on one thread (NumPy's BLAS threads own the other cores between matrix products; a second
 thread pool would fight them) and, being a single pass, still beats four threaded passes.
 
-numba is optional (the ``fast`` extra, also in ``features`` and ``all``): without it, or with
-``WARPNET_NUMBA=0`` in the environment, or for arrays this does not take (not NumPy,
-not float32/float64, not C-contiguous, dtypes or sizes that differ), ``sgd`` returns False and
-the optimizer runs its array operations instead.
+numba is optional (the ``fast`` extra, also in ``features`` and ``all``): where the compiled loop
+does not run (``warpnet._numba``: numba absent or without a cache folder, ``WARPNET_NUMBA=0``), or
+for arrays it does not take (not NumPy, not float32/float64, not C-contiguous, dtypes or sizes that
+differ), ``sgd`` returns False and the optimizer runs its array operations instead.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from typing import Any
 
 import numpy as np
 
+from . import _numba
+
 __all__ = ["available", "sgd"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_kernel: Any = None  # the compiled loop, once compiled; False where numba is not used
-
-
-def _compile() -> Any:
-    """The numba kernel, or False where numba is absent or turned off."""
-    if os.environ.get("WARPNET_NUMBA", "1") == "0" or importlib.util.find_spec("numba") is None:
-        return False
-    import numba
-
-    @numba.njit(nogil=True, cache=True, error_model="numpy")
-    def sgd_kernel(w, g, v, lr, rho, decay, nesterov, momentum):  # pragma: no cover (compiled)
-        for i in range(w.size):
-            d = g[i] + decay * w[i]  # the gradient with its L2 / weight-decay part
-            if not momentum:
-                w[i] -= lr * d
-                continue
-            vi = rho * v[i] + d
-            v[i] = vi
-            w[i] -= lr * (d + rho * vi) if nesterov else lr * vi
-
-    return sgd_kernel
+_kernel: Any = None  # the compiled loop, once loaded; False where it does not run
 
 
 def available() -> bool:
     """Whether the compiled update is used on this installation."""
     global _kernel
     if _kernel is None:
-        _kernel = _compile()
+        module = _numba.load("warpnet._sgd_numba")
+        _kernel = False if module is None else module.sgd
     return _kernel is not False
 
 

@@ -66,8 +66,8 @@ class Optimizer:
         (which keeps the data gradient, as PyTorch's weight decay does).  The update rules are
         elementwise, so on NumPy they run block by block over cache-sized pieces of the
         parameter, its gradient and its state (``backend.blocks``): same result, each array read
-        from memory once per step.  SGD's passes run whole
-        in NumPy's BLAS instead where it can (``warpnet.blas``), on all of BLAS's threads.
+        from memory once per step.  SGD takes whole arrays instead where its update is one
+        compiled loop (``warpnet.fused``) or threaded BLAS passes (``warpnet.blas``).
         """
         self.steps += 1
         size = self._block_size()

@@ -27,13 +27,14 @@ here, to use the NumPy path regardless.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import _numba
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 COLOR_MODES = ("max", "gray")
@@ -81,21 +82,12 @@ def _kernels() -> ModuleType | None:
     """
     global NUMBA
     if NUMBA is None:
-        NUMBA = os.environ.get("WARPNET_NUMBA", "1") != "0" and _numba_importable()
+        NUMBA = _numba.load("warpnet.features._hog_numba") is not None
     if not NUMBA:
         return None
     from . import _hog_numba
 
     return _hog_numba
-
-
-def _numba_importable() -> bool:
-    try:
-        from . import _hog_numba  # noqa: F401
-    # RuntimeError: numba found no writable folder for its compilation cache
-    except (ImportError, RuntimeError):
-        return False
-    return True
 
 
 def backend() -> str:

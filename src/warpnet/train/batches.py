@@ -10,8 +10,8 @@ it is still there.
 With ``prefetch=True`` the next batch is gathered on a helper thread while the model works on the
 current one (NumPy releases the GIL while it copies), into the second of two buffer sets.  That
 pays when the step leaves a core idle (elementwise NumPy work runs on one core); the Trainer turns
-it off where the whole step runs on every core (see ``warpnet.blas``).  The batches are the same
-either way: prefetching changes timing, never results.
+it off where NumPy's BLAS is at hand (``warpnet.blas``), with which it measured no gain.  The
+batches are the same either way: prefetching changes timing, never results.
 
 Other array namespaces (PyTorch, CuPy, ...) use ``xp.take`` on the device, without buffers.
 """
