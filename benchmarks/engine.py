@@ -63,12 +63,9 @@ def _time(step, n_steps: int, repeats: int) -> float:
     return float(np.median(times))
 
 
-PHASES = ("forward", "loss", "backward", "L2 value", "update")
-
-
 def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None):
     """One training step as a function; with ``phase_seconds``, each call adds the time of each
-    phase to it (a breakdown of where a step goes)."""
+    phase (forward, loss, backward, L2 value, update) to it: a breakdown of where a step goes."""
     from warpnet import nn, optim
 
     x, y = _data(sizes, batch)
@@ -76,32 +73,31 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
     loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     params = model.parameters()
+    last = [0.0]
+
+    def lap(phase: str | None = None) -> None:
+        if phase_seconds is None:
+            return
+        now = time.perf_counter()
+        if phase is not None:
+            phase_seconds[phase] = phase_seconds.get(phase, 0.0) + now - last[0]
+        last[0] = now
 
     def step() -> None:
+        lap()
         opt.zero_grad()
         scores = model.forward(x)
+        lap("forward")
         loss, dscores = loss_fn(scores, y)
+        lap("loss")
         model.backward(dscores, need_dx=False)
+        lap("backward")
         penalty(params)
+        lap("L2 value")
         opt.step()
+        lap("update")
 
-    def timed_step() -> None:
-        t = [time.perf_counter()]
-        opt.zero_grad()
-        scores = model.forward(x)
-        t.append(time.perf_counter())
-        loss, dscores = loss_fn(scores, y)
-        t.append(time.perf_counter())
-        model.backward(dscores, need_dx=False)
-        t.append(time.perf_counter())
-        penalty(params)
-        t.append(time.perf_counter())
-        opt.step()
-        t.append(time.perf_counter())
-        for name, start, stop in zip(PHASES, t[:-1], t[1:], strict=True):
-            phase_seconds[name] = phase_seconds.get(name, 0.0) + stop - start
-
-    return step if phase_seconds is None else timed_step
+    return step
 
 
 def breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, float]:
@@ -113,7 +109,7 @@ def breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, float]:
     seconds.clear()
     for _ in range(n_steps):
         step()
-    return {name: seconds[name] / n_steps * 1e3 for name in PHASES}
+    return {phase: total / n_steps * 1e3 for phase, total in seconds.items()}
 
 
 def matmul_only_step(sizes: list[int], batch: int):
