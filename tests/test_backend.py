@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -16,17 +18,15 @@ def test_add_scaled_and_scale_are_in_place_and_exact(dtype, shape, alpha):
     y, x = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
     expected = y.astype(np.float64) + alpha * x.astype(np.float64)
     assert backend.add_scaled(y, alpha, x) is y
-    np.testing.assert_allclose(y, expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
+    np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
     assert backend.scale(y, -0.5) is y
-    np.testing.assert_allclose(y, -0.5 * expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
+    np.testing.assert_allclose(y, -0.5 * expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
 def test_scratch_is_reused_per_thread():
     a = backend._scratch((10, 10), np.float32)
     b = backend._scratch((5,), np.float32)
     assert np.shares_memory(a, b) and a.shape == (10, 10) and b.shape == (5,)
-    import threading
-
     other = []
     thread = threading.Thread(target=lambda: other.append(backend._scratch((5,), np.float32)))
     thread.start()
