@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from warpnet import _numba, fused, nn, optim
 
@@ -69,10 +71,74 @@ def test_a_numba_that_cannot_load_leaves_the_array_path(monkeypatch):
         raise RuntimeError("cannot cache function: no locator available")
 
     monkeypatch.setattr(_numba.importlib, "import_module", cannot_cache)
-    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_kernels", None)
     assert not fused.available()
     p = nn.Parameter(np.ones(10))
     opt = optim.SGD([p], lr=0.5, momentum=0.9)
     p.accumulate(np.ones(10))
     opt.step()
     np.testing.assert_allclose(p.value, 0.5)
+
+
+# -- softmax cross-entropy ------------------------------------------------------------------------
+
+def _array_path(scores, y):
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fused, "_kernels", False)
+        return nn.SoftmaxCrossEntropy()(scores, y)
+
+
+@needs_numba
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), c=st.integers(1, 12), scale=st.sampled_from([1e-3, 1.0, 30.0, 1e4]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_softmax_equals_the_array_path(n, c, scale, dtype, seed):
+    rng = np.random.default_rng(seed)
+    scores = (rng.standard_normal((n, c)) * scale).astype(dtype)
+    scores[rng.random((n, c)) < 0.2] = scores.max()  # ties at the row maximum
+    y = rng.integers(0, c, n)
+    compiled = fused.softmax_cross_entropy(scores, y)
+    assert compiled is not None
+    expected = _array_path(scores, y)
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert compiled[0].dtype == compiled[1].dtype == dtype
+    np.testing.assert_allclose(compiled[0], expected[0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(compiled[1], expected[1], rtol=tol, atol=tol)
+
+
+@needs_numba
+def test_softmax_loss_takes_the_compiled_path(monkeypatch):
+    calls = []
+    real = fused.softmax_cross_entropy
+    monkeypatch.setattr(fused, "softmax_cross_entropy", lambda *a: calls.append(a) or real(*a))
+    nn.SoftmaxCrossEntropy()(np.zeros((3, 4), np.float32), np.array([0, 1, 2]))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("case", ["list", "fortran", "int scores", "float labels", "label shape",
+                                  "empty", "nan", "inf", "label too big", "negative label", "1-D"])
+def test_softmax_refuses_what_it_cannot_do(case):
+    scores, y = np.zeros((3, 4)), np.array([0, 1, 2])
+    if case == "list":
+        scores = scores.tolist()
+    elif case == "fortran":
+        scores = np.asfortranarray(np.zeros((3, 4)))[:, :3]
+    elif case == "int scores":
+        scores = np.zeros((3, 4), int)
+    elif case == "float labels":
+        y = y.astype(float)
+    elif case == "label shape":
+        y = y[:2]
+    elif case == "empty":
+        scores, y = np.zeros((0, 4)), np.zeros(0, int)
+    elif case == "nan":
+        scores[1, 2] = np.nan
+    elif case == "inf":
+        scores[2, 0] = -np.inf
+    elif case == "label too big":
+        y[1] = 4
+    elif case == "negative label":
+        y[0] = -1
+    elif case == "1-D":
+        scores = np.zeros(3)
+    assert fused.softmax_cross_entropy(scores, y) is None

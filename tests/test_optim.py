@@ -38,7 +38,7 @@ def problem(request, monkeypatch):
     if path == "fused" and not fused.available():
         pytest.skip("numba is not installed")
     if path != "fused":
-        monkeypatch.setattr(fused, "_kernel", False)
+        monkeypatch.setattr(fused, "_kernels", False)
     if path == "numpy":
         monkeypatch.setattr(blas, "_ROUTINES", {})
     rng = np.random.default_rng(1)

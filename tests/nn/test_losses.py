@@ -7,9 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from warpnet import nn
+from warpnet import fused, nn
 
 LOSS_NAMES = ["softmax", "svm"]
+
+
+@pytest.fixture(autouse=True, params=["compiled", "arrays"])
+def loss_path(request, monkeypatch):
+    """Every test runs on both ways of computing softmax cross-entropy on NumPy: the compiled
+    loop (where numba is installed) and the array operations."""
+    if request.param == "arrays":
+        monkeypatch.setattr(fused, "_kernels", False)
+    elif not fused.available():
+        pytest.skip("numba is not installed")
+    return request.param
 
 
 @pytest.mark.parametrize("name", LOSS_NAMES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
+from .. import backend, fused
 from ..backend import Array, array_namespace
 from ..registry import Registry
 
@@ -102,6 +102,12 @@ class SoftmaxCrossEntropy(Loss):
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
+        if sample_weight is None:
+            # The formula below as one compiled loop where numba runs (``warpnet.fused``); it
+            # checks the values as it goes and leaves anything wrong to this path, which raises.
+            compiled = fused.softmax_cross_entropy(scores, y)
+            if compiled is not None:
+                return compiled
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
         shifted = scores - backend.row_max(scores)  # row max 0: exp cannot overflow

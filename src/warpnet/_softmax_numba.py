@@ -1,0 +1,53 @@
+"""Softmax cross-entropy as one numba loop (see ``warpnet.fused``); imported only where numba runs."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+EXP_FLOOR = -60.0  # as ``nn.losses._EXP_FLOOR``: exp of a score this far below the row maximum
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def softmax_cross_entropy(scores, labels, dscores):  # pragma: no cover (compiled)
+    """Mean over the rows of ``-log softmax(scores)[label]``, with its gradient written into
+    ``dscores``; row by row, the same formula as ``nn.SoftmaxCrossEntropy``'s array path.
+
+    Returns ``(status, loss)``: status 0, or 1 where a score is NaN or inf, or 2 where a label is
+    outside [0, C) (then ``dscores`` holds nothing useful and the caller takes the array path,
+    which names the problem).
+    """
+    n, c = scores.shape
+    weight = 1.0 / n  # each row's share of the mean
+    floor = scores.dtype.type(EXP_FLOOR)
+    loss = 0.0
+    for i in range(n):
+        label = labels[i]
+        if label < 0 or label >= c:
+            return 2, 0.0
+        top = scores[i, 0]
+        for j in range(c):
+            s = scores[i, j]
+            if not math.isfinite(s):
+                return 1, 0.0
+            top = max(top, s)
+        # sum_j exp(s_j - top) = n_top + rest, n_top >= 1 entries at the top: the log of it
+        # as log(n_top) + log1p(rest / n_top) stays accurate when rest is tiny.
+        n_top = 0.0
+        rest = 0.0
+        for j in range(c):
+            shifted = scores[i, j] - top
+            e = math.exp(max(shifted, floor))
+            dscores[i, j] = e
+            if shifted == 0:
+                n_top += 1.0
+            else:
+                rest += e
+        total = n_top + rest
+        for j in range(c):
+            dscores[i, j] = dscores[i, j] / total * weight  # softmax / N
+        dscores[i, label] -= weight  # minus the one-hot / N
+        log_sum = math.log1p(rest) if n_top == 1.0 else math.log(n_top) + math.log1p(rest / n_top)
+        loss += log_sum - (scores[i, label] - top)
+    return 0, loss * weight
