@@ -64,8 +64,9 @@ def _time(step, n_steps: int, repeats: int) -> float:
 
 
 def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None):
-    """One training step as a function; with ``phase_seconds``, each call adds the time of each
-    phase (forward, loss, backward, L2 value, update) to it: a breakdown of where a step goes."""
+    """One training step as a function, as the Trainer makes it; with ``phase_seconds``, each call
+    adds the time of each phase (forward, loss, backward, update with the L2 value) to it: a
+    breakdown of where a step goes."""
     from warpnet import nn, optim
 
     x, y = _data(sizes, batch)
@@ -83,7 +84,7 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
             phase_seconds[phase] = phase_seconds.get(phase, 0.0) + now - last[0]
         last[0] = now
 
-    def step() -> None:
+    def step() -> float:
         lap()
         opt.zero_grad()
         scores = model.forward(x)
@@ -92,10 +93,13 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
         lap("loss")
         model.backward(dscores, need_dx=False)
         lap("backward")
-        penalty(params)
-        lap("L2 value")
-        opt.step()
-        lap("update")
+        penalty.add_gradient(params)  # lazily: the update folds 2 * reg * W into its pass
+        # The update also sums the squares of the weights it reads: the L2 value (as the Trainer).
+        squares = opt.step(sum_squares=True)
+        loss_value = float(loss) + REG * sum(s for p, s in zip(params, squares, strict=True)
+                                             if p.regularize)
+        lap("update + L2 value")
+        return loss_value
 
     return step
 

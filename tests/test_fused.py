@@ -30,8 +30,9 @@ def test_equals_the_formula(dtype, momentum, nesterov, decay):
         w_new = w0 - 0.1 * ((full + momentum * v_new) if nesterov else v_new)
     else:
         v_new, w_new = v0, w0 - 0.1 * full
-    assert fused.sgd(w, g, v if momentum else None, 0.1, momentum, decay, nesterov)
+    squares = fused.sgd(w, g, v if momentum else None, 0.1, momentum, decay, nesterov)
     tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(squares, np.sum(w0 ** 2), rtol=tol)  # of the weights before
     np.testing.assert_allclose(w, w_new, rtol=tol, atol=tol)
     np.testing.assert_allclose(v, v_new, rtol=tol, atol=tol)
 
@@ -53,7 +54,7 @@ def test_refuses_what_it_cannot_do_and_changes_nothing(case):
     elif case == "not numpy":
         g = list(g)
     before = (np.array(w, copy=True), np.array(v, copy=True))
-    assert not fused.sgd(w, g, v, 0.1, 0.9, 0.0, False)
+    assert fused.sgd(w, g, v, 0.1, 0.9, 0.0, False) is None
     np.testing.assert_array_equal(w, before[0])
     np.testing.assert_array_equal(v, before[1])
 

@@ -9,6 +9,9 @@ by element, exactly as the formula reads::
     v = rho * v + (g + decay * w)
     w = w - lr * v                      (Nesterov: w - lr * ((g + decay * w) + rho * v))
 
+and, reading each weight anyway, it sums their squares: the value of an L2 penalty, which would
+otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).
+
 Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on (N, C) arrays,
 each costing more in its call than in its arithmetic; the loop (``_softmax_numba``) goes row by row
 through the same formula once, checking the scores and labels as it goes.
@@ -18,7 +21,7 @@ second thread pool would fight them).
 
 numba is optional (the ``fast`` extra, also in ``features`` and ``all``): where the compiled loops
 do not run (``warpnet._numba``: numba absent or without a cache folder, ``WARPNET_NUMBA=0``), or
-for arrays they do not take, the functions here return False / None and the caller runs its
+for arrays they do not take, the functions here return None and the caller runs its
 array operations instead.
 """
 
@@ -56,18 +59,19 @@ def _fits(a: Any, like: np.ndarray) -> bool:
             and a.flags.c_contiguous)
 
 
-def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float, nesterov: bool) -> bool:
+def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
+        nesterov: bool) -> float | None:
     """One SGD step on ``w`` in place (velocity ``v`` with momentum ``rho``; ``v`` None without
-    momentum); False (nothing done) where the compiled loop does not apply."""
+    momentum).  Returns ``sum(w**2)`` of the weights before the step, summed in the same pass (the
+    value of an L2 penalty), or None (nothing done) where the compiled loop does not apply."""
     if not (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
             and w.flags.writeable and _fits(g, w) and (v is None or (_fits(v, w) and v.flags.writeable))
             and available()):
-        return False
+        return None
     momentum = v is not None
     t = w.dtype.type
-    _kernel("sgd")(w.reshape(-1), g.reshape(-1), (v if momentum else w).reshape(-1), t(lr), t(rho),
-                   t(decay), nesterov, momentum)
-    return True
+    return float(_kernel("sgd")(w.reshape(-1), g.reshape(-1), (v if momentum else w).reshape(-1),
+                                t(lr), t(rho), t(decay), nesterov, momentum))
 
 
 def softmax_cross_entropy(scores: Any, labels: Any) -> tuple[Any, np.ndarray] | None:

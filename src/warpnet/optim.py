@@ -29,8 +29,12 @@ def _number(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = Fals
     return float(value)
 
 
+def _sum_of_squares(w: Array) -> float:
+    return float(backend.sum_of_squares(w))
+
+
 class Optimizer:
-    """Base class.  Subclasses implement ``_update(w, g, state, decay)``, the rule for one array.
+    """Base class.  Subclasses implement ``_update(w, g, state, decay, sum_squares)``, the rule for one array.
 
     Args:
         params: the parameters to update (e.g. ``model.parameters()``).
@@ -58,7 +62,7 @@ class Optimizer:
         for p in self.params:
             p.zero_grad()
 
-    def step(self) -> None:
+    def step(self, *, sum_squares: bool = False) -> list[float] | None:
         """Update every parameter from its gradient, in place.
 
         The gradient is ``.grad`` plus ``decay * w``: the lazily added part of an L2 penalty and
@@ -68,9 +72,14 @@ class Optimizer:
         parameter, its gradient and its state (``backend.blocks``): same result, each array read
         from memory once per step.  SGD takes whole arrays instead where its update is one
         compiled loop (``warpnet.fused``) or threaded BLAS passes (``warpnet.blas``).
+
+        With ``sum_squares=True`` it returns ``sum(w**2)`` of each parameter (in ``params`` order)
+        as it was before the update: the value of an L2 penalty.  SGD's compiled loop sums them in
+        its own pass over the weights; elsewhere they cost a pass each (``backend.sum_of_squares``).
         """
         self.steps += 1
         size = self._block_size()
+        squares: list[float] = []
         for p, state in zip(self.params, self.state, strict=True):
             g, decay = p.take_grad()
             decay += self.weight_decay
@@ -78,15 +87,25 @@ class Optimizer:
                 for key in self.state_keys:
                     state.setdefault(key, array_namespace(p.value).zeros_like(p.value))
             if size is None or not backend.is_numpy_array(g) or g.size <= size:
-                self._update(p.value, g, state, decay)  # in one piece
-                continue
-            keys = list(state)
-            for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys), size=size):
-                self._update(w, gb, dict(zip(keys, parts, strict=True)), decay)
+                pieces = [(p.value, g, state)]  # in one piece
+            else:
+                keys = list(state)
+                pieces = [(w, gb, dict(zip(keys, parts, strict=True)))
+                          for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys),
+                                                              size=size)]
+            total = 0.0
+            for w, gb, piece_state in pieces:
+                summed = self._update(w, gb, piece_state, decay, sum_squares)
+                if sum_squares:
+                    total += summed
+            squares.append(total)
+        return squares if sum_squares else None
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
+                sum_squares: bool) -> float:
         """Update ``w`` in place from the gradient ``g + decay * w`` and the state arrays (all the
-        same shape)."""
+        same shape); with ``sum_squares``, return ``sum(w**2)`` from before the update (else any
+        number: it is not read)."""
         raise NotImplementedError
 
     def _block_size(self) -> int | None:
@@ -154,15 +173,18 @@ class SGD(Optimizer):
         # The compiled loop takes whole arrays; so does NumPy's BLAS (threaded passes).
         return None if fused.available() or blas.available() else backend.BLOCK_ELEMENTS
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
+                sum_squares: bool) -> float:
         # The rule below in one compiled pass over memory, where numba is installed (``warpnet.fused``).
-        if fused.sgd(w, g, state.get("velocity"), self.lr, self.momentum, decay, self.nesterov):
-            return
+        squares = fused.sgd(w, g, state.get("velocity"), self.lr, self.momentum, decay, self.nesterov)
+        if squares is not None:
+            return squares
+        squares = _sum_of_squares(w) if sum_squares else 0.0
         if self.momentum == 0.0:
             if decay:
                 backend.scale(w, 1.0 - self.lr * decay)  # w -= lr * decay * w, before w changes
             backend.add_scaled(w, -self.lr, g)
-            return
+            return squares
         v = state["velocity"]
         backend.scale(v, self.momentum)
         backend.add_scaled(v, 1.0, g)
@@ -175,6 +197,7 @@ class SGD(Optimizer):
             backend.add_scaled(w, -self.lr * self.momentum, v)
         else:
             backend.add_scaled(w, -self.lr, v)
+        return squares
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -192,7 +215,9 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg",)
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
+                sum_squares: bool) -> float:
+        squares = _sum_of_squares(w) if sum_squares else 0.0
         xp = array_namespace(g)
         if decay:
             g = g + decay * w
@@ -200,6 +225,7 @@ class RMSProp(Optimizer):
         s *= self.decay
         s += (1.0 - self.decay) * (g * g)
         w -= self.lr * g / (xp.sqrt(s) + self.eps)
+        return squares
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "decay": self.decay, "eps": self.eps}
@@ -222,7 +248,9 @@ class Adam(Optimizer):
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
-    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float) -> None:
+    def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
+                sum_squares: bool) -> float:
+        squares = _sum_of_squares(w) if sum_squares else 0.0
         xp = array_namespace(g)
         if decay:
             g = g + decay * w
@@ -235,6 +263,7 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - b1 ** self.steps)
         v_hat = v / (1.0 - b2 ** self.steps)
         w -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+        return squares
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}

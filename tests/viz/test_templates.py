@@ -51,7 +51,7 @@ def test_colour_templates_are_rescaled_weights(assert_not_blank, artists):
     fig = plot_templates(linear, net, shape, ["a", "b"])
     assert_not_blank(fig)
     first = artists(fig, "template")[0].get_array()
-    w = np.asarray(linear.weight.value)[:, 0].reshape(4, 4, 3)
+    w = np.asarray(linear.weight.value, dtype=np.float64)[:, 0].reshape(4, 4, 3)  # as the plot
     np.testing.assert_allclose(first, (w - w.min()) / (w.max() - w.min()))
 
 

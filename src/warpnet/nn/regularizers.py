@@ -28,15 +28,28 @@ class Penalty:
 
     def __call__(self, params: Iterable[Parameter]) -> float:
         """Value of the penalty; adds its gradient into ``.grad`` of each regularized parameter."""
-        total = 0.0
+        params = list(params)
+        self.add_gradient(params)
+        return self.value(params)
+
+    def value(self, params: Iterable[Parameter]) -> float:
+        """``strength * sum_k R(W_k)`` over the regularized parameters."""
         if self.strength == 0.0:
-            return total
+            return 0.0
+        return sum(self.strength * float(self._r(p.value)) for p in params if p.regularize)
+
+    def add_gradient(self, params: Iterable[Parameter]) -> None:
+        """Add ``strength * dR/dW`` into ``.grad`` of each regularized parameter."""
+        if self.strength == 0.0:
+            return
         for p in params:
             if p.regularize:
-                total += float(self._value_and_grad(p))
-        return total
+                self._add_gradient(p)
 
-    def _value_and_grad(self, p: Parameter) -> Array:
+    def _r(self, w: Array) -> Array:
+        raise NotImplementedError
+
+    def _add_gradient(self, p: Parameter) -> None:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -45,22 +58,31 @@ class Penalty:
 
 @PENALTIES.register("l2")
 class L2(Penalty):
-    """``strength * sum(W**2)``; gradient ``2 * strength * W``."""
+    """``strength * sum(W**2)``; gradient ``2 * strength * W``.
 
-    def _value_and_grad(self, p: Parameter) -> Array:
-        # The gradient is added lazily: an optimizer step folds it into its own pass.
+    An optimizer step reads every weight, so it can also sum their squares on the way
+    (``Optimizer.step(sum_squares=True)``): the ``Trainer`` takes this penalty's value from there
+    instead of paying a pass over the weights for it.
+    """
+
+    def _r(self, w: Array) -> Array:
+        return backend.sum_of_squares(w)
+
+    def _add_gradient(self, p: Parameter) -> None:
+        # Added lazily: an optimizer step folds it into its own pass.
         p.add_decay(2.0 * self.strength)
-        return self.strength * backend.sum_of_squares(p.value)
 
 
 @PENALTIES.register("l1")
 class L1(Penalty):
     """``strength * sum(|W|)``; gradient ``strength * sign(W)`` (0 at W = 0)."""
 
-    def _value_and_grad(self, p: Parameter) -> Array:
-        xp = array_namespace(p.value)
-        p.accumulate_scaled(self.strength, xp.sign(p.value))
-        return self.strength * xp.sum(xp.abs(p.value))
+    def _r(self, w: Array) -> Array:
+        xp = array_namespace(w)
+        return xp.sum(xp.abs(w))
+
+    def _add_gradient(self, p: Parameter) -> None:
+        p.accumulate_scaled(self.strength, array_namespace(p.value).sign(p.value))
 
 
 def penalty(name: str, strength: float, **kwargs: Any) -> Penalty:

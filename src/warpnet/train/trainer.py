@@ -2,8 +2,11 @@
 
 One optimizer step is the lecture's loop, made explicit::
 
-    gather a shuffled minibatch  ->  zero_grad  ->  forward  ->  data loss + reg * sum_k R(W_k)
-    ->  backward  ->  [callbacks: on_after_backward]  ->  optimizer.step()
+    gather a shuffled minibatch  ->  zero_grad  ->  forward  ->  data loss  ->  backward
+    ->  reg * dR/dW into the gradients  ->  [callbacks: on_after_backward]  ->  optimizer.step()
+
+and the step's loss is the data loss + reg * sum_k R(W_k) of the weights the update read (for L2,
+the update sums their squares in its own pass over them).
 
 After each epoch: validation, a ``History`` record, the learning-rate schedule, early stopping,
 ``on_epoch_end`` callbacks and a checkpoint.  All randomness of a run comes from one NumPy
@@ -376,14 +379,14 @@ class Trainer:
                 scores = self.model.forward(xb)  # (n, C)
                 loss, dscores = self._data_loss(scores, yb, wb, epoch, b, n_batches)
                 self.model.backward(dscores, need_dx=False)  # nothing needs dL/dX
-                loss_value = float(loss) + self.penalty(self._params)  # adds reg * dR/dW to grads
+                self.penalty.add_gradient(self._params)  # reg * dR/dW into the gradients
+                for cb in self._after_backward:
+                    cb.on_after_backward(self)
+                loss_value = float(loss) + self._update()
                 if not math.isfinite(loss_value):
                     raise FloatingPointError(f"the training loss became {loss_value} in epoch "
                                              f"{epoch}, batch {b + 1}/{n_batches} (the weight "
                                              "penalty overflowed); lower reg or the learning rate")
-                for cb in self._after_backward:
-                    cb.on_after_backward(self)
-                self.optimizer.step()
 
                 n = int(xb.shape[0])
                 pos.batch, pos.loss_sum = b + 1, pos.loss_sum + loss_value * n
@@ -426,6 +429,22 @@ class Trainer:
         progress.end_epoch({**record, "samples_per_second": N / max(train_seconds, 1e-9)})
         if interrupt.signum is not None:
             raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+
+    def _update(self) -> float:
+        """The optimizer's step, returning the weight penalty's value for the weights as the step
+        found them.  For L2 the step sums their squares itself, in the pass over the weights it
+        makes anyway (``Optimizer.step(sum_squares=True)``); otherwise, or where the optimizer
+        leaves some regularized weight out, the value is computed first, in passes of its own."""
+        penalty, optimizer = self.penalty, self.optimizer
+        updated = {id(p) for p in optimizer.params}
+        if not (isinstance(penalty, nn.L2) and penalty.strength
+                and all(id(p) in updated for p in self._params if p.regularize)):
+            value = penalty.value(self._params)
+            optimizer.step()
+            return value
+        squares = optimizer.step(sum_squares=True)
+        return penalty.strength * sum(s for p, s in zip(optimizer.params, squares, strict=True)
+                                      if p.regularize)
 
     def _data_loss(self, scores: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
