@@ -162,3 +162,16 @@ def test_l2_penalty_on_blocks_equals_formula():
     value = nn.L2(0.5)([p])
     assert value == pytest.approx(0.5 * float(np.sum(w.astype(np.float64) ** 2)), rel=1e-5)
     np.testing.assert_allclose(p.grad, 1.0 + 2 * 0.5 * w, rtol=1e-6)
+
+
+@pytest.mark.parametrize("penalty", [nn.L2(0.3), nn.L1(0.7)], ids=repr)
+def test_penalty_call_is_value_plus_add_gradient(penalty):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((5, 4))
+    called, split = nn.Parameter(w.copy()), nn.Parameter(w.copy())
+    bias = nn.Parameter(rng.standard_normal(4), regularize=False)
+    value = penalty([called, bias])
+    assert penalty.value([split, bias]) == pytest.approx(value, rel=1e-14)
+    penalty.add_gradient([split, bias])
+    np.testing.assert_array_equal(split.grad, called.grad)
+    np.testing.assert_array_equal(bias.grad, 0.0)  # biases are not penalized

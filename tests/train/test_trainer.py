@@ -59,17 +59,20 @@ def test_digits_test_accuracy(sizes, minimum):
     assert trainer.evaluate(Xte, yte)["accuracy"] >= minimum
 
 
-def test_record_accuracy_and_loss_come_from_the_minibatches(blobs, small_mlp):
+@pytest.mark.parametrize("optimizer, penalty_name", [("sgd", "l2"), ("adam", "l2"), ("sgd", "l1")])
+def test_record_accuracy_and_loss_come_from_the_minibatches(blobs, small_mlp, optimizer, penalty_name):
     # With a vanishing learning rate the weights do not move, so the accuracy and loss gathered
-    # from the minibatch scores must equal a full pass of the initial model.
+    # from the minibatch scores must equal a full pass of the initial model.  (SGD with L2 takes
+    # the penalty's value from its update's pass over the weights; the others compute it apart.)
     X, y, _, _ = blobs
     reg = 1e-2
     model = small_mlp()
     before = Trainer(model, verbose=0).evaluate(X, y)
-    penalty = reg * sum(float(np.sum(p.value.astype(np.float64) ** 2))
+    r = (lambda w: w ** 2) if penalty_name == "l2" else np.abs
+    penalty = reg * sum(float(np.sum(r(p.value.astype(np.float64))))
                         for p in model.parameters() if p.regularize)
-    trainer = Trainer(model, "softmax", "sgd", lr=1e-12, momentum=0.0, reg=reg, batch_size=64,
-                      epochs=1, verbose=0)
+    trainer = Trainer(model, "softmax", optimizer, lr=1e-12, reg=reg, penalty=penalty_name,
+                      batch_size=64, epochs=1, verbose=0)
     record = trainer.fit(X, y).records[0]
     assert record["train_accuracy"] == pytest.approx(before["accuracy"])
     assert record["loss"] == pytest.approx(before["loss"] + penalty, rel=1e-5)
@@ -345,3 +348,18 @@ def test_progress_bar_on_a_terminal(blobs, small_mlp, monkeypatch):
     Trainer(small_mlp(), batch_size=64, epochs=2, verbose=1).fit(X, y)
     text = term.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "sample/s" in text
+
+
+def test_loss_counts_the_penalty_of_weights_the_optimizer_leaves_out(blobs, small_mlp):
+    # An optimizer over the first layer only cannot sum the other weights' squares: the Trainer
+    # computes the penalty's value apart, over every regularized weight.
+    X, y, _, _ = blobs
+    reg = 1e-2
+    model = small_mlp()
+    before = Trainer(model, verbose=0).evaluate(X, y)
+    penalty = reg * sum(float(np.sum(p.value.astype(np.float64) ** 2))
+                        for p in model.parameters() if p.regularize)
+    opt = optim.SGD(model.parameters()[:2], lr=1e-12)
+    record = Trainer(model, "softmax", opt, reg=reg, batch_size=64, epochs=1,
+                     verbose=0).fit(X, y).records[0]
+    assert record["loss"] == pytest.approx(before["loss"] + penalty, rel=1e-5)
