@@ -129,9 +129,9 @@ def relu(x: Array, out: Array | None = None) -> Array:
 
 def relu_backward(dout: Array, y: Array, scratch: Array | None, out: Array | None = None) -> Array:
     """``dout * (y > 0)``; ``scratch`` is a reusable boolean buffer for the mask (NumPy only)."""
-    if is_numpy_array(dout) and _fits(out, dout.shape, dout.dtype):
+    if is_numpy_array(dout) and is_numpy_array(y):
         mask = np.greater(y, 0, out=scratch) if _fits(scratch, y.shape, np.bool_) else y > 0
-        return np.multiply(dout, mask, out=out)
+        return np.multiply(dout, mask, out=out if _fits(out, dout.shape, dout.dtype) else None)
     xp = array_namespace(dout, y)
     return xp.where(y > 0, dout, xp.zeros_like(dout))
 
