@@ -93,12 +93,8 @@ class Optimizer:
                 pieces = [(w, gb, dict(zip(keys, parts, strict=True)))
                           for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys),
                                                               size=size)]
-            total = 0.0
-            for w, gb, piece_state in pieces:
-                summed = self._update(w, gb, piece_state, decay, sum_squares)
-                if sum_squares:
-                    total += summed
-            squares.append(total)
+            squares.append(sum(self._update(w, gb, piece_state, decay, sum_squares)
+                               for w, gb, piece_state in pieces))
         return squares if sum_squares else None
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
