@@ -143,3 +143,48 @@ def test_softmax_refuses_what_it_cannot_do(case):
     elif case == "1-D":
         scores = np.zeros(3)
     assert fused.softmax_cross_entropy(scores, y) is None
+
+
+# -- ReLU backward --------------------------------------------------------------------------------
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_dout_where_the_output_is_positive(dtype):
+    rng = np.random.default_rng(4)
+    y = np.maximum(rng.standard_normal((37, 23)), 0).astype(dtype)
+    dout = rng.standard_normal((37, 23)).astype(dtype)
+    before = dout.copy(), y.copy()
+    dx = fused.relu_backward(dout, y)
+    np.testing.assert_array_equal(dx, dout * (y > 0))
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dout, before[0])  # inputs untouched
+    np.testing.assert_array_equal(y, before[1])
+    out = np.empty_like(dout)
+    assert fused.relu_backward(dout, y, out) is out  # the given buffer is used
+    np.testing.assert_array_equal(out, dx)
+
+
+@needs_numba
+def test_relu_backward_never_writes_into_memory_it_still_reads():
+    buffer = np.arange(1.0, 11.0)
+    dout, y = buffer[:8], np.ones(8)
+    dx = fused.relu_backward(dout, y, out=buffer[2:])  # overlaps dout, shifted: not used
+    assert not np.shares_memory(dx, buffer)
+    np.testing.assert_array_equal(dx, np.arange(1.0, 9.0))
+    assert fused.relu_backward(dout.copy(), y, out=y) is y  # the same array is fine elementwise
+
+
+@pytest.mark.parametrize("case", ["strided", "ints", "dtypes", "shapes", "not numpy"])
+def test_relu_backward_refuses_what_it_cannot_do(case):
+    dout, y = np.ones((4, 6)), np.ones((4, 6))
+    if case == "strided":
+        dout = np.ones((4, 12))[:, ::2]
+    elif case == "ints":
+        dout, y = np.ones((4, 6), int), np.ones((4, 6), int)
+    elif case == "dtypes":
+        y = y.astype(np.float32)
+    elif case == "shapes":
+        y = np.ones((6, 4))
+    elif case == "not numpy":
+        dout = dout.tolist()
+    assert fused.relu_backward(dout, y) is None

@@ -19,7 +19,7 @@ import array_api_compat.numpy as _numpy_namespace
 import numpy as np
 from array_api_compat import is_cupy_array, is_torch_array
 
-from . import blas
+from . import blas, fused
 
 __all__ = [
     "array_namespace",
@@ -130,6 +130,9 @@ def relu(x: Array, out: Array | None = None) -> Array:
 def relu_backward(dout: Array, y: Array, scratch: Array | None, out: Array | None = None) -> Array:
     """``dout * (y > 0)``; ``scratch`` is a reusable boolean buffer for the mask (NumPy only)."""
     if is_numpy_array(dout) and is_numpy_array(y):
+        compiled = fused.relu_backward(dout, y, out)  # one pass, where numba runs
+        if compiled is not None:
+            return compiled
         mask = np.greater(y, 0, out=scratch) if _fits(scratch, y.shape, np.bool_) else y > 0
         return np.multiply(dout, mask, out=out if _fits(out, dout.shape, dout.dtype) else None)
     xp = array_namespace(dout, y)

@@ -1,10 +1,10 @@
-"""Compiled single-pass kernels (numba, when installed) for two parts of a training step that
-NumPy does in many passes or many small calls.
+"""Compiled single-pass loops (numba, when installed) for the parts of a training step that NumPy
+does in several passes or many small calls; the loops are in ``_step_numba``.
 
 SGD's update is memory-bound: with momentum and an L2 part it reads the weight, its gradient and
 its velocity and writes two of them.  Written as array operations (NumPy, or the BLAS passes of
-``warpnet.blas``) it makes four passes over memory; the loop (``_sgd_numba``) makes one, element
-by element, exactly as the formula reads::
+``warpnet.blas``) it makes four passes over memory; the loop makes one, element by element,
+exactly as the formula reads::
 
     v = rho * v + (g + decay * w)
     w = w - lr * v                      (Nesterov: w - lr * ((g + decay * w) + rho * v))
@@ -13,16 +13,19 @@ and, reading each weight anyway, it sums their squares: the value of an L2 penal
 otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).
 
 Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on (N, C) arrays,
-each costing more in its call than in its arithmetic; the loop (``_softmax_numba``) goes row by row
-through the same formula once, checking the scores and labels as it goes.
+each costing more in its call than in its arithmetic; the loop goes row by row through the same
+formula once, checking the scores and labels as it goes.
 
-Both run on one thread (NumPy's BLAS threads own the other cores between matrix products; a
-second thread pool would fight them).
+ReLU's backward pass ``dout * (y > 0)`` is, in NumPy, a comparison into a boolean mask and a
+multiplication that converts the mask back to floats; the loop picks ``dout`` or 0 in one pass.
+
+All run on one thread (NumPy's BLAS threads own the other cores between matrix products; a
+second thread pool would fight them: measured slower).
 
 numba is optional (the ``fast`` extra, also in ``features`` and ``all``): where the compiled loops
 do not run (``warpnet._numba``: numba absent or without a cache folder, ``WARPNET_NUMBA=0``), or
-for arrays they do not take, the functions here return None and the caller runs its
-array operations instead.
+for arrays they do not take, the functions here return None and the caller runs its array
+operations instead.
 """
 
 from __future__ import annotations
@@ -33,20 +36,17 @@ import numpy as np
 
 from . import _numba
 
-__all__ = ["available", "sgd", "softmax_cross_entropy"]
+__all__ = ["available", "relu_backward", "sgd", "softmax_cross_entropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_kernels: Any = None  # the loaded kernel modules (name -> module), once looked for; False: none
+_kernels: Any = None  # the loaded module of compiled loops, once looked for; False: none
 
 
 def _kernel(name: str) -> Any:
     global _kernels
     if _kernels is None:
-        sgd_module = _numba.load("warpnet._sgd_numba")
-        softmax_module = _numba.load("warpnet._softmax_numba")
-        _kernels = False if sgd_module is None or softmax_module is None else {
-            "sgd": sgd_module.sgd, "softmax": softmax_module.softmax_cross_entropy}
-    return _kernels and _kernels[name]
+        _kernels = _numba.load("warpnet._step_numba") or False
+    return _kernels and getattr(_kernels, name)
 
 
 def available() -> bool:
@@ -86,5 +86,26 @@ def softmax_cross_entropy(scores: Any, labels: Any) -> tuple[Any, np.ndarray] | 
             and labels.shape == scores.shape[:1] and available()):
         return None
     dscores = np.empty_like(scores)
-    status, loss = _kernel("softmax")(scores, labels, dscores)
+    status, loss = _kernel("softmax_cross_entropy")(scores, labels, dscores)
     return (scores.dtype.type(loss), dscores) if status == 0 else None
+
+
+def _apart_or_same(a: np.ndarray, b: np.ndarray) -> bool:
+    """An elementwise loop may write ``a`` while reading ``b``: the same array, or no shared memory."""
+    return a is b or not np.may_share_memory(a, b)
+
+
+def relu_backward(dout: Any, y: Any, out: Any | None = None) -> np.ndarray | None:
+    """``dout * (y > 0)`` (into ``out`` when it is a writable C-contiguous array of the result's
+    shape and dtype, else into a new array); None where the compiled loop does not apply: not
+    NumPy, not float32/64 and C-contiguous, or ``y`` of another shape or dtype."""
+    if not (type(dout) is np.ndarray and dout.dtype in _FLOATS and dout.flags.c_contiguous
+            and type(y) is np.ndarray and y.dtype == dout.dtype and y.shape == dout.shape
+            and y.flags.c_contiguous and available()):
+        return None
+    if not (type(out) is np.ndarray and out.dtype == dout.dtype and out.shape == dout.shape
+            and out.flags.c_contiguous and out.flags.writeable and _apart_or_same(out, dout)
+            and _apart_or_same(out, y)):
+        out = np.empty_like(dout)
+    _kernel("relu_backward")(dout.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out

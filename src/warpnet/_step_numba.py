@@ -1,4 +1,8 @@
-"""Softmax cross-entropy as one numba loop (see ``warpnet.fused``); imported only where numba runs."""
+"""The compiled loops of a training step (see ``warpnet.fused``); imported only where numba runs.
+
+Each loop goes once over its arrays, element by element or row by row, and reads as the formula
+it computes; ``warpnet.fused`` checks the arrays before handing them over.
+"""
 
 from __future__ import annotations
 
@@ -51,3 +55,30 @@ def softmax_cross_entropy(scores, labels, dscores):  # pragma: no cover (compile
         log_sum = math.log1p(rest) if n_top == 1.0 else math.log(n_top) + math.log1p(rest / n_top)
         loss += log_sum - (scores[i, label] - top)
     return 0, loss * weight
+
+
+# "reassoc" lets the compiler sum the squares in vector lanes (the order of a sum; nothing else in
+# the loop can be reassociated).
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def sgd(w, g, v, lr, rho, decay, nesterov, momentum):  # pragma: no cover (compiled)
+    """Update the flat arrays ``w`` and (with ``momentum``) ``v`` in place from the gradient ``g``;
+    return ``sum(w**2)`` of the weights as they were before (an L2 penalty's value, on the way)."""
+    squares = 0.0
+    for i in range(w.size):
+        wi = w[i]
+        squares += wi * wi
+        d = g[i] + decay * wi  # the gradient with its L2 / weight-decay part
+        if not momentum:
+            w[i] = wi - lr * d
+            continue
+        vi = rho * v[i] + d
+        v[i] = vi
+        w[i] = wi - (lr * (d + rho * vi) if nesterov else lr * vi)
+    return squares
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def relu_backward(dout, y, dx):  # pragma: no cover (compiled)
+    """``dx = dout * (y > 0)`` over flat arrays, where ``y = max(x, 0)`` is ReLU's output."""
+    for i in range(dout.size):
+        dx[i] = dout[i] if y[i] > 0 else 0
