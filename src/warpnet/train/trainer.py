@@ -382,7 +382,7 @@ class Trainer:
                 self.penalty.add_gradient(self._params)  # reg * dR/dW into the gradients
                 for cb in self._after_backward:
                     cb.on_after_backward(self)
-                loss_value = float(loss) + self._update()
+                loss_value = float(loss) + self._step_with_penalty()
                 if not math.isfinite(loss_value):
                     raise FloatingPointError(f"the training loss became {loss_value} in epoch "
                                              f"{epoch}, batch {b + 1}/{n_batches} (the weight "
@@ -430,7 +430,7 @@ class Trainer:
         if interrupt.signum is not None:
             raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
 
-    def _update(self) -> float:
+    def _step_with_penalty(self) -> float:
         """The optimizer's step, returning the weight penalty's value for the weights as the step
         found them.  For L2 the step sums their squares itself, in the pass over the weights it
         makes anyway (``Optimizer.step(sum_squares=True)``); otherwise, or where the optimizer
