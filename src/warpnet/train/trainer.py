@@ -437,7 +437,7 @@ class Trainer:
         leaves some regularized weight out, the value is computed first, in passes of its own."""
         penalty, optimizer = self.penalty, self.optimizer
         updated = {id(p) for p in optimizer.params}
-        if not (isinstance(penalty, nn.L2) and penalty.strength
+        if not (type(penalty) is nn.L2 and penalty.strength  # a subclass may change R
                 and all(id(p) in updated for p in self._params if p.regularize)):
             value = penalty.value(self._params)
             optimizer.step()
