@@ -97,9 +97,7 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
         lap("backward")
         penalty.add_gradient(params)  # lazily: the update folds 2 * reg * W into its pass
         # The update also sums the squares of the weights it reads: the L2 value (as the Trainer).
-        squares = opt.step(sum_squares=True)
-        loss_value = float(loss) + REG * sum(s for p, s in zip(params, squares, strict=True)
-                                             if p.regularize)
+        loss_value = float(loss) + penalty.value_from_squares(params, opt.step(sum_squares=True))
         lap("update + L2 value")
         return loss_value
 

@@ -34,7 +34,8 @@ def _sum_of_squares(w: Array) -> float:
 
 
 class Optimizer:
-    """Base class.  Subclasses implement ``_update(w, g, state, decay, sum_squares)``, the rule for one array.
+    """Base class.  Subclasses implement ``_update(w, g, state, decay, sum_squares)``, the rule
+    for one array.
 
     Args:
         params: the parameters to update (e.g. ``model.parameters()``).

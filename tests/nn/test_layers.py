@@ -175,3 +175,13 @@ def test_penalty_call_is_value_plus_add_gradient(penalty):
     penalty.add_gradient([split, bias])
     np.testing.assert_array_equal(split.grad, called.grad)
     np.testing.assert_array_equal(bias.grad, 0.0)  # biases are not penalized
+
+
+def test_l2_value_from_squares_equals_value():
+    rng = np.random.default_rng(2)
+    params = [nn.Parameter(rng.standard_normal((5, 4))), nn.Parameter(rng.standard_normal(4),
+                                                                       regularize=False)]
+    squares = [float(np.sum(p.value ** 2)) for p in params]
+    penalty = nn.L2(0.3)
+    assert penalty.value_from_squares(params, squares) == pytest.approx(penalty.value(params),
+                                                                        rel=1e-14)

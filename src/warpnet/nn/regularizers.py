@@ -65,6 +65,11 @@ class L2(Penalty):
     instead of paying a pass over the weights for it.
     """
 
+    def value_from_squares(self, params: Iterable[Parameter], squares: Iterable[float]) -> float:
+        """The value from ``sum(W**2)`` of each parameter, already summed (``squares``, in
+        ``params`` order, as ``Optimizer.step(sum_squares=True)`` returns them)."""
+        return self.strength * sum(s for p, s in zip(params, squares, strict=True) if p.regularize)
+
     def _r(self, w: Array) -> Array:
         return backend.sum_of_squares(w)
 

@@ -436,15 +436,12 @@ class Trainer:
         makes anyway (``Optimizer.step(sum_squares=True)``); otherwise, or where the optimizer
         leaves some regularized weight out, the value is computed first, in passes of its own."""
         penalty, optimizer = self.penalty, self.optimizer
-        updated = {id(p) for p in optimizer.params}
         if not (type(penalty) is nn.L2 and penalty.strength  # a subclass may change R
-                and all(id(p) in updated for p in self._params if p.regularize)):
+                and {id(p) for p in self._params if p.regularize} <= {id(p) for p in optimizer.params}):
             value = penalty.value(self._params)
             optimizer.step()
             return value
-        squares = optimizer.step(sum_squares=True)
-        return penalty.strength * sum(s for p, s in zip(optimizer.params, squares, strict=True)
-                                      if p.regularize)
+        return penalty.value_from_squares(optimizer.params, optimizer.step(sum_squares=True))
 
     def _data_loss(self, scores: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
