@@ -174,6 +174,19 @@ def test_relu_backward_never_writes_into_memory_it_still_reads():
     assert fused.relu_backward(dout.copy(), y, out=y) is y  # the same array is fine elementwise
 
 
+@needs_numba
+def test_relu_backward_in_place_and_with_infinite_gradients_equals_numpys_product():
+    rng = np.random.default_rng(5)
+    y = np.maximum(rng.standard_normal(1000), 0).astype(np.float32)
+    dout = rng.standard_normal(1000).astype(np.float32)
+    dout[:4] = [np.inf, -np.inf, np.inf, np.nan]
+    y[:4] = [0.0, 0.0, 1.0, 1.0]
+    with np.errstate(invalid="ignore"):
+        expected = dout * (y > 0)  # NumPy's own path: inf * 0 is NaN
+        assert fused.relu_backward(dout, y, out=dout) is dout
+    np.testing.assert_array_equal(dout, expected)
+
+
 @pytest.mark.parametrize("case", ["strided", "ints", "dtypes", "shapes", "not numpy"])
 def test_relu_backward_refuses_what_it_cannot_do(case):
     dout, y = np.ones((4, 6)), np.ones((4, 6))

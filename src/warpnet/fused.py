@@ -17,7 +17,7 @@ each costing more in its call than in its arithmetic; the loop goes row by row t
 formula once, checking the scores and labels as it goes.
 
 ReLU's backward pass ``dout * (y > 0)`` is, in NumPy, a comparison into a boolean mask and a
-multiplication that converts the mask back to floats; the loop picks ``dout`` or 0 in one pass.
+multiplication that converts the mask back to floats; the loop does both in one pass.
 
 All run on one thread (NumPy's BLAS threads own the other cores between matrix products; a
 second thread pool would fight them: measured slower).
