@@ -1,23 +1,23 @@
 """Step (b) of ``engine.py`` (3072-1024-1024-10, batch 256, float32) written three other ways,
-timed beside warpnet's own step: the record of two ideas for closing the gap between the step
-and its matrix products, measured and not adopted.
+timed beside warpnet's own step: the record of ideas for closing the gap between the step and its
+matrix products that were measured and not adopted.
 
   plain     the step as raw NumPy calls in one function, no layers: warpnet's step minus its
             module structure (the control: how much the layers themselves cost)
   blocked   plain, but each hidden layer's weight gradient is computed in blocks of rows and
             every block is applied by the SGD update at once, while it is still in cache, so the
             gradient never travels to memory and back
-  split     every large product and update split in halves over two threads of our own (the
-            main thread and one helper), NumPy's BLAS held to one thread meanwhile, so the
-            memory-bound update also runs on both cores
+  split     every large product and update split in halves over two threads
+            (``warpnet._threads``), NumPy's BLAS held to one thread meanwhile
   matmuls   the step's matrix products alone (the floor, as in engine.py)
 
+warpnet's step (and so plain) already runs the update of a large array on BLAS's threads, once
+BLAS's idle workers are gone (``warpnet.fused``): that took the step from 22.9 to 21.0 ms here.
 Each variant alternates with the others in rounds and keeps its best round (median of blocks).
-Measured here (2 cores): blocked 0.88-0.92x warpnet's step (its small products cost more than the
-memory traffic it saves); split 1.01-1.04x (what it gains on the update, now on both cores, it
-loses handing work between the threads about ten times a step, and its products run no faster
-as two one-thread calls than as one two-thread call).  Splitting only the update, with BLAS left
-on two threads, gains nothing: BLAS's idle worker spins on the second core between products.
+Measured here (2 cores): blocked 0.88-0.96x warpnet's step (its small products cost more than the
+memory traffic it saves); split 0.99-1.04x (the update on both cores, as warpnet's, and its
+products no faster as two one-thread calls than as one two-thread call, with a hand-over between
+threads about ten times a step).
 
 Usage: python benchmarks/step_alternatives.py [--rounds N]
 """
@@ -25,37 +25,16 @@ Usage: python benchmarks/step_alternatives.py [--rounds N]
 from __future__ import annotations
 
 import argparse
-import queue
-import threading
 from collections.abc import Callable
 
 import engine
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from warpnet import fused
+from warpnet import _threads, fused
 
 SIZES, BATCH = [3072, 1024, 1024, 10], 256
 LR, RHO, REG = engine.LR, engine.MOMENTUM, engine.REG
-
-
-class _Pair:
-    """Runs ``task(0)`` on the calling thread and ``task(1)`` on one helper thread, and waits."""
-
-    def __init__(self) -> None:
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
-        self._done = threading.Semaphore(0)
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            self._tasks.get()(1)
-            self._done.release()
-
-    def run(self, task: Callable[[int], None]) -> None:
-        self._tasks.put(task)
-        task(0)
-        self._done.acquire()
 
 
 def _half(n: int, i: int) -> slice:
@@ -74,7 +53,7 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
     vbs = [np.zeros_like(b) for b in bs]
     hs = [np.empty((BATCH, n), np.float32) for n in SIZES[1:]]
     dhs = [np.empty((BATCH, n), np.float32) for n in SIZES[1:-1]]
-    pair = _Pair() if mode == "split" else None
+    split = mode == "split"
     decay = 2 * REG  # L2's gradient, folded into the update's pass
 
     def hidden_forward(i: int, inp: np.ndarray) -> None:
@@ -86,12 +65,12 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
             h[:, cols] += b[cols]
             np.maximum(h[:, cols], 0, out=h[:, cols])
 
-        if pair is None:
+        if not split:
             np.matmul(inp, w, out=h)
             h += b
             np.maximum(h, 0, out=h)
         else:
-            pair.run(part)
+            _threads.run(part, [0, 1])
 
     def hidden_input_grad(i: int) -> None:
         """dhs[i - 1] = (dhs[i] @ ws[i].T) * (hs[i - 1] > 0), with the weights before the update."""
@@ -102,17 +81,15 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
             np.matmul(dout, w[cols].T, out=dx[:, cols])
             np.multiply(dx[:, cols], h[:, cols] > 0, out=dx[:, cols])
 
-        if pair is None:
+        if not split:
             np.matmul(dout, w.T, out=dx)
             fused.relu_backward(dx, h, dx)
         else:
-            pair.run(part)
+            _threads.run(part, [0, 1])
 
     def weight_grad_and_update(i: int, inp: np.ndarray) -> float:
         """gws[i] = inp.T @ dhs[i], then the SGD update of ws[i]; returns sum(w^2) before it."""
         dout, w, g, v = dhs[i], ws[i], gws[i], vws[i]
-        squares = [0.0, 0.0]
-
         def rows_update(rows: slice) -> float:
             np.matmul(inp[:, rows].T, dout, out=g[rows])
             return fused.sgd(w[rows], g[rows], v[rows], LR, RHO, decay, False)
@@ -121,12 +98,7 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
             return rows_update(slice(None))
         if mode == "blocked":
             return sum(rows_update(slice(r, r + block_rows)) for r in range(0, w.shape[0], block_rows))
-
-        def part(t: int) -> None:
-            squares[t] = rows_update(_half(w.shape[0], t))
-
-        pair.run(part)
-        return squares[0] + squares[1]
+        return sum(_threads.run(rows_update, [_half(w.shape[0], 0), _half(w.shape[0], 1)]))
 
     def step() -> float:
         hidden_forward(0, x)

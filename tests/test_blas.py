@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -74,3 +75,41 @@ def test_environment_switch_turns_it_off():
     out = subprocess.run([sys.executable, "-c", "from warpnet import blas; print(blas.available())"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@needs_blas
+def test_reports_its_thread_count_as_threadpoolctl_sets_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert blas.num_threads() == 1
+    assert blas.num_threads() >= 1
+
+
+@pytest.mark.skipif(blas._SHUTDOWN_THREADS is None, reason="needs NumPy's OpenBLAS on Linux")
+def test_idle_workers_go_only_when_no_other_thread_could_be_in_a_product():
+    a = np.random.default_rng(0).standard_normal((300, 300))
+    expected = a @ a
+    assert blas.release_idle_threads()
+    np.testing.assert_array_equal(a @ a, expected)  # the workers come back for the next product
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not blas.release_idle_threads()  # another thread might be inside BLAS
+    finally:
+        stop.set()
+        other.join()
+    assert blas.release_idle_threads()
+    np.testing.assert_array_equal(a @ a, expected)
+
+
+@pytest.mark.skipif(blas._SHUTDOWN_THREADS is None, reason="needs NumPy's OpenBLAS on Linux")
+def test_a_tqdm_progress_bar_thread_does_not_keep_the_workers():
+    tqdm = pytest.importorskip("tqdm")
+    bar = tqdm.tqdm(total=3, disable=False, file=open(os.devnull, "w"))  # noqa: SIM115
+    try:
+        assert any(blas._tqdm_monitor(t) for t in threading.enumerate())  # tqdm started it
+        assert blas.release_idle_threads()
+    finally:
+        bar.close()
+        bar.fp.close()

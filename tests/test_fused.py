@@ -37,6 +37,51 @@ def test_equals_the_formula(dtype, momentum, nesterov, decay):
     np.testing.assert_allclose(v, v_new, rtol=tol, atol=tol)
 
 
+@needs_numba
+@pytest.mark.parametrize("n_threads", [2, 3])
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, True)])
+def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypatch, n_threads,
+                                                                        momentum, nesterov):
+    rng = np.random.default_rng(1)
+    w, g, v = (rng.standard_normal((301, 7)).astype(np.float32) for _ in range(3))
+    w1, v1 = w.copy(), v.copy()
+    one = fused.sgd(w1, g, v1 if momentum else None, 0.1, momentum, 0.01, nesterov)
+    split = []
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: n_threads)
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    monkeypatch.setattr(fused._threads, "run", lambda fn, parts: split.extend(parts) or
+                        [fn(part) for part in parts])
+    squares = fused.sgd(w, g, v if momentum else None, 0.1, momentum, 0.01, nesterov)
+    assert len(split) == n_threads  # the update did go in parts, which cover every element once
+    assert [p.start for p in split[1:]] == [p.stop for p in split[:-1]] and split[-1].stop == w.size
+    assert all(p.start % 16 == 0 for p in split)
+    np.testing.assert_array_equal(w, w1)  # elementwise: the same numbers, bit for bit
+    np.testing.assert_array_equal(v, v1)
+    np.testing.assert_allclose(squares, one, rtol=1e-12)
+
+
+@needs_numba
+def test_a_large_update_stays_on_one_thread_where_blas_workers_cannot_be_let_go(monkeypatch):
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: False)
+    monkeypatch.setattr(fused._threads, "run", lambda fn, parts: pytest.fail("split"))
+    w = np.ones(1000, np.float32)
+    assert fused.sgd(w, np.ones_like(w), None, 0.5, 0.0, 0.0, False) == 1000.0
+    assert w.max() == 0.5
+
+
+@needs_numba
+def test_a_large_update_really_split_over_helper_threads(monkeypatch):
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    w, v = np.ones(10_000, np.float32), np.zeros(10_000, np.float32)
+    assert fused.sgd(w, np.full_like(w, 2.0), v, 0.25, 0.9, 0.0, False) == 10_000.0
+    assert np.all(w == 0.5) and np.all(v == 2.0)
+
+
 @pytest.mark.parametrize("case", ["strided", "dtypes", "sizes", "readonly", "ints", "not numpy"])
 def test_refuses_what_it_cannot_do_and_changes_nothing(case):
     rng = np.random.default_rng(1)

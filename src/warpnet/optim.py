@@ -72,7 +72,8 @@ class Optimizer:
         elementwise, so on NumPy they run block by block over cache-sized pieces of the
         parameter, its gradient and its state (``backend.blocks``): same result, each array read
         from memory once per step.  SGD takes whole arrays instead where its update is one
-        compiled loop (``warpnet.fused``) or threaded BLAS passes (``warpnet.blas``).
+        compiled loop (``warpnet.fused``, split over BLAS's threads for a large array) or threaded
+        BLAS passes (``warpnet.blas``).
 
         With ``sum_squares=True`` it returns ``sum(w**2)`` of each parameter (in ``params`` order)
         as it was before the update: the value of an L2 penalty.  SGD's compiled loop sums them in
