@@ -47,7 +47,7 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     w1, v1 = w.copy(), v.copy()
     one = fused.sgd(w1, g, v1 if momentum else None, 0.1, momentum, 0.01, nesterov)
     split = []
-    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)  # parts of 50 elements and up
     monkeypatch.setattr(fused.blas, "num_threads", lambda: n_threads)
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
     monkeypatch.setattr(fused._threads, "run", lambda fn, parts: split.extend(parts) or
@@ -59,6 +59,17 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     np.testing.assert_array_equal(w, w1)  # elementwise: the same numbers, bit for bit
     np.testing.assert_array_equal(v, v1)
     np.testing.assert_allclose(squares, one, rtol=1e-12)
+
+
+@needs_numba
+def test_a_large_update_goes_in_parts_of_half_the_threshold_and_up(monkeypatch):
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: 16)
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    assert fused._parallel_parts(99) == 1
+    assert fused._parallel_parts(100) == 2
+    assert fused._parallel_parts(349) == 6
+    assert fused._parallel_parts(10_000) == 16
 
 
 @needs_numba

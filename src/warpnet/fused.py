@@ -92,11 +92,12 @@ def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
 
 
 def _parallel_parts(size: int) -> int:
-    """How many threads to update ``size`` elements on: BLAS's thread count for a large array
-    once BLAS's idle workers are gone, else 1."""
+    """How many threads to update ``size`` elements on: for a large array, BLAS's thread count
+    (at most one per ``PARALLEL_MIN_ELEMENTS / 2`` elements) once BLAS's idle workers are gone;
+    else 1."""
     if size < PARALLEL_MIN_ELEMENTS:
         return 1
-    n = blas.num_threads()
+    n = min(blas.num_threads(), size // (PARALLEL_MIN_ELEMENTS // 2))
     return n if n > 1 and blas.release_idle_threads() else 1
 
 
