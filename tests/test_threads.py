@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import pytest
 
@@ -56,7 +57,9 @@ def test_an_error_in_any_part_is_raised_after_every_part_has_finished(failing):
 def test_a_forked_child_starts_helpers_of_its_own():
     _threads.run(lambda part: part, [0, 1])  # helpers exist in the parent
     read, write = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python >= 3.12 warns of forking a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: the parent's helper threads do not exist here
         try:
             ok = not _threads.helper_threads() and _threads.run(lambda p: p * 2, [1, 2]) == [2, 4]
