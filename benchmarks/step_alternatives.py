@@ -11,8 +11,9 @@ matrix products that were measured and not adopted.
             (``warpnet._threads``), NumPy's BLAS held to one thread meanwhile
   matmuls   the step's matrix products alone (the floor, as in engine.py)
 
-warpnet's step (and so plain) already runs the update of a large array on BLAS's threads, once
-BLAS's idle workers are gone (``warpnet.fused``): that took the step from 22.9 to 21.0 ms here.
+warpnet's step (and so plain) runs the update of a large array on BLAS's threads, once BLAS's idle
+workers are gone (``warpnet.fused``); "warpnet, 1-thread update" is the same step with every
+update on one thread, as before that was done.
 Each variant alternates with the others in rounds and keeps its best round (median of blocks).
 Measured here (2 cores): blocked 0.88-0.96x warpnet's step (its small products cost more than the
 memory traffic it saves); split 0.99-1.04x (the update on both cores, as warpnet's, and its
@@ -25,7 +26,9 @@ Usage: python benchmarks/step_alternatives.py [--rounds N]
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 
 import engine
 import numpy as np
@@ -123,6 +126,23 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
     return step
 
 
+@contextlib.contextmanager
+def _variant(name: str) -> Iterator[None]:
+    """The setting a variant runs under: BLAS on one thread for "split" (it owns the threads),
+    the update of every array on one thread for "warpnet, 1-thread update"."""
+    if name == "split":
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    elif name == "warpnet, 1-thread update":
+        saved, fused.PARALLEL_MIN_ELEMENTS = fused.PARALLEL_MIN_ELEMENTS, sys.maxsize
+        try:
+            yield
+        finally:
+            fused.PARALLEL_MIN_ELEMENTS = saved
+    else:
+        yield
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,19 +151,20 @@ def main() -> None:
     if not fused.available():
         raise SystemExit("needs numba (the compiled update): pip install warpnet[fast]")
     print(f"BLAS: {engine.blas_description()}")
-    steps = {"warpnet": engine.warpnet_step(SIZES, BATCH), "plain": raw_step("plain"),
-             "blocked 512": raw_step("blocked", 512), "blocked 1024": raw_step("blocked", 1024),
-             "split": raw_step("split"), "matmuls": engine.matmul_only_step(SIZES, BATCH)}
-    limits = {"split": 1}  # the split variant owns the threads: BLAS on one thread per call
+    steps = {"warpnet": engine.warpnet_step(SIZES, BATCH),
+             "warpnet, 1-thread update": engine.warpnet_step(SIZES, BATCH),
+             "plain": raw_step("plain"), "blocked 512": raw_step("blocked", 512),
+             "blocked 1024": raw_step("blocked", 1024), "split": raw_step("split"),
+             "matmuls": engine.matmul_only_step(SIZES, BATCH)}
     best = dict.fromkeys(steps, float("inf"))
     for _ in range(args.rounds):
         for name, step in steps.items():
-            with threadpool_limits(limits=limits.get(name), user_api="blas"):
+            with _variant(name):
                 for _ in range(3):
                     step()
                 best[name] = min(best[name], engine._time(step, 10, 5))
     for name, seconds in best.items():
-        print(f"{name:<14}{seconds * 1e3:8.2f} ms  {best['warpnet'] / seconds:5.2f}x warpnet's step")
+        print(f"{name:<26}{seconds * 1e3:8.2f} ms  {best['warpnet'] / seconds:5.2f}x warpnet's step")
 
 
 if __name__ == "__main__":
