@@ -49,6 +49,7 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     split = []
     monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)  # parts of 50 elements and up
     monkeypatch.setattr(fused.blas, "num_threads", lambda: n_threads)
+    monkeypatch.setattr(fused, "_usable_cores", lambda: n_threads)
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
     monkeypatch.setattr(fused._threads, "run", lambda fn, parts: split.extend(parts) or
                         [fn(part) for part in parts])
@@ -65,11 +66,14 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
 def test_a_large_update_goes_in_parts_of_half_the_threshold_and_up(monkeypatch):
     monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
     monkeypatch.setattr(fused.blas, "num_threads", lambda: 16)
+    monkeypatch.setattr(fused, "_usable_cores", lambda: 64)
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
     assert fused._parallel_parts(99) == 1
     assert fused._parallel_parts(100) == 2
     assert fused._parallel_parts(349) == 6
     assert fused._parallel_parts(10_000) == 16
+    monkeypatch.setattr(fused, "_usable_cores", lambda: 4)  # more BLAS threads than cores
+    assert fused._parallel_parts(10_000) == 4
 
 
 @needs_numba
@@ -87,6 +91,7 @@ def test_a_large_update_stays_on_one_thread_where_blas_workers_cannot_be_let_go(
 def test_a_large_update_really_split_over_helper_threads(monkeypatch):
     monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
     monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
+    monkeypatch.setattr(fused, "_usable_cores", lambda: 2)
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
     w, v = np.ones(10_000, np.float32), np.zeros(10_000, np.float32)
     assert fused.sgd(w, np.full_like(w, 2.0), v, 0.25, 0.9, 0.0, False) == 10_000.0
