@@ -37,6 +37,15 @@ def test_equals_the_formula(dtype, momentum, nesterov, decay):
     np.testing.assert_allclose(v, v_new, rtol=tol, atol=tol)
 
 
+def _pretend(monkeypatch, *, threads, cores=None, released=True):
+    """Large updates from 100 elements on, with ``threads`` BLAS threads on ``cores`` usable cores
+    (as many as threads by default) and BLAS's idle workers let go or not (``released``)."""
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)  # parts of 50 elements and up
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: threads)
+    monkeypatch.setattr(fused, "_usable_cores", lambda: threads if cores is None else cores)
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: released)
+
+
 @needs_numba
 @pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, True)])
@@ -47,10 +56,7 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     w1, v1 = w.copy(), v.copy()
     one = fused.sgd(w1, g, v1 if momentum else None, 0.1, momentum, 0.01, nesterov)
     split = []
-    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)  # parts of 50 elements and up
-    monkeypatch.setattr(fused.blas, "num_threads", lambda: n_threads)
-    monkeypatch.setattr(fused, "_usable_cores", lambda: n_threads)
-    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    _pretend(monkeypatch, threads=n_threads)
     monkeypatch.setattr(fused._threads, "run", lambda fn, parts: split.extend(parts) or
                         [fn(part) for part in parts])
     squares = fused.sgd(w, g, v if momentum else None, 0.1, momentum, 0.01, nesterov)
@@ -64,23 +70,18 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
 
 @needs_numba
 def test_a_large_update_goes_in_parts_of_half_the_threshold_and_up(monkeypatch):
-    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
-    monkeypatch.setattr(fused.blas, "num_threads", lambda: 16)
-    monkeypatch.setattr(fused, "_usable_cores", lambda: 64)
-    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    _pretend(monkeypatch, threads=16, cores=64)
     assert fused._parallel_parts(99) == 1
     assert fused._parallel_parts(100) == 2
     assert fused._parallel_parts(349) == 6
     assert fused._parallel_parts(10_000) == 16
-    monkeypatch.setattr(fused, "_usable_cores", lambda: 4)  # more BLAS threads than cores
+    _pretend(monkeypatch, threads=16, cores=4)  # more BLAS threads than cores
     assert fused._parallel_parts(10_000) == 4
 
 
 @needs_numba
 def test_a_large_update_stays_on_one_thread_where_blas_workers_cannot_be_let_go(monkeypatch):
-    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
-    monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
-    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: False)
+    _pretend(monkeypatch, threads=2, released=False)
     monkeypatch.setattr(fused._threads, "run", lambda fn, parts: pytest.fail("split"))
     w = np.ones(1000, np.float32)
     assert fused.sgd(w, np.ones_like(w), None, 0.5, 0.0, 0.0, False) == 1000.0
@@ -89,10 +90,7 @@ def test_a_large_update_stays_on_one_thread_where_blas_workers_cannot_be_let_go(
 
 @needs_numba
 def test_a_large_update_really_split_over_helper_threads(monkeypatch):
-    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)
-    monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
-    monkeypatch.setattr(fused, "_usable_cores", lambda: 2)
-    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: True)
+    _pretend(monkeypatch, threads=2)
     w, v = np.ones(10_000, np.float32), np.zeros(10_000, np.float32)
     assert fused.sgd(w, np.full_like(w, 2.0), v, 0.25, 0.9, 0.0, False) == 10_000.0
     assert np.all(w == 0.5) and np.all(v == 2.0)
