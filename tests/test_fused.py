@@ -96,6 +96,40 @@ def test_a_large_update_really_split_over_helper_threads(monkeypatch):
     assert np.all(w == 0.5) and np.all(v == 2.0)
 
 
+@needs_numba
+def test_training_with_the_threaded_update_ends_with_the_same_weights(monkeypatch):
+    """End to end, with the real helper threads and (on Linux with NumPy's OpenBLAS, when no other
+    thread runs) the real release of BLAS's workers: every parameter of 300 elements and up is
+    updated in two parts."""
+    from warpnet.train import Trainer
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((120, 30)).astype(np.float32), rng.integers(0, 4, 120)
+
+    def train():
+        model = nn.mlp([30, 40, 40, 4], rng=1)
+        trainer = Trainer(model, "softmax", optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                          reg=1e-3, batch_size=32, epochs=3, seed=0, verbose=0)
+        trainer.fit(X, y)
+        return [p.value.copy() for p in model.parameters()], trainer.history
+
+    one_thread, history_one = train()
+    monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 300)
+    monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
+    monkeypatch.setattr(fused, "_usable_cores", lambda: 2)
+    release = fused.blas.release_idle_threads  # tried for real; split even where it cannot act
+    monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: release() or True)
+    calls = []
+    real_run = fused._threads.run
+    monkeypatch.setattr(fused._threads, "run", lambda fn, parts: calls.append(len(parts))
+                        or real_run(fn, parts))
+    threaded, history_threaded = train()
+    assert calls and set(calls) == {2}  # the 30 x 40 and 40 x 40 weights went in two parts
+    for a, b in zip(one_thread, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(history_threaded.loss, history_one.loss, rtol=1e-6)
+
+
 @pytest.mark.parametrize("case", ["strided", "dtypes", "sizes", "readonly", "ints", "not numpy"])
 def test_refuses_what_it_cannot_do_and_changes_nothing(case):
     rng = np.random.default_rng(1)
