@@ -45,9 +45,10 @@ __all__ = ["available", "relu_backward", "sgd", "softmax_cross_entropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
-# From this many elements on, SGD's update is split over BLAS's threads.  Letting BLAS's idle
-# workers go and starting them again at the next product costs about 0.15 ms a step here; the
-# split update of a 1024 x 1024 layer saves about 0.4 ms, of a 3072 x 100 layer less than 0.1.
+# From this many elements on, SGD's update is split over BLAS's threads.  Measured on 2 cores,
+# step (b) of benchmarks/engine.py: splitting its 3072 x 1024 layer saves 1.2 ms, its 1024 x 1024
+# layer 0.2 ms more; splitting the 3072 x 100 layer of step (a) costs 0.24 ms (letting BLAS's
+# workers go and starting them again at the next product costs more than the split saves).
 PARALLEL_MIN_ELEMENTS = 1 << 20
 # Parts start at multiples of this many elements (64 bytes of float32): no cache line is shared.
 _PART_ALIGN = 16
