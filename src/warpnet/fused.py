@@ -50,7 +50,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # layer 0.2 ms more; splitting the 3072 x 100 layer of step (a) costs 0.24 ms (letting BLAS's
 # workers go and starting them again at the next product costs more than the split saves).
 PARALLEL_MIN_ELEMENTS = 1 << 20
-# Parts start at multiples of this many elements (64 bytes of float32): no cache line is shared.
+# Parts start at multiples of this many elements (64 bytes of float32): the parts of an array
+# that starts on a cache line share none.
 _PART_ALIGN = 16
 _kernels: Any = None  # the loaded module of compiled loops, once looked for; False: none
 
