@@ -36,6 +36,7 @@ test-fast: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/step_alternatives.py
+	$(PY) benchmarks/optimizers.py
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/estimators.py
 	@if [ -d ../shared/data/cifar10 ]; then $(PY) benchmarks/cifar10.py; fi

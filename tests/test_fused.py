@@ -130,6 +130,48 @@ def test_training_with_the_threaded_update_ends_with_the_same_weights(monkeypatc
     np.testing.assert_allclose(history_threaded.loss, history_one.loss, rtol=1e-6)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, kwargs", [("rmsprop", {"lr": 0.01, "decay": 0.9}),
+                                          ("adam", {"lr": 0.01, "betas": (0.8, 0.99)})])
+def test_rmsprop_and_adam_loops_equal_the_array_path(monkeypatch, dtype, name, kwargs):
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((37, 29)).astype(dtype)
+    grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(4)]
+
+    def train():
+        p = nn.Parameter(w0.copy())
+        opt = optim.optimizer(name, [p], weight_decay=0.01, **kwargs)
+        squares = []
+        for g in grads:
+            opt.zero_grad()
+            p.accumulate(g)
+            squares += opt.step(sum_squares=True)
+        return p.value, opt.state[0], squares
+
+    compiled = train()
+    monkeypatch.setattr(fused, "_kernels", False)  # the array path
+    arrays = train()
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    assert compiled[0].dtype == dtype
+    np.testing.assert_allclose(compiled[0], arrays[0], rtol=tol, atol=tol)
+    for key in arrays[1]:
+        np.testing.assert_allclose(compiled[1][key], arrays[1][key], rtol=tol, atol=tol)
+    np.testing.assert_allclose(compiled[2], arrays[2], rtol=tol)
+
+
+@needs_numba
+@pytest.mark.parametrize("update", ["rmsprop", "adam"])
+def test_rmsprop_and_adam_loops_refuse_what_they_cannot_do(update):
+    w, g = np.ones((4, 6)), np.ones((4, 6))
+    state = np.ones((4, 6), np.float32)  # another dtype than the weights
+    if update == "rmsprop":
+        assert fused.rmsprop(w, g, state, 0.1, 0.9, 1e-8, 0.0) is None
+    else:
+        assert fused.adam(w, g, state, state, 0.1, (0.9, 0.999), 1e-8, 1, 0.0) is None
+    assert np.all(w == 1)
+
+
 @pytest.mark.parametrize("case", ["strided", "dtypes", "sizes", "readonly", "ints", "not numpy"])
 def test_refuses_what_it_cannot_do_and_changes_nothing(case):
     rng = np.random.default_rng(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 EXP_FLOOR = -60.0  # as ``nn.losses._EXP_FLOOR``: exp of a score this far below the row maximum
 
@@ -74,6 +75,40 @@ def sgd(w, g, v, lr, rho, decay, nesterov, momentum):  # pragma: no cover (compi
         vi = rho * v[i] + d
         v[i] = vi
         w[i] = wi - (lr * (d + rho * vi) if nesterov else lr * vi)
+    return squares
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay):  # pragma: no cover (compiled)
+    """RMSProp's update of the flat arrays ``w`` and ``s`` in place, in the order of the array
+    path's operations; returns ``sum(w**2)`` of the weights before it."""
+    squares = 0.0
+    for i in range(w.size):
+        wi = w[i]
+        squares += wi * wi
+        d = g[i] + decay * wi
+        si = rho * s[i] + one_minus_rho * (d * d)
+        s[i] = si
+        w[i] = wi - lr * d / (np.sqrt(si) + eps)
+    return squares
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2,
+         decay):  # pragma: no cover (compiled)
+    """Adam's update of the flat arrays ``w``, ``m`` and ``v`` in place (``c1 = 1 - b1**t`` and
+    ``c2 = 1 - b2**t``, the bias corrections of step t), in the order of the array path's
+    operations; returns ``sum(w**2)`` of the weights before it."""
+    squares = 0.0
+    for i in range(w.size):
+        wi = w[i]
+        squares += wi * wi
+        d = g[i] + decay * wi
+        mi = b1 * m[i] + one_minus_b1 * d
+        vi = b2 * v[i] + one_minus_b2 * (d * d)
+        m[i] = mi
+        v[i] = vi
+        w[i] = wi - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
     return squares
 
 

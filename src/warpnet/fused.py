@@ -10,7 +10,10 @@ exactly as the formula reads::
     w = w - lr * v                      (Nesterov: w - lr * ((g + decay * w) + rho * v))
 
 and, reading each weight anyway, it sums their squares: the value of an L2 penalty, which would
-otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).
+otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).  RMSProp's and Adam's
+updates are loops of the same kind (NumPy makes some ten passes and temporaries for Adam: its
+step over a 3072-1024-1024-10 net's parameters takes 16-17 ms that way, 3.2-3.8 ms as the loop;
+``benchmarks/optimizers.py``).
 
 Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on (N, C) arrays,
 each costing more in its call than in its arithmetic; the loop goes row by row through the same
@@ -19,7 +22,7 @@ formula once, checking the scores and labels as it goes.
 ReLU's backward pass ``dout * (y > 0)`` is, in NumPy, a comparison into a boolean mask and a
 multiplication that converts the mask back to floats; the loop does both in one pass.
 
-The loss and ReLU loops run on one thread.  SGD's update of a large array (``PARALLEL_MIN_ELEMENTS``
+The loss and ReLU loops run on one thread.  An update of a large array (``PARALLEL_MIN_ELEMENTS``
 and up) is split over as many threads as NumPy's BLAS uses (``warpnet._threads``): memory
 bandwidth grows with the cores that draw on it.  It first lets BLAS's idle workers go
 (``blas.release_idle_threads``), which otherwise spin on those cores; where that cannot be done
@@ -41,7 +44,7 @@ import numpy as np
 
 from . import _numba, _threads, blas
 
-__all__ = ["available", "relu_backward", "sgd", "softmax_cross_entropy"]
+__all__ = ["adam", "available", "relu_backward", "rmsprop", "sgd", "softmax_cross_entropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -73,25 +76,62 @@ def _fits(a: Any, like: np.ndarray) -> bool:
             and a.flags.c_contiguous)
 
 
+def _updatable(w: Any, *others: Any) -> bool:
+    """``w`` a writable C-contiguous float32/64 NumPy array, each other array (gradient, state)
+    one of the same dtype and size, and the compiled loops at hand."""
+    return (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
+            and w.flags.writeable and all(_fits(a, w) for a in others) and available())
+
+
+def _update(name: str, arrays: tuple[np.ndarray, ...], args: tuple[Any, ...]) -> float:
+    """Run the update loop ``name`` over the flat ``arrays`` (the weights first), split over
+    threads for a large array (``_parallel_parts``); the sum of squares it returns."""
+    kernel = _kernel(name)
+    flat = tuple(a.reshape(-1) for a in arrays)
+    size = flat[0].size
+    n_parts = _parallel_parts(size)
+    if n_parts == 1:
+        return float(kernel(*flat, *args))
+    ends = [size * i // n_parts // _PART_ALIGN * _PART_ALIGN for i in range(n_parts)] + [size]
+    parts = [slice(start, stop) for start, stop in zip(ends[:-1], ends[1:], strict=True)]
+    return float(sum(_threads.run(lambda part: kernel(*(a[part] for a in flat), *args), parts)))
+
+
 def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
         nesterov: bool) -> float | None:
     """One SGD step on ``w`` in place (velocity ``v`` with momentum ``rho``; ``v`` None without
     momentum).  Returns ``sum(w**2)`` of the weights before the step, summed in the same pass (the
     value of an L2 penalty), or None (nothing done) where the compiled loop does not apply."""
-    if not (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
-            and w.flags.writeable and _fits(g, w) and (v is None or (_fits(v, w) and v.flags.writeable))
-            and available()):
-        return None
     momentum = v is not None
+    if not (_updatable(w, g, *((v,) if momentum else ())) and (v is None or v.flags.writeable)):
+        return None
     t = w.dtype.type
-    kernel, args = _kernel("sgd"), (t(lr), t(rho), t(decay), nesterov, momentum)
-    flat = w.reshape(-1), g.reshape(-1), (v if momentum else w).reshape(-1)
-    n_parts = _parallel_parts(w.size)
-    if n_parts == 1:
-        return float(kernel(*flat, *args))
-    ends = [w.size * i // n_parts // _PART_ALIGN * _PART_ALIGN for i in range(n_parts)] + [w.size]
-    parts = [slice(start, stop) for start, stop in zip(ends[:-1], ends[1:], strict=True)]
-    return float(sum(_threads.run(lambda part: kernel(*(a[part] for a in flat), *args), parts)))
+    return _update("sgd", (w, g, v if momentum else w),
+                   (t(lr), t(rho), t(decay), nesterov, momentum))
+
+
+def rmsprop(w: Any, g: Any, s: Any, lr: float, rho: float, eps: float,
+            decay: float) -> float | None:
+    """One RMSProp step on ``w`` and its mean square ``s`` in place (as ``optim.RMSProp``);
+    returns ``sum(w**2)`` from before, or None where the compiled loop does not apply."""
+    if not (_updatable(w, g, s) and s.flags.writeable):
+        return None
+    t = w.dtype.type
+    return _update("rmsprop", (w, g, s), (t(lr), t(rho), t(1.0 - rho), t(eps), t(decay)))
+
+
+def adam(w: Any, g: Any, m: Any, v: Any, lr: float, betas: tuple[float, float], eps: float,
+         step: int, decay: float) -> float | None:
+    """Adam's step ``step`` (from 1) on ``w`` and its moments ``m`` and ``v`` in place (as
+    ``optim.Adam``); returns ``sum(w**2)`` from before, or None where the compiled loop does not
+    apply."""
+    if not (_updatable(w, g, m, v) and m.flags.writeable and v.flags.writeable):
+        return None
+    t = w.dtype.type
+    b1, b2 = betas
+    return _update("adam", (w, g, m, v),
+                   (t(lr), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps), t(1.0 - b1 ** step),
+                    t(1.0 - b2 ** step), t(decay)))
 
 
 def _parallel_parts(size: int) -> int:

@@ -71,9 +71,9 @@ class Optimizer:
         (which keeps the data gradient, as PyTorch's weight decay does).  The update rules are
         elementwise, so on NumPy they run block by block over cache-sized pieces of the
         parameter, its gradient and its state (``backend.blocks``): same result, each array read
-        from memory once per step.  SGD takes whole arrays instead where its update is one
-        compiled loop (``warpnet.fused``, split over BLAS's threads for a large array) or threaded
-        BLAS passes (``warpnet.blas``).
+        from memory once per step.  Where the update is one compiled loop (``warpnet.fused``, for
+        all three rules; split over BLAS's threads for a large array) or threaded BLAS passes
+        (``warpnet.blas``, for SGD) it takes whole arrays instead.
 
         With ``sum_squares=True`` it returns ``sum(w**2)`` of each parameter (in ``params`` order)
         as it was before the update: the value of an L2 penalty.  SGD's compiled loop sums them in
@@ -213,8 +213,15 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg",)
 
+    def _block_size(self) -> int | None:
+        return None if fused.available() else backend.BLOCK_ELEMENTS  # the loop takes whole arrays
+
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
                 sum_squares: bool) -> float:
+        # The rule below in one compiled pass over memory, where numba is installed.
+        squares = fused.rmsprop(w, g, state["square_avg"], self.lr, self.decay, self.eps, decay)
+        if squares is not None:
+            return squares
         squares = _sum_of_squares(w) if sum_squares else 0.0
         xp = array_namespace(g)
         if decay:
@@ -246,8 +253,16 @@ class Adam(Optimizer):
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
+    def _block_size(self) -> int | None:
+        return None if fused.available() else backend.BLOCK_ELEMENTS  # the loop takes whole arrays
+
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
                 sum_squares: bool) -> float:
+        # The rule below in one compiled pass over memory, where numba is installed.
+        squares = fused.adam(w, g, state["exp_avg"], state["exp_avg_sq"], self.lr, self.betas,
+                             self.eps, self.steps, decay)
+        if squares is not None:
+            return squares
         squares = _sum_of_squares(w) if sum_squares else 0.0
         xp = array_namespace(g)
         if decay:
