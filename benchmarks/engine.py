@@ -238,6 +238,21 @@ def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
     return {"warpnet": ours, "sklearn": theirs}
 
 
+def rounds_for_compiled_loops(doc: str, default_rounds: int, what: str = "") -> int:
+    """The command line of a benchmark of warpnet's compiled loops: parse ``--rounds``, stop
+    where numba is missing, print the BLAS (and ``what`` after it); the number of rounds."""
+    from warpnet import fused
+
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=default_rounds)
+    args = parser.parse_args()
+    if not fused.available():
+        raise SystemExit("needs numba (the compiled loops): pip install warpnet[fast]")
+    print(f"BLAS: {blas_description()}{what}")
+    return args.rounds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

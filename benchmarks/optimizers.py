@@ -8,7 +8,6 @@ Usage: python benchmarks/optimizers.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import engine
@@ -46,17 +45,11 @@ def step_seconds(name: str, kwargs: dict, compiled: bool, repeats: int = 15) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if not fused.available():
-        raise SystemExit("needs numba (the compiled loops): pip install warpnet[fast]")
-    print(f"BLAS: {engine.blas_description()}; parameters of 3072-1024-1024-10, float32")
+    rounds = engine.rounds_for_compiled_loops(__doc__, 3, "; parameters of 3072-1024-1024-10, float32")
     print(f"{'rule':<18}{'compiled ms':>12}{'array path ms':>15}{'speed-up':>10}")
     for label, (name, kwargs) in RULES.items():
         best = {True: float("inf"), False: float("inf")}
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for compiled in (True, False):
                 best[compiled] = min(best[compiled], step_seconds(name, kwargs, compiled))
         print(f"{label:<18}{best[True] * 1e3:>12.2f}{best[False] * 1e3:>15.2f}"

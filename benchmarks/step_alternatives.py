@@ -25,7 +25,6 @@ Usage: python benchmarks/step_alternatives.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
@@ -144,20 +143,14 @@ def _variant(name: str) -> Iterator[None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    if not fused.available():
-        raise SystemExit("needs numba (the compiled update): pip install warpnet[fast]")
-    print(f"BLAS: {engine.blas_description()}")
+    rounds = engine.rounds_for_compiled_loops(__doc__, 5)
     steps = {"warpnet": engine.warpnet_step(SIZES, BATCH),
              "warpnet, 1-thread update": engine.warpnet_step(SIZES, BATCH),
              "plain": raw_step("plain"), "blocked 512": raw_step("blocked", 512),
              "blocked 1024": raw_step("blocked", 1024), "split": raw_step("split"),
              "matmuls": engine.matmul_only_step(SIZES, BATCH)}
     best = dict.fromkeys(steps, float("inf"))
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, step in steps.items():
             with _variant(name):
                 for _ in range(3):
