@@ -76,8 +76,8 @@ class Optimizer:
         (``warpnet.blas``, for SGD) it takes whole arrays instead.
 
         With ``sum_squares=True`` it returns ``sum(w**2)`` of each parameter (in ``params`` order)
-        as it was before the update: the value of an L2 penalty.  SGD's compiled loop sums them in
-        its own pass over the weights; elsewhere they cost a pass each (``backend.sum_of_squares``).
+        as it was before the update: the value of an L2 penalty.  The compiled loops sum them in
+        their own pass over the weights; elsewhere they cost a pass each (``backend.sum_of_squares``).
         """
         self.steps += 1
         size = self._block_size()
@@ -106,9 +106,12 @@ class Optimizer:
         number: it is not read)."""
         raise NotImplementedError
 
+    # Whether ``_update`` runs a compiled loop of ``warpnet.fused`` where numba is installed.
+    _compiled = False
+
     def _block_size(self) -> int | None:
         """Elements per piece in which ``step`` updates a parameter (None: the whole array)."""
-        return backend.BLOCK_ELEMENTS
+        return None if self._compiled and fused.available() else backend.BLOCK_ELEMENTS
 
     # -- saving ------------------------------------------------------------------------------
     def hyperparameters(self) -> dict[str, Any]:
@@ -213,8 +216,7 @@ class RMSProp(Optimizer):
 
     state_keys = ("square_avg",)
 
-    def _block_size(self) -> int | None:
-        return None if fused.available() else backend.BLOCK_ELEMENTS  # the loop takes whole arrays
+    _compiled = True  # ``_update`` runs a compiled loop, which takes whole arrays
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
                 sum_squares: bool) -> float:
@@ -253,8 +255,7 @@ class Adam(Optimizer):
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
-    def _block_size(self) -> int | None:
-        return None if fused.available() else backend.BLOCK_ELEMENTS  # the loop takes whole arrays
+    _compiled = True  # ``_update`` runs a compiled loop, which takes whole arrays
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
                 sum_squares: bool) -> float:
