@@ -92,6 +92,7 @@ def raw_step(mode: str, block_rows: int = 512) -> Callable[[], float]:
     def weight_grad_and_update(i: int, inp: np.ndarray) -> float:
         """gws[i] = inp.T @ dhs[i], then the SGD update of ws[i]; returns sum(w^2) before it."""
         dout, w, g, v = dhs[i], ws[i], gws[i], vws[i]
+
         def rows_update(rows: slice) -> float:
             np.matmul(inp[:, rows].T, dout, out=g[rows])
             return fused.sgd(w[rows], g[rows], v[rows], LR, RHO, decay, False)

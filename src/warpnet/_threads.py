@@ -1,4 +1,4 @@
-"""Helper threads for memory-bound elementwise loops (the SGD update of a large weight matrix).
+"""Helper threads for memory-bound elementwise loops (an optimizer's update of a large weight).
 
 One core cannot draw all of the machine's memory bandwidth: the update of the 3072 x 1024 layer of
 ``benchmarks/engine.py``'s net (b) runs at about 23 GB/s on one core here and about 40 GB/s on

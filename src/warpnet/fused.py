@@ -48,10 +48,11 @@ __all__ = ["adam", "available", "relu_backward", "rmsprop", "sgd", "softmax_cros
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
-# From this many elements on, SGD's update is split over BLAS's threads.  Measured on 2 cores,
-# step (b) of benchmarks/engine.py: splitting its 3072 x 1024 layer saves 1.2 ms, its 1024 x 1024
-# layer 0.2 ms more; splitting the 3072 x 100 layer of step (a) costs 0.24 ms (letting BLAS's
-# workers go and starting them again at the next product costs more than the split saves).
+# From this many elements on, an update (SGD, RMSProp, Adam) is split over BLAS's threads.
+# Measured on 2 cores, step (b) of benchmarks/engine.py: splitting its 3072 x 1024 layer saves
+# 1.2 ms, its 1024 x 1024 layer 0.2 ms more; splitting the 3072 x 100 layer of step (a) costs
+# 0.24 ms (letting BLAS's workers go and starting them again at the next product costs more than
+# the split saves).
 PARALLEL_MIN_ELEMENTS = 1 << 20
 # Parts start at multiples of this many elements (64 bytes of float32): the parts of an array
 # that starts on a cache line share none.
@@ -76,11 +77,13 @@ def _fits(a: Any, like: np.ndarray) -> bool:
             and a.flags.c_contiguous)
 
 
-def _updatable(w: Any, *others: Any) -> bool:
-    """``w`` a writable C-contiguous float32/64 NumPy array, each other array (gradient, state)
-    one of the same dtype and size, and the compiled loops at hand."""
+def _updatable(w: Any, g: Any, *state: Any) -> bool:
+    """``w`` a writable C-contiguous float32/64 NumPy array, the gradient ``g`` and each state
+    array one of the same dtype and size (the state writable too), and the compiled loops at
+    hand."""
     return (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
-            and w.flags.writeable and all(_fits(a, w) for a in others) and available())
+            and w.flags.writeable and _fits(g, w) and all(_fits(a, w) and a.flags.writeable
+                                                          for a in state) and available())
 
 
 def _update(name: str, arrays: tuple[np.ndarray, ...], args: tuple[Any, ...]) -> float:
@@ -103,7 +106,7 @@ def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
     momentum).  Returns ``sum(w**2)`` of the weights before the step, summed in the same pass (the
     value of an L2 penalty), or None (nothing done) where the compiled loop does not apply."""
     momentum = v is not None
-    if not (_updatable(w, g, *((v,) if momentum else ())) and (v is None or v.flags.writeable)):
+    if not _updatable(w, g, *((v,) if momentum else ())):
         return None
     t = w.dtype.type
     return _update("sgd", (w, g, v if momentum else w),
@@ -114,7 +117,7 @@ def rmsprop(w: Any, g: Any, s: Any, lr: float, rho: float, eps: float,
             decay: float) -> float | None:
     """One RMSProp step on ``w`` and its mean square ``s`` in place (as ``optim.RMSProp``);
     returns ``sum(w**2)`` from before, or None where the compiled loop does not apply."""
-    if not (_updatable(w, g, s) and s.flags.writeable):
+    if not _updatable(w, g, s):
         return None
     t = w.dtype.type
     return _update("rmsprop", (w, g, s), (t(lr), t(rho), t(1.0 - rho), t(eps), t(decay)))
@@ -125,7 +128,7 @@ def adam(w: Any, g: Any, m: Any, v: Any, lr: float, betas: tuple[float, float], 
     """Adam's step ``step`` (from 1) on ``w`` and its moments ``m`` and ``v`` in place (as
     ``optim.Adam``); returns ``sum(w**2)`` from before, or None where the compiled loop does not
     apply."""
-    if not (_updatable(w, g, m, v) and m.flags.writeable and v.flags.writeable):
+    if not _updatable(w, g, m, v):
         return None
     t = w.dtype.type
     b1, b2 = betas
