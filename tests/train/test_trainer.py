@@ -283,6 +283,17 @@ def test_bad_data_point_in_a_big_array_is_located(blobs, small_mlp):
     assert inputs.check_features(huge, 12, np.dtype(np.float32)) is huge
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_every_non_finite_value_is_found(dtype, bad):
+    rng = np.random.default_rng(0)
+    for row, col in [(0, 0), (499, 63), (250, 7)]:
+        X = np.asarray(rng.standard_normal((500, 64)), dtype=dtype)
+        X[row, col] = bad
+        with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first in row {row}\)"):
+            inputs.check_features(X, 64, np.dtype(dtype))
+
+
 def test_bad_validation_and_weights(blobs, small_mlp):
     X, y, Xv, yv = blobs
     trainer = Trainer(small_mlp(), verbose=0)
