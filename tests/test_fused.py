@@ -42,7 +42,7 @@ def _pretend(monkeypatch, *, threads, cores=None, released=True):
     (as many as threads by default) and BLAS's idle workers let go or not (``released``)."""
     monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 100)  # parts of 50 elements and up
     monkeypatch.setattr(fused.blas, "num_threads", lambda: threads)
-    monkeypatch.setattr(fused, "_usable_cores", lambda: threads if cores is None else cores)
+    monkeypatch.setattr(fused._threads, "usable_cores", lambda: threads if cores is None else cores)
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: released)
 
 
@@ -116,7 +116,7 @@ def test_training_with_the_threaded_update_ends_with_the_same_weights(monkeypatc
     one_thread, history_one = train()
     monkeypatch.setattr(fused, "PARALLEL_MIN_ELEMENTS", 300)
     monkeypatch.setattr(fused.blas, "num_threads", lambda: 2)
-    monkeypatch.setattr(fused, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(fused._threads, "usable_cores", lambda: 2)
     release = fused.blas.release_idle_threads  # tried for real; split even where it cannot act
     monkeypatch.setattr(fused.blas, "release_idle_threads", lambda: release() or True)
     calls = []

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["helper_threads", "run"]
+__all__ = ["helper_threads", "run", "usable_cores"]
 
 
 class _Helper:
@@ -51,6 +51,12 @@ def _forget_helpers() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_helpers)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (more threads than that would only take turns)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def helper_threads() -> frozenset[threading.Thread]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _threads
 
-__all__ = ["available", "axpy", "num_threads", "release_idle_threads", "scal"]
+__all__ = ["available", "axpy", "loop_threads", "num_threads", "release_idle_threads", "scal"]
 
 _TYPES = {np.dtype(np.float32): ("s", ctypes.c_float), np.dtype(np.float64): ("d", ctypes.c_double)}
 
@@ -140,6 +140,15 @@ def release_idle_threads() -> bool:
         return False
     _SHUTDOWN_THREADS()
     return True
+
+
+def loop_threads(wanted: int) -> int:
+    """How many threads a memory-bound loop (an optimizer's update, a minibatch gather) may run on
+    now, at most ``wanted``: as many as BLAS runs a product on and this process has cores for,
+    once BLAS's idle workers have been let go (``release_idle_threads``); 1 where they cannot be
+    (or where one thread is all there is)."""
+    n = min(wanted, num_threads(), _threads.usable_cores())
+    return n if n > 1 and release_idle_threads() else 1
 
 
 def _tqdm_monitor(thread: threading.Thread) -> bool:

@@ -37,7 +37,6 @@ operations instead.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -138,20 +137,11 @@ def adam(w: Any, g: Any, m: Any, v: Any, lr: float, betas: tuple[float, float], 
 
 
 def _parallel_parts(size: int) -> int:
-    """How many threads to update ``size`` elements on: for a large array, BLAS's thread count
-    (at most one per usable core and per ``PARALLEL_MIN_ELEMENTS / 2`` elements) once BLAS's idle
-    workers are gone; else 1."""
+    """How many threads to update ``size`` elements on: for a large array, as many as BLAS lends
+    (``blas.loop_threads``; at most one per ``PARALLEL_MIN_ELEMENTS / 2`` elements); else 1."""
     if size < PARALLEL_MIN_ELEMENTS:
         return 1
-    n = min(blas.num_threads(), _usable_cores(), size // (PARALLEL_MIN_ELEMENTS // 2))
-    return n if n > 1 and blas.release_idle_threads() else 1
-
-
-def _usable_cores() -> int:
-    """The cores this process may run on (a BLAS told to use more threads than that would only
-    have them take turns)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return blas.loop_threads(size // (PARALLEL_MIN_ELEMENTS // 2))
 
 
 def softmax_cross_entropy(scores: Any, labels: Any) -> tuple[Any, np.ndarray] | None:

@@ -215,10 +215,10 @@ class Trainer:
         self._epoch_end = [cb for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
         self._dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
         self._regression = isinstance(self.loss_fn, nn.MSE)
-        # Gather the next minibatch on a helper thread (NumPy only; see batches.py) while the
-        # step's single-threaded parts leave a core free.  With NumPy's BLAS at hand the update
-        # no longer leaves that room (BLAS's threaded passes, or numba's single pass), and the
-        # copy gains nothing or slows the step (epoch of benchmarks/engine.py, measured: BLAS
+        # How minibatches are gathered (NumPy only; see batches.py).  With NumPy's BLAS at hand,
+        # a few at once on its threads.  Without it, the next one on a helper thread while the
+        # step's single-threaded parts leave a core free; with BLAS's threads spinning between
+        # products that gained nothing or slowed the step (epoch of benchmarks/engine.py: BLAS
         # passes 135-143 ms with, 124-128 ms without; compiled update 127-131 ms with, 127-129
         # without).  Timing only: the batches, and so the results, are the same either way.
         self._prefetch = not blas.available()
@@ -370,7 +370,8 @@ class Trainer:
 
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
-        with Batches(train.x, train.y, train.w, order, B, prefetch=self._prefetch) as batches:
+        with Batches(train.x, train.y, train.w, order, B, parallel=not self._prefetch,
+                     prefetch=self._prefetch) as batches:
             for b in range(pos.batch, n_batches):
                 self.batch = b
                 xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
