@@ -60,6 +60,12 @@ def test_parallel_gathering_splits_the_rows_over_the_threads(lent_threads, monke
         batches.get(0)
         batches.get(1)  # already there
     assert parts == [[slice(0, 5), slice(5, 10), slice(10, 15)]]
+    parts.clear()
+    with Batches(X, y, None, order, 16, parallel=True, min_threaded_bytes=0) as batches:
+        for b in range(2):  # a batch larger than a chunk: each one split on its own
+            assert np.array_equal(batches.get(b)[0], X[order[b * 16:(b + 1) * 16]])
+    assert parts == [[slice(0, 5), slice(5, 10), slice(10, 16)], [slice(0, 2), slice(2, 4),
+                                                                   slice(4, 7)]]
 
 
 def test_parallel_gathering_takes_one_batch_where_no_threads_are_lent(lent_threads, monkeypatch):

@@ -10,12 +10,13 @@ permutation of valid rows.
 The copy is memory-bound, and one core draws only part of the machine's bandwidth.  Where NumPy's
 BLAS runs on several threads and can let its idle workers go (``blas.loop_threads``), the rows of
 the next few batches (``CHUNK_BYTES`` of them) are gathered at once, split over that many
-threads; the workers come back at the next product.  Measured on 2 cores, an epoch of
-benchmarks/engine.py (10,000 x 3072 float32, batch 200; 2.4 MB a batch): gathering each batch on
-its own 0.115 s, four or eight batches at once on two threads 0.107 s (letting the workers go costs
-a product's worth of restarting them, so once per batch was slower: 0.33 ms a batch on one
-thread, 0.45 on two).  Where the workers cannot be let go, each batch is gathered on its own
-right before its use, while it still fits the CPU cache.
+threads; the workers come back at the next product.  Measured on 2 cores, the Trainer's epoch of
+benchmarks/engine.py (10,000 x 3072 float32, batch 200; 2.4 MB a batch), best of 6: gathering
+each batch on its own 0.114 s, six at once on two threads 0.109 s.  Letting the workers go
+and starting them again costs about as much as a split saves on one such batch (0.33 ms a batch
+on one thread, 0.45 on two), hence the chunks; a batch of ``CHUNK_BYTES`` or more is split on
+its own.  Where the workers cannot be let go, each batch is gathered on its own right before its
+use, while it still fits the CPU cache.
 
 Without NumPy's BLAS at hand, ``prefetch=True`` gathers the next batch on a helper thread while
 the model works on the current one (NumPy releases the GIL while it copies), into the second of
@@ -74,6 +75,7 @@ class Batches:
         self._B = batch_size
         self.n_batches = -(-self._N // batch_size)
         self._numpy = backend.is_numpy_array(x)
+        self._parallel = False
         self._per_chunk = 1  # batches gathered at once (parallel mode)
         self._chunk = (0, 0)  # the batches [first, stop) that the buffers hold (parallel mode)
         if self._numpy:
@@ -82,7 +84,9 @@ class Batches:
             floor = THREADED_MIN_BYTES if min_threaded_bytes is None else min_threaded_bytes
             threaded = rows * x[:1].nbytes >= floor
             prefetch = prefetch and threaded
-            if parallel and threaded and blas.num_threads() > 1 and _threads.usable_cores() > 1:
+            self._parallel = (parallel and threaded and blas.num_threads() > 1
+                              and _threads.usable_cores() > 1)
+            if self._parallel:
                 batch_bytes = sum(rows * a[:1].nbytes for a in self._arrays)
                 self._per_chunk = min(self.n_batches, max(1, CHUNK_BYTES // max(batch_bytes, 1)))
             n_sets = 2 if prefetch else 1
@@ -97,7 +101,7 @@ class Batches:
 
     def get(self, b: int) -> Batch:
         """``(xb, yb, wb)`` of batch ``b`` (``wb`` None without weights)."""
-        if self._per_chunk > 1:
+        if self._parallel:
             return self._from_chunk(b)
         if self._pool is None:
             return self._gather(b)
