@@ -128,3 +128,32 @@ def test_how_batches_are_gathered_changes_nothing_in_training(blobs, small_mlp, 
         trainer.fit(X, y)
         runs.append([p.value for p in trainer.model.parameters()])
     assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_epochs_share_buffers_through_a_pool(mode, lent_threads):
+    X, y, w, order = data()
+    pool = {}
+    seen = []
+    for epoch in range(2):
+        with Batches(X, y, w, order[::-1] if epoch else order, 5, min_threaded_bytes=0,
+                     buffers=pool, **MODES[mode]) as batches:
+            xb, yb, wb = batches.get(1)
+            rows = (order[::-1] if epoch else order)[5:10]
+            assert np.array_equal(xb, X[rows]) and np.array_equal(wb, w[rows])
+            seen.append({id(a) for a in pool.values()})
+    assert seen[0] == seen[1] and len(seen[0]) == (6 if mode == "prefetch" else 3)
+
+
+def test_the_trainer_keeps_batch_buffers_over_its_epochs_and_then_lets_them_go(blobs, small_mlp):
+    X, y, _, _ = blobs
+    seen = []
+
+    class Watch:
+        def on_epoch_end(self, trainer, record):
+            seen.append({id(a) for a in trainer._batch_buffers.values()})
+
+    trainer = Trainer(small_mlp(), batch_size=32, epochs=3, verbose=0, callbacks=[Watch()])
+    trainer.fit(X, y)
+    assert seen[0] and seen[0] == seen[1] == seen[2]
+    assert trainer._batch_buffers == {}

@@ -11,12 +11,13 @@ The copy is memory-bound, and one core draws only part of the machine's bandwidt
 BLAS runs on several threads and can let its idle workers go (``blas.loop_threads``), the rows of
 the next few batches (``CHUNK_BYTES`` of them) are gathered at once, split over that many
 threads; the workers come back at the next product.  Measured on 2 cores, the Trainer's epoch of
-benchmarks/engine.py (10,000 x 3072 float32, batch 200; 2.4 MB a batch), best of 6: gathering
-each batch on its own 0.114 s, six at once on two threads 0.109 s.  Letting the workers go
-and starting them again costs about as much as a split saves on one such batch (0.33 ms a batch
-on one thread, 0.45 on two), hence the chunks; a batch of ``CHUNK_BYTES`` or more is split on
-its own.  Where the workers cannot be let go, each batch is gathered on its own right before its
-use, while it still fits the CPU cache.
+benchmarks/engine.py (10,000 x 3072 float32, batch 200; 2.4 MB a batch), best of 8: gathering
+each batch on its own 0.116 s, six at once on two threads 0.110 s, and 0.104 s with the
+buffers kept from one epoch to the next (``buffers``) instead of new each epoch.  Letting the
+workers go and starting them again costs about as much as a split saves on one such batch
+(0.33 ms a batch on one thread, 0.45 on two), hence the chunks; a batch of ``CHUNK_BYTES`` or
+more is split on its own.  Where the workers cannot be let go, each batch is gathered on its
+own right before its use, while it still fits the CPU cache.
 
 Without NumPy's BLAS at hand, ``prefetch=True`` gathers the next batch on a helper thread while
 the model works on the current one (NumPy releases the GIL while it copies), into the second of
@@ -59,6 +60,10 @@ class Batches:
         prefetch: gather batch b + 1 on a helper thread while batch b is used.
         min_threaded_bytes: ``parallel`` and ``prefetch`` apply to NumPy arrays only, and only
             when a batch of X holds at least this many bytes (default ``THREADED_MIN_BYTES``).
+        buffers: a dict to keep the NumPy buffers in and take them from, so that the epochs of a
+            run share them (the Batches of one epoch must be closed before the next one's are
+            used).  New memory costs its first write: a fresh 16 MB buffer took 4-17 ms to fill
+            the first time and 1 ms afterwards.
 
     Batches must be requested in increasing order; a returned batch stays valid until the next
     request (its buffers may then be reused).  Call ``close()`` when done (also after an error).
@@ -66,7 +71,8 @@ class Batches:
 
     def __init__(self, x: Array, y: Array, w: Array | None, order: np.ndarray, batch_size: int,
                  *, parallel: bool = False, prefetch: bool = False,
-                 min_threaded_bytes: int | None = None) -> None:
+                 min_threaded_bytes: int | None = None,
+                 buffers: dict[Any, np.ndarray] | None = None) -> None:
         if parallel and prefetch:
             raise ValueError("Batches: choose parallel or prefetch, not both")
         self._arrays = [a for a in (x, y, w) if a is not None]
@@ -90,8 +96,9 @@ class Batches:
                 batch_bytes = sum(rows * a[:1].nbytes for a in self._arrays)
                 self._per_chunk = min(self.n_batches, max(1, CHUNK_BYTES // max(batch_bytes, 1)))
             n_sets = 2 if prefetch else 1
-            self._buffers = [[np.empty((rows * self._per_chunk, *a.shape[1:]), dtype=a.dtype)
-                              for a in self._arrays] for _ in range(n_sets)]
+            pool = {} if buffers is None else buffers
+            self._buffers = [[_buffer(pool, (i, j, rows * self._per_chunk, *a.shape[1:]), a.dtype)
+                              for j, a in enumerate(self._arrays)] for i in range(n_sets)]
         else:
             xp = array_namespace(x)
             self._order = xp.asarray(order, device=backend.device(x))
@@ -175,3 +182,12 @@ class Batches:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _buffer(pool: dict[Any, np.ndarray], key: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The array of ``pool`` for ``key`` (set, array, rows, *row shape) and ``dtype``; a new one
+    kept there when it has none."""
+    buf = pool.get(key)
+    if buf is None or buf.dtype != dtype:
+        buf = pool[key] = np.empty(key[2:], dtype=dtype)
+    return buf

@@ -222,6 +222,7 @@ class Trainer:
         # passes 135-143 ms with, 124-128 ms without; compiled update 127-131 ms with, 127-129
         # without).  Timing only: the batches, and so the results, are the same either way.
         self._prefetch = not blas.available()
+        self._batch_buffers: dict[Any, Any] = {}  # the minibatch buffers, shared by a fit's epochs
         first = self._params[0].value
         self._xp = array_namespace(first)
         self._on_numpy = backend.is_numpy_array(first)
@@ -345,6 +346,7 @@ class Trainer:
                     position = _Position()
         finally:
             progress.close()
+            self._batch_buffers.clear()
         if self._early is not None and self._early.best_state:
             self.model.load_state_dict(self._early.best_state)
         return self.history
@@ -371,7 +373,7 @@ class Trainer:
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
         with Batches(train.x, train.y, train.w, order, B, parallel=not self._prefetch,
-                     prefetch=self._prefetch) as batches:
+                     prefetch=self._prefetch, buffers=self._batch_buffers) as batches:
             for b in range(pos.batch, n_batches):
                 self.batch = b
                 xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
