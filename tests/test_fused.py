@@ -52,7 +52,7 @@ def _pretend(monkeypatch, *, threads, cores=None, released=True):
 def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypatch, n_threads,
                                                                         momentum, nesterov):
     rng = np.random.default_rng(1)
-    w, g, v = (rng.standard_normal((301, 7)).astype(np.float32) for _ in range(3))
+    w, g, v = (rng.standard_normal((447, 7)).astype(np.float32) for _ in range(3))  # 3 blocks + 57
     w1, v1 = w.copy(), v.copy()
     one = fused.sgd(w1, g, v1 if momentum else None, 0.1, momentum, 0.01, nesterov)
     split = []
@@ -62,10 +62,30 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     squares = fused.sgd(w, g, v if momentum else None, 0.1, momentum, 0.01, nesterov)
     assert len(split) == n_threads  # the update did go in parts, which cover every element once
     assert [p.start for p in split[1:]] == [p.stop for p in split[:-1]] and split[-1].stop == w.size
-    assert all(p.start % 16 == 0 for p in split)
+    assert all(p.start % fused._kernels.BLOCK == 0 and p.stop > p.start for p in split)
     np.testing.assert_array_equal(w, w1)  # elementwise: the same numbers, bit for bit
     np.testing.assert_array_equal(v, v1)
-    np.testing.assert_allclose(squares, one, rtol=1e-12)
+    np.testing.assert_allclose(squares, one, rtol=1e-7)  # blocks summed in float32, not float64
+
+
+@needs_numba
+@pytest.mark.parametrize("update", ["sgd", "rmsprop", "adam"])
+@pytest.mark.parametrize("zero", [np.float32(0), 0.0], ids=["float32 blocks", "float64 blocks"])
+def test_the_sum_of_squares_of_many_float32_weights_is_nearly_exact(update, zero):
+    # Summed in blocks: one float32 sum over a million squares would be off by 1e-6 or more.
+    rng = np.random.default_rng(0)
+    n = 1_000_003
+    w = rng.standard_normal(n).astype(np.float32)
+    exact = np.sum(w.astype(np.float64) ** 2)
+    g, s1, s2 = (np.ones_like(w) for _ in range(3))
+    f = np.float32
+    args = {"sgd": (w, g, s1, f(0.1), f(0.9), f(0), False, True),
+            "rmsprop": (w, g, s1, f(0.1), f(0.9), f(0.1), f(1e-8), f(0)),
+            "adam": (w, g, s1, s2, f(0.1), f(0.9), f(0.1), f(0.999), f(0.001), f(1e-8), f(0.1),
+                     f(0.001), f(0))}[update]
+    fused._kernel(update)  # loads the loops
+    squares = getattr(fused._kernels, update)(*args, zero)
+    assert abs(squares - exact) <= 1e-8 * exact
 
 
 @needs_numba
