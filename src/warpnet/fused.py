@@ -12,7 +12,7 @@ exactly as the formula reads::
 and, reading each weight anyway, it sums their squares: the value of an L2 penalty, which would
 otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).  RMSProp's and Adam's
 updates are loops of the same kind (NumPy makes some ten passes and temporaries for Adam: its
-step over a 3072-1024-1024-10 net's parameters takes 16-17 ms that way, 3.2-3.8 ms as the loop;
+step over a 3072-1024-1024-10 net's parameters takes 13-19 ms that way, 2.4-2.7 ms as the loop;
 ``benchmarks/optimizers.py``).
 
 Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on (N, C) arrays,
