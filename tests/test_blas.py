@@ -113,3 +113,15 @@ def test_a_tqdm_progress_bar_thread_does_not_keep_the_workers():
     finally:
         bar.close()
         bar.fp.close()
+
+
+def test_loop_threads_lends_at_most_what_blas_and_the_cores_allow(monkeypatch):
+    monkeypatch.setattr(blas, "num_threads", lambda: 8)
+    monkeypatch.setattr(blas._threads, "usable_cores", lambda: 4)
+    released = []
+    monkeypatch.setattr(blas, "release_idle_threads", lambda: released.append(1) or True)
+    assert blas.lendable_threads() == 4
+    assert blas.loop_threads(3) == 3 and blas.loop_threads(100) == 4
+    assert blas.loop_threads(1) == 1 and len(released) == 2  # one thread: nothing to let go
+    monkeypatch.setattr(blas, "release_idle_threads", lambda: False)
+    assert blas.loop_threads(100) == 1

@@ -30,7 +30,8 @@ import numpy as np
 
 from . import _threads
 
-__all__ = ["available", "axpy", "loop_threads", "num_threads", "release_idle_threads", "scal"]
+__all__ = ["available", "axpy", "lendable_threads", "loop_threads", "num_threads",
+           "release_idle_threads", "scal"]
 
 _TYPES = {np.dtype(np.float32): ("s", ctypes.c_float), np.dtype(np.float64): ("d", ctypes.c_double)}
 
@@ -142,12 +143,17 @@ def release_idle_threads() -> bool:
     return True
 
 
+def lendable_threads() -> int:
+    """The most threads ``loop_threads`` can lend: as many as BLAS runs a product on and this
+    process has cores for."""
+    return min(num_threads(), _threads.usable_cores())
+
+
 def loop_threads(wanted: int) -> int:
     """How many threads a memory-bound loop (an optimizer's update, a minibatch gather) may run on
-    now, at most ``wanted``: as many as BLAS runs a product on and this process has cores for,
-    once BLAS's idle workers have been let go (``release_idle_threads``); 1 where they cannot be
-    (or where one thread is all there is)."""
-    n = min(wanted, num_threads(), _threads.usable_cores())
+    now, at most ``wanted`` and ``lendable_threads()``, once BLAS's idle workers have been let go
+    (``release_idle_threads``); 1 where they cannot be (or where one thread is all there is)."""
+    n = min(wanted, lendable_threads())
     return n if n > 1 and release_idle_threads() else 1
 
 

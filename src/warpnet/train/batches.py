@@ -90,8 +90,7 @@ class Batches:
             floor = THREADED_MIN_BYTES if min_threaded_bytes is None else min_threaded_bytes
             threaded = rows * x[:1].nbytes >= floor
             prefetch = prefetch and threaded
-            self._parallel = (parallel and threaded and blas.num_threads() > 1
-                              and _threads.usable_cores() > 1)
+            self._parallel = parallel and threaded and blas.lendable_threads() > 1
             if self._parallel:
                 batch_bytes = sum(rows * a[:1].nbytes for a in self._arrays)
                 self._per_chunk = min(self.n_batches, max(1, CHUNK_BYTES // max(batch_bytes, 1)))
@@ -159,19 +158,19 @@ class Batches:
             stop, idx = b + 1, self._rows(b, b + 1)
         ends = [len(idx) * i // n_threads for i in range(n_threads + 1)]
 
-        def gather(part: slice) -> None:
-            for a, buf in zip(self._arrays, self._buffers[0], strict=True):
-                np.take(a, idx[part], axis=0, out=buf[part], mode="clip")
-
-        _threads.run(gather, [slice(lo, hi) for lo, hi in zip(ends[:-1], ends[1:], strict=True)])
+        _threads.run(lambda part: self._take(idx[part], self._buffers[0], part),
+                     [slice(lo, hi) for lo, hi in zip(ends[:-1], ends[1:], strict=True)])
         return stop
+
+    def _take(self, idx: np.ndarray, buffers: list[np.ndarray], rows: slice) -> list[np.ndarray]:
+        """Rows ``idx`` of each NumPy array copied into ``rows`` of its buffer; those views."""
+        return [np.take(a, idx, axis=0, out=buf[rows], mode="clip")
+                for a, buf in zip(self._arrays, buffers, strict=True)]
 
     def _gather(self, b: int) -> Batch:
         idx = self._rows(b, b + 1)
         if self._numpy:
-            buffers = self._buffers[b % len(self._buffers)]
-            out = [np.take(a, idx, axis=0, out=buf[:len(idx)], mode="clip")
-                   for a, buf in zip(self._arrays, buffers, strict=True)]
+            out = self._take(idx, self._buffers[b % len(self._buffers)], slice(0, len(idx)))
         else:
             xp = array_namespace(self._arrays[0])
             out = [xp.take(a, idx, axis=0) for a in self._arrays]
