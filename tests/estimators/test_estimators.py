@@ -211,11 +211,23 @@ def test_every_activation_and_solver_trains(blobs):
             assert clf.fit(X, y).score(X, y) > 0.9, (activation, solver)
 
 
+@pytest.mark.parametrize("solver, rate", [("sgd", 1e-2), ("adam", 1e-3), ("rmsprop", 1e-3)])
+def test_auto_learning_rate_is_the_solvers(blobs, solver, rate):
+    X, y = blobs
+    settings = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=2, random_state=0)
+    auto = MLPClassifier(**settings).fit(X, y)
+    assert auto.learning_rate_init == "auto"  # get_params keeps what was given
+    assert auto._optimizer.lr == rate
+    explicit = MLPClassifier(**settings, learning_rate_init=rate).fit(X, y)
+    for a, b in zip(_params(auto), _params(explicit), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("schedule", ["step", "cosine"])
 def test_learning_rate_schedules(blobs, schedule):
     X, y = blobs
-    clf = MLPClassifier(hidden_layer_sizes=(8,), learning_rate=schedule, max_iter=9,
-                        tol=0.0, random_state=0).fit(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), learning_rate=schedule, learning_rate_init=1e-3,
+                        max_iter=9, tol=0.0, random_state=0).fit(X, y)
     lr = clf._optimizer.lr
     assert lr < clf.learning_rate_init
 

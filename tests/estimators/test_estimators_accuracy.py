@@ -1,14 +1,14 @@
 """Test accuracy against scikit-learn's MLPClassifier as the reference: same architecture,
-solver, epochs and batch size, mean over several seeds (seed = split and random_state).
+solver, epochs and batch size, each library's own defaults for the rest, mean of 5 seeds (seed =
+split and random_state).
 
-Adam uses 5 seeds.  SGD after 50 epochs at scikit-learn's default learning rate (1e-3) is far
-from converged, so its accuracy depends on the seed much more.  On digits the two libraries run
-the same algorithm from the same initial distribution, and 5 seeds cannot tell them apart: over
-100 seeds warpnet scored 95.60 % and scikit-learn 95.54 % (difference +0.06, standard error
-0.10), and in 10 of the 20 blocks of five seeds warpnet was ahead (seeds 0-4: -0.44).  On the
-three two-class sets (where warpnet's softmax has two outputs, scikit-learn's network one
-logistic unit) warpnet is ahead in most blocks (100 seeds: +1.6, +5.7 and +1.1 points).  With 20
-seeds warpnet is ahead on every set, which is what this checks.
+With the same learning rate the two run the same algorithm from the same initial distribution:
+with SGD at 1e-3 on digits, 100 seeds gave warpnet 95.60 % and scikit-learn 95.54 % (standard
+error of the difference 0.10), and a block of 5 seeds was a coin flip.  warpnet's classifier
+defaults to learning_rate_init="auto", which is 1e-2 for SGD (bounded classification gradients;
+see ``warpnet.estimators._base``) and scikit-learn's 1e-3 for Adam; over 20 seeds its SGD is
+ahead by 1.6 points on digits (standard error 0.2), 5.5 on moons, 31 on circles and 11 on the
+20-feature set, and ahead in every block of 5 seeds.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ DATASETS = {
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("solver, n_seeds", [("adam", 5), ("sgd", 20)])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
 @pytest.mark.parametrize("name", DATASETS)
-def test_accuracy_at_least_scikit_learns(name, solver, n_seeds):
+def test_accuracy_at_least_scikit_learns(name, solver):
     X, y = DATASETS[name]()
     ours, theirs = [], []
-    for seed in range(n_seeds):
+    for seed in range(5):
         X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
                                                   random_state=seed)
         settings = dict(hidden_layer_sizes=(100,), solver=solver, max_iter=50, batch_size=200,

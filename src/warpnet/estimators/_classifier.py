@@ -157,7 +157,8 @@ class MLPClassifier(_NetworkClassifier):
         Softmax cross-entropy (scikit-learn's log-loss; gives ``predict_proba``) or the multiclass
         SVM hinge loss.
     solver : default="adam"
-    learning_rate_init : default=1e-3
+    learning_rate_init : float > 0 or "auto", default="auto"
+        "auto": 1e-2 for ``solver="sgd"``, 1e-3 for "adam" and "rmsprop" (see below).
     dropout : float in [0, 1), default=0
         Probability of dropping each hidden unit during training (none at prediction).
 {COMMON_PARAMETERS}
@@ -172,12 +173,13 @@ class MLPClassifier(_NetworkClassifier):
         "activation": [Options(lambda: nn.ACTIVATIONS.names())],
         "loss": [Options(_loss_names)],
         "dropout": [Interval(float, 0.0, 1.0, "left")],
+        "learning_rate_init": [Options(lambda: ["auto"]), Interval(float, 0.0, None, "neither")],
     }
 
     def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
                  loss: str = "softmax", *, alpha: float = 1e-4, penalty: str = "l2",
                  solver: str = "adam", learning_rate: str = "constant",
-                 learning_rate_init: float = 1e-3, momentum: float = 0.9, nesterov: bool = True,
+                 learning_rate_init: float | str = "auto", momentum: float = 0.9, nesterov: bool = True,
                  batch_size: Any = "auto", max_iter: int = 200, tol: float = 1e-4,
                  n_iter_no_change: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, dropout: float = 0.0, warm_start: bool = False,
