@@ -8,9 +8,10 @@ A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum u
 reach by themselves): the floor under any step on this BLAS.
 "of peak" counts 6 x parameters x batch flops per step against the machine's float32 matrix-multiply
 peak, measured as 2048^3 products timed the same way as the step (median of blocks of about the
-same length) and in the same rounds.
-PyTorch runs in its own process with the same number of threads.  Each side is timed in a few
-rounds, alternating, and keeps its best round.
+same length) and in the same process.
+Each side is timed in a few rounds, alternating, and keeps its best round; every round of either
+side (warpnet's step with its peak and products, or PyTorch's step) runs in a fresh process with
+the same number of threads.
 
 Usage: python benchmarks/engine.py [--quick]
 """
@@ -29,6 +30,7 @@ import numpy as np
 
 CONFIGS = {"a": ([3072, 100, 10], 200), "b": ([3072, 1024, 1024, 10], 256)}
 LR, MOMENTUM, REG = 1e-3, 0.9, 1e-4
+PEAK_N = 2048  # the peak is timed on PEAK_N^3 products
 
 
 def _threads() -> int:
@@ -191,9 +193,9 @@ def torch_step_seconds(sizes: list[int], batch: int, threads: int, n_steps: int,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def matmul_peak_step(n: int = 2048):
+def matmul_peak_step(n: int):
     """One n x n x n float32 matrix product (2 n^3 flops): timed like a training step, in the same
-    rounds, it gives the machine's matrix-multiply peak as the step sees it."""
+    process, it gives the machine's matrix-multiply peak as the step sees it."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
@@ -203,7 +205,35 @@ def matmul_peak_step(n: int = 2048):
         np.matmul(a, b, out=c)
 
     step()
-    return step, 2 * n**3
+    return step
+
+
+def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
+    """One round of warpnet's side for net ``key``, in this process: seconds per step of the
+    matrix-multiply peak, the training step and its matrix products alone.
+
+    The peak is timed the same way as the step (median of blocks) in blocks about as long as the
+    step's (a product of 2048^3 takes some 50 ms, a block of (b)'s steps some 400 ms): the best
+    of short blocks catches moments of turbo speed that a sustained rate never sees (measured:
+    330-362 GFLOP/s in blocks of one product, 328-354 in blocks of eight, best of 3 rounds each).
+    """
+    sizes, batch = CONFIGS[key]
+    peak_step = matmul_peak_step(PEAK_N)
+    step = warpnet_step(sizes, batch)
+    floor_step = matmul_only_step(sizes, batch)
+    for _ in range(3):
+        step()
+        floor_step()
+    peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
+    return {"peak": _time(peak_step, peak_block, repeats), "step": _time(step, n_steps, repeats),
+            "matmuls": _time(floor_step, n_steps, repeats)}
+
+
+def warpnet_round_seconds(key: str, n_steps: int, repeats: int) -> dict[str, float]:
+    """``warpnet_round`` in a fresh process (as each PyTorch round is)."""
+    out = subprocess.run([sys.executable, __file__, "--round", key, "--n-steps", str(n_steps),
+                          "--repeats", str(repeats)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
@@ -258,7 +288,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    # One round of warpnet's side, run by the benchmark itself in a fresh process.
+    parser.add_argument("--round", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
+    parser.add_argument("--n-steps", type=int, default=20, help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.round:
+        print(json.dumps(warpnet_round(args.round, args.n_steps, args.repeats)))
+        return
     n_steps, repeats, rounds, epoch_rounds = (5, 3, 1, 1) if args.quick else (20, 7, 5, 5)
     threads = _threads()
     from warpnet import blas
@@ -267,26 +304,19 @@ def main() -> None:
           f"{'yes' if blas.available() else 'no'}")
     print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'peak GF/s':>10}"
           f"{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
-    peak_step, peak_flops = matmul_peak_step()
     for key, (sizes, batch) in CONFIGS.items():
-        step = warpnet_step(sizes, batch)
-        floor_step = matmul_only_step(sizes, batch)
-        for _ in range(3):
-            step()
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
-        # machine may last a whole round of one side (seconds), so each needs a few.  The
-        # matrix-multiply peak is timed in the same rounds and the same way as the step (median
-        # of blocks), in blocks about as long as the step's (a product of 2048^3 takes some
-        # 50 ms, a block of (b)'s steps some 400 ms): the best of short blocks catches moments
-        # of turbo speed that a sustained rate never sees (measured: 330-362 GFLOP/s in blocks of
-        # one product, 328-354 in blocks of eight, best of 3 rounds each).
-        peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
+        # machine may last a whole round of one side (seconds), so each needs a few.  Every round
+        # of either side runs in a fresh process, so a process that happens to run slow as a
+        # whole (seen here: a whole run of one process 20 % slower) costs that side one round,
+        # as it costs PyTorch one, not the whole comparison.
         ours = theirs = floor = peak_seconds = float("inf")
         for _ in range(rounds):
-            peak_seconds = min(peak_seconds, _time(peak_step, peak_block, repeats))
-            ours = min(ours, _time(step, n_steps, repeats))
-            floor = min(floor, _time(floor_step, n_steps, repeats))
+            mine = warpnet_round_seconds(key, n_steps, repeats)
+            peak_seconds, ours, floor = (min(peak_seconds, mine["peak"]), min(ours, mine["step"]),
+                                         min(floor, mine["matmuls"]))
             theirs = min(theirs, torch_step_seconds(sizes, batch, threads, n_steps, repeats)["seconds"])
+        peak_flops = 2 * PEAK_N**3
         peak = peak_flops / peak_seconds
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
         flops = 6 * n_params * batch
