@@ -26,7 +26,7 @@ from ..nn import Linear, Module
 from ._params import Boolean, Interval, NoneValue, Options, RandomState, validate_params
 from ._stopping import NoImprovementStop
 
-# What learning_rate_init="auto" means for each solver of a classifier.  Softmax and hinge
+# What MLPClassifier's learning_rate_init="auto" means for each solver.  Softmax and hinge
 # gradients are bounded (|dL/dscore| <= 1), so plain SGD takes ten times Adam's step: at 1e-3,
 # scikit-learn's one rate for every solver, SGD is far from trained after the usual epochs (20
 # seeds, 50 epochs, batch 200, one hidden layer of 100: digits 95.5 % at 1e-3, 97.1 % at 1e-2;
@@ -355,9 +355,9 @@ COMMON_PARAMETERS = """
         Learning-rate schedule over the ``max_iter`` epochs of ``fit`` (scikit-learn's
         ``learning_rate`` names the schedule too): "step" divides the rate by 10 after each third
         of the epochs, "cosine" anneals it to 0.  ``partial_fit`` always uses the constant rate.
-    learning_rate_init : float > 0 (or "auto" for the classifiers)
-        The step size (the lecture's ``learning_rate``; same name as scikit-learn).  A
-        classifier's "auto" is 1e-2 for ``solver="sgd"`` and 1e-3 (scikit-learn's value) for
+    learning_rate_init : float > 0 (MLPClassifier also takes "auto")
+        The step size (the lecture's ``learning_rate``; same name as scikit-learn).
+        MLPClassifier's "auto" is 1e-2 for ``solver="sgd"`` and 1e-3 (scikit-learn's value) for
         "adam" and "rmsprop": classification gradients are bounded, and at 1e-3 plain SGD is far
         from trained after ``max_iter`` epochs.
     momentum : float in [0, 1), default=0.9
