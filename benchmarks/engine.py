@@ -186,11 +186,15 @@ print(json.dumps({"seconds": float(np.median(times)), "version": torch.__version
 """
 
 
+def _in_fresh_process(*args: str) -> dict:
+    """Run this Python with ``args``; the JSON object its last line of output prints."""
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def torch_step_seconds(sizes: list[int], batch: int, threads: int, n_steps: int, repeats: int) -> dict:
     args = json.dumps([sizes, batch, threads, n_steps, repeats, LR, MOMENTUM, REG])
-    out = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, args], capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _in_fresh_process("-c", TORCH_SCRIPT, args)
 
 
 def matmul_peak_step(n: int):
@@ -231,9 +235,8 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
 
 def warpnet_round_seconds(key: str, n_steps: int, repeats: int) -> dict[str, float]:
     """``warpnet_round`` in a fresh process (as each PyTorch round is)."""
-    out = subprocess.run([sys.executable, __file__, "--round", key, "--n-steps", str(n_steps),
-                          "--repeats", str(repeats)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _in_fresh_process(__file__, "--round", key, "--n-steps", str(n_steps),
+                             "--repeats", str(repeats))
 
 
 def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
@@ -316,8 +319,7 @@ def main() -> None:
             peak_seconds, ours, floor = (min(peak_seconds, mine["peak"]), min(ours, mine["step"]),
                                          min(floor, mine["matmuls"]))
             theirs = min(theirs, torch_step_seconds(sizes, batch, threads, n_steps, repeats)["seconds"])
-        peak_flops = 2 * PEAK_N**3
-        peak = peak_flops / peak_seconds
+        peak = 2 * PEAK_N**3 / peak_seconds
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
         flops = 6 * n_params * batch
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
