@@ -8,10 +8,12 @@ A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum u
 reach by themselves): the floor under any step on this BLAS.
 "of peak" counts 6 x parameters x batch flops per step against the machine's float32 matrix-multiply
 peak, measured as 2048^3 products timed the same way as the step (median of blocks of about the
-same length) and in the same process.
-Each side is timed in a few rounds, alternating, and keeps its best round; every round of either
-side (warpnet's step with its peak and products, or PyTorch's step) runs in a fresh process with
-the same number of threads.
+same length), in the same process and in blocks taking turns with the step's; the column gives
+the median over the rounds of each round's step against its own peak.
+Each side is timed in a few rounds, alternating, and keeps its best round ("ratio"); "by round"
+gives the lowest and highest ratio of a PyTorch round to the warpnet round just before it.  Every
+round of either side (warpnet's step with its peak and products, or PyTorch's step) runs in a
+fresh process with the same number of threads.
 
 Usage: python benchmarks/engine.py [--quick]
 """
@@ -216,10 +218,13 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
     """One round of warpnet's side for net ``key``, in this process: seconds per step of the
     matrix-multiply peak, the training step and its matrix products alone.
 
-    The peak is timed the same way as the step (median of blocks) in blocks about as long as the
-    step's (a product of 2048^3 takes some 50 ms, a block of (b)'s steps some 400 ms): the best
-    of short blocks catches moments of turbo speed that a sustained rate never sees (measured:
-    330-362 GFLOP/s in blocks of one product, 328-354 in blocks of eight, best of 3 rounds each).
+    The three are timed in turns, a block of each ``repeats`` times, and each keeps the median of
+    its blocks: the peak is measured in the same moments as the step it is compared with (the
+    speed of this shared machine drifts by 10 % and more within minutes).  A peak block is about
+    as long as a step block (a product of 2048^3 takes some 50 ms, a block of (b)'s steps some
+    400 ms): the best of short blocks catches moments of turbo speed that a sustained rate never
+    sees (measured: 330-362 GFLOP/s in blocks of one product, 328-354 in blocks of eight, best of
+    3 rounds each).
     """
     sizes, batch = CONFIGS[key]
     peak_step = matmul_peak_step(PEAK_N)
@@ -229,8 +234,16 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
         step()
         floor_step()
     peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
-    return {"peak": _time(peak_step, peak_block, repeats), "step": _time(step, n_steps, repeats),
-            "matmuls": _time(floor_step, n_steps, repeats)}
+    blocks: dict[str, list[float]] = {"peak": [], "step": [], "matmuls": []}
+    for _ in range(repeats):
+        blocks["peak"].append(_time(peak_step, peak_block, 1))
+        # One untimed call after the turn of another: its data back in the caches, as in
+        # training, where a step follows a step.
+        step()
+        blocks["step"].append(_time(step, n_steps, 1))
+        floor_step()
+        blocks["matmuls"].append(_time(floor_step, n_steps, 1))
+    return {name: float(np.median(times)) for name, times in blocks.items()}
 
 
 def warpnet_round_seconds(key: str, n_steps: int, repeats: int) -> dict[str, float]:
@@ -305,28 +318,35 @@ def main() -> None:
 
     print(f"BLAS: {blas_description()}; warpnet's updates in NumPy's BLAS: "
           f"{'yes' if blas.available() else 'no'}")
-    print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'peak GF/s':>10}"
+    print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}{'peak GF/s':>10}"
           f"{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
     for key, (sizes, batch) in CONFIGS.items():
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
         # machine may last a whole round of one side (seconds), so each needs a few.  Every round
         # of either side runs in a fresh process, so a process that happens to run slow as a
         # whole (seen here: a whole run of one process 20 % slower) costs that side one round,
-        # as it costs PyTorch one, not the whole comparison.
-        ours = theirs = floor = peak_seconds = float("inf")
+        # as it costs PyTorch one, not the whole comparison.  "by round" gives the spread of the
+        # ratio of each PyTorch round to the warpnet round just before it.
+        mine, theirs = [], []
         for _ in range(rounds):
-            mine = warpnet_round_seconds(key, n_steps, repeats)
-            peak_seconds, ours, floor = (min(peak_seconds, mine["peak"]), min(ours, mine["step"]),
-                                         min(floor, mine["matmuls"]))
-            theirs = min(theirs, torch_step_seconds(sizes, batch, threads, n_steps, repeats)["seconds"])
-        peak = 2 * PEAK_N**3 / peak_seconds
+            mine.append(warpnet_round_seconds(key, n_steps, repeats))
+            theirs.append(torch_step_seconds(sizes, batch, threads, n_steps, repeats)["seconds"])
+        ours = min(r["step"] for r in mine)
+        by_round = [t / r["step"] for r, t in zip(mine, theirs, strict=True)]
+        # The fraction of peak pairs each round's step with the peak timed alongside it (same
+        # process, same moments), and takes the median over the rounds.
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
-        flops = 6 * n_params * batch
+        flops, peak_flops = 6 * n_params * batch, 2 * PEAK_N**3
+        peak = float(np.median([peak_flops / r["peak"] for r in mine]))
+        of_peak = float(np.median([flops / r["step"] * r["peak"] / peak_flops for r in mine]))
+        floor = min(r["matmuls"] for r in mine)
+        floor_of_peak = float(np.median([flops / r["matmuls"] * r["peak"] / peak_flops for r in mine]))
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
-        print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}{theirs * 1e3:>10.2f}"
-              f"{theirs / ours:>7.2f}x{peak / 1e9:>10.0f}{flops / ours / peak:>8.0%}"
+        print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}"
+              f"{min(theirs) * 1e3:>10.2f}{min(theirs) / ours:>7.2f}x"
+              f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{of_peak:>8.0%}"
               f"{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
-              f"{floor * 1e3:>12.2f} ({flops / floor / peak:.0%})")
+              f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})")
     try:
         # Each side's best of 5 rounds (a round is about 1 s).
         eps = [epoch_comparison(epochs=2 if args.quick else 3) for _ in range(epoch_rounds)]

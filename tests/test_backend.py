@@ -60,3 +60,10 @@ def test_row_max_and_row_sum_equal_the_reductions(dtype, shape):
     assert backend.row_max(x).shape == backend.row_sum(x).shape == (shape[0], 1)
     strided = np.asfortranarray(x)[:, ::2]
     np.testing.assert_array_equal(backend.row_max(strided), strided.max(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (200, 10), (7, 300)])
+def test_column_sum_is_the_sum_over_rows(shape):
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    np.testing.assert_array_equal(backend.column_sum(x), x.sum(axis=0))
+    assert backend.column_sum(x).shape == (shape[1],)

@@ -29,6 +29,7 @@ __all__ = [
     "matmul",
     "relu",
     "relu_backward",
+    "column_sum",
     "add_scaled",
     "scale",
     "sum_of_squares",
@@ -196,6 +197,15 @@ def row_sum(x: Array) -> Array:
     if is_numpy_array(x) and x.ndim == 2 and x.dtype.kind == "f":
         return x @ np.ones((x.shape[1], 1), x.dtype)
     return array_namespace(x).sum(x, axis=1, keepdims=True)
+
+
+def column_sum(x: Array) -> Array:
+    """Sum of each column of a 2-D array, shape (M,): a bias's gradient from the batch's rows.
+    NumPy's own reduction is called directly (the namespace's ``sum`` wraps it in a Python
+    function that costs more than the sum of a small batch)."""
+    if is_numpy_array(x):
+        return np.add.reduce(x, axis=0)
+    return array_namespace(x).sum(x, axis=0)
 
 
 def sum_of_squares(w: Array) -> Array:

@@ -77,9 +77,13 @@ def _updatable(w: Any, g: Any, *state: Any) -> bool:
     """``w`` a writable C-contiguous float32/64 NumPy array, the gradient ``g`` and each state
     array one of the same dtype and size (the state writable too), and the compiled loops at
     hand."""
-    return (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
-            and w.flags.writeable and _fits(g, w) and all(_fits(a, w) and a.flags.writeable
-                                                          for a in state) and available())
+    if not (type(w) is np.ndarray and w.dtype in _FLOATS and w.flags.c_contiguous
+            and w.flags.writeable and _fits(g, w) and available()):
+        return False
+    for a in state:
+        if not (_fits(a, w) and a.flags.writeable):
+            return False
+    return True
 
 
 def _update(name: str, arrays: tuple[np.ndarray, ...], args: tuple[Any, ...]) -> float:

@@ -75,7 +75,7 @@ class Linear(Module):
                              f"got {tuple(dout.shape)}")
         self.weight.accumulate_matmul(self._x.T, dout)  # dW = x^T dout: (D, M)
         if self.bias is not None:
-            self.bias.accumulate(array_namespace(dout).sum(dout, axis=0))  # db: (M,)
+            self.bias.accumulate(backend.column_sum(dout))  # db: (M,)
         if not need_dx:
             return None
         return backend.matmul(dout, self.weight.value.T, out=out)  # dx = dout W^T: (N, D)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..backend import Array, array_namespace
 
@@ -224,6 +226,8 @@ def _same_namespace(a: Any, b: Any) -> bool:
 
 def check_float_input(layer: Module, x: Array) -> None:
     """Raise TypeError unless ``x`` is a floating-point array (the message names the layer)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, answered at once
+        return
     try:
         xp = array_namespace(x)
     except TypeError:
