@@ -318,8 +318,8 @@ def main() -> None:
 
     print(f"BLAS: {blas_description()}; warpnet's updates in NumPy's BLAS: "
           f"{'yes' if blas.available() else 'no'}")
-    print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}{'peak GF/s':>10}"
-          f"{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
+    print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}"
+          f"{'peak GF/s':>10}{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
     for key, (sizes, batch) in CONFIGS.items():
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
         # machine may last a whole round of one side (seconds), so each needs a few.  Every round
