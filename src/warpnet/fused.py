@@ -90,7 +90,7 @@ def _update(name: str, arrays: tuple[np.ndarray, ...], args: tuple[Any, ...]) ->
     """Run the update loop ``name`` over the flat ``arrays`` (the weights first), split over
     threads for a large array (``_parallel_parts``); the sum of squares it returns."""
     kernel = _kernel(name)
-    flat = tuple(a.reshape(-1) for a in arrays)
+    flat = [a.reshape(-1) for a in arrays]
     size = flat[0].size
     n_parts = _parallel_parts(size)
     # The loops sum the squares in blocks, each in the type of their last argument.  Measured in

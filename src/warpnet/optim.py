@@ -88,15 +88,15 @@ class Optimizer:
             if len(state) < len(self.state_keys):
                 for key in self.state_keys:
                     state.setdefault(key, array_namespace(p.value).zeros_like(p.value))
-            if size is None or not backend.is_numpy_array(g) or g.size <= size:
-                pieces = [(p.value, g, state)]  # in one piece
-            else:
-                keys = list(state)
-                pieces = [(w, gb, dict(zip(keys, parts, strict=True)))
-                          for w, gb, *parts in backend.blocks(p.value, g, *(state[k] for k in keys),
-                                                              size=size)]
-            squares.append(sum(self._update(w, gb, piece_state, decay, sum_squares)
-                               for w, gb, piece_state in pieces))
+            if size is None or not backend.is_numpy_array(g) or g.size <= size:  # in one piece
+                squares.append(self._update(p.value, g, state, decay, sum_squares))
+                continue
+            keys = list(state)
+            squares.append(sum(self._update(w, gb, dict(zip(keys, parts, strict=True)), decay,
+                                            sum_squares)
+                               for w, gb, *parts in backend.blocks(p.value, g,
+                                                                   *(state[k] for k in keys),
+                                                                   size=size)))
         return squares if sum_squares else None
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
