@@ -92,11 +92,9 @@ class Optimizer:
                 squares.append(self._update(p.value, g, state, decay, sum_squares))
                 continue
             keys = list(state)
-            squares.append(sum(self._update(w, gb, dict(zip(keys, parts, strict=True)), decay,
-                                            sum_squares)
-                               for w, gb, *parts in backend.blocks(p.value, g,
-                                                                   *(state[k] for k in keys),
-                                                                   size=size)))
+            pieces = backend.blocks(p.value, g, *(state[k] for k in keys), size=size)
+            squares.append(sum(self._update(w, gb, dict(zip(keys, parts, strict=True)), decay, sum_squares)
+                               for w, gb, *parts in pieces))
         return squares if sum_squares else None
 
     def _update(self, w: Array, g: Array, state: dict[str, Array], decay: float,
