@@ -252,6 +252,12 @@ def warpnet_round_seconds(key: str, n_steps: int, repeats: int) -> dict[str, flo
                              "--repeats", str(repeats))
 
 
+def _median_of_peak(rounds: list[dict[str, float]], timed: str, flops: float) -> float:
+    """Median over ``rounds`` (as ``warpnet_round`` returns them) of ``flops`` done in the round's
+    ``timed`` seconds, as a fraction of the peak timed in that same round."""
+    return float(np.median([flops / r[timed] * r["peak"] / (2 * PEAK_N**3) for r in rounds]))
+
+
 def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
     """Seconds per epoch (shuffling included) of warpnet's Trainer and scikit-learn's MLPClassifier
     on n samples of shape (a), float32, SGD with momentum, batch 200."""
@@ -336,15 +342,14 @@ def main() -> None:
         # The fraction of peak pairs each round's step with the peak timed alongside it (same
         # process, same moments), and takes the median over the rounds.
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
-        flops, peak_flops = 6 * n_params * batch, 2 * PEAK_N**3
-        peak = float(np.median([peak_flops / r["peak"] for r in mine]))
-        of_peak = float(np.median([flops / r["step"] * r["peak"] / peak_flops for r in mine]))
+        flops = 6 * n_params * batch
+        peak = float(np.median([2 * PEAK_N**3 / r["peak"] for r in mine]))
         floor = min(r["matmuls"] for r in mine)
-        floor_of_peak = float(np.median([flops / r["matmuls"] * r["peak"] / peak_flops for r in mine]))
+        step_of_peak, floor_of_peak = (_median_of_peak(mine, timed, flops) for timed in ("step", "matmuls"))
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
         print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}"
               f"{min(theirs) * 1e3:>10.2f}{min(theirs) / ours:>7.2f}x"
-              f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{of_peak:>8.0%}"
+              f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{step_of_peak:>8.0%}"
               f"{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
               f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})")
     try:
