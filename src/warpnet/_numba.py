@@ -1,6 +1,6 @@
 """Whether warpnet's optional compiled kernels run, and loading them.
 
-The kernels (``features._hog_numba``, ``_step_numba``) are modules that import numba at their top;
+The kernels (``features._hog_numba``, ``_fast._kernels``) are modules that import numba at their top;
 each has a NumPy twin that runs where they do not: numba is not installed, it finds no writable
 folder for its compilation cache (it raises RuntimeError while decorating), or ``WARPNET_NUMBA=0``
 is set in the environment.

@@ -19,15 +19,14 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .nn import ELU, Dropout, LeakyReLU, Linear, Module, ReLU, Sequential, Sigmoid, Softplus, Tanh
+from .nn import ACTIVATIONS, Activation, Dropout, Linear, Module, Sequential
 
-# torch.nn.Softplus returns x itself above ``threshold`` (an approximation of log(1 + e^x) whose
-# error is about e^-threshold).  At 40 the error, ~4e-18, is below float64 rounding of x, so the
-# exported network matches warpnet's exact softplus; exp(40) still fits float32.
-_SOFTPLUS_THRESHOLD = 40.0
 
-_SUPPORTED = ("Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus (beta=1), ELU, Dropout, "
-              "Sequential")
+def _supported() -> str:
+    """The layer types with a PyTorch twin: Linear, Dropout, Sequential and every registered
+    activation that names one (``torch_name``)."""
+    twins = [cls.__name__ for _, cls in ACTIVATIONS.items() if cls.torch_name is not None]
+    return ", ".join(["Linear", "Dropout", "Sequential", *twins])
 
 
 def _torch() -> Any:
@@ -91,21 +90,11 @@ def _layer_to_torch(torch: Any, layer: Module) -> Any:
             if layer.bias is not None:
                 out.bias.copy_(torch.from_numpy(np.array(backend.to_numpy(layer.bias.value))))
         return out
-    if isinstance(layer, LeakyReLU):
-        return nn.LeakyReLU(layer.negative_slope)
-    if isinstance(layer, ReLU):
-        return nn.ReLU()
-    if isinstance(layer, Sigmoid):
-        return nn.Sigmoid()
-    if isinstance(layer, Tanh):
-        return nn.Tanh()
-    if isinstance(layer, Softplus):
-        return nn.Softplus(beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
-    if isinstance(layer, ELU):
-        return nn.ELU(alpha=layer.alpha)
+    if isinstance(layer, Activation) and layer.torch_name is not None:
+        return getattr(nn, layer.torch_name)(**layer.torch_kwargs())
     if isinstance(layer, Dropout):
         return nn.Dropout(layer.p)
-    raise TypeError(f"cannot export layer {layer!r} to PyTorch; supported: {_SUPPORTED}")
+    raise TypeError(f"cannot export layer {layer!r} to PyTorch; supported: {_supported()}")
 
 
 def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> Sequential:
@@ -113,8 +102,8 @@ def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> 
 
     Args:
         module: ``torch.nn.Sequential`` (nested ones are kept nested) or a single supported layer:
-            ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus`` (beta=1),
-            ``ELU``, ``Dropout``.  Weights must be float32 or float64.
+            ``Linear``, ``Dropout`` and the twin of every registered activation (``torch_name``;
+            ``Softplus`` with beta=1).  Weights must be float32 or float64.
         rng: seed or generator for the dropout masks of the warpnet network.
 
     Returns:
@@ -153,23 +142,12 @@ def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Modul
         out.load_state_dict({"weight": weight.T, **(
             {"bias": layer.bias.detach().cpu().numpy()} if layer.bias is not None else {})})
         return out
-    if isinstance(layer, nn.ReLU):
-        return ReLU()
-    if isinstance(layer, nn.LeakyReLU):
-        return LeakyReLU(float(layer.negative_slope))
-    if isinstance(layer, nn.Sigmoid):
-        return Sigmoid()
-    if isinstance(layer, nn.Tanh):
-        return Tanh()
-    if isinstance(layer, nn.Softplus):
-        if float(layer.beta) != 1.0:
-            raise ValueError(f"{layer!r}: warpnet's Softplus has beta = 1, got beta={layer.beta}")
-        return Softplus()
-    if isinstance(layer, nn.ELU):
-        return ELU(float(layer.alpha))
+    for _, cls in ACTIVATIONS.items():  # the registered activation whose twin this is
+        if cls.torch_name is not None and type(layer) is getattr(nn, cls.torch_name, None):
+            return cls.from_torch(layer)
     if isinstance(layer, nn.Dropout):
         return Dropout(float(layer.p), rng=rng)
-    raise TypeError(f"cannot import {type(layer).__name__} from PyTorch; supported: {_SUPPORTED}")
+    raise TypeError(f"cannot import {type(layer).__name__} from PyTorch; supported: {_supported()}")
 
 
 __all__ = ["to_torch", "from_torch"]

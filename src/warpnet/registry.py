@@ -5,7 +5,7 @@ when a name is unknown."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import UsageError
 
@@ -20,11 +20,20 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator adding ``obj`` under ``name``; a name can be registered once."""
+        """Decorator adding ``obj`` under ``name``; a name can be registered once.
+
+        Raises:
+            TypeError: ``name`` is not a non-empty str.
+            ValueError: ``name`` is taken (the message names both entries).
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a {self.kind} name must be a non-empty str, got {name!r}")
 
         def add(obj: T) -> T:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} {name!r} is already registered")
+            known = self._lookup(name)
+            if known is not None and known is not obj:
+                raise ValueError(f"{self.kind} {name!r} is already registered to {_qualname(known)}; "
+                                 f"cannot register {_qualname(obj)} under the same name")
             self._entries[name] = obj
             return obj
 
@@ -35,21 +44,51 @@ class Registry(Generic[T]):
         otherwise, so the command line answers an unknown name as a usage error."""
         if not isinstance(name, str):
             raise TypeError(f"{self.kind} must be given by name (a str), got {type(name).__name__}")
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise UsageError(
-                f"unknown {self.kind} {name!r}; expected one of: {', '.join(self._entries)}"
-            ) from None
+        found = self._lookup(name)
+        if found is None:
+            raise UsageError(f"unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}")
+        return found
+
+    def _lookup(self, name: str) -> T | None:
+        return self._entries.get(name)
 
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def items(self) -> list[tuple[str, T]]:
+        """``(name, entry)`` pairs in registration order."""
+        return [(name, self.get(name)) for name in self.names()]
+
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return isinstance(name, str) and self._lookup(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.names())
+
+
+class DerivedRegistry(Registry[T]):
+    """A registry of its own entries plus, under their class names, every class of other
+    registries (e.g. the layers: ``Linear`` and ``Sequential`` registered here, each activation
+    class read from the activation registry at the moment of the lookup, so one registered later,
+    from outside the package, is found too)."""
+
+    def __init__(self, kind: str, *sources: Registry[Any]) -> None:
+        super().__init__(kind)
+        self._sources = sources
+
+    def _derived(self) -> dict[str, Any]:
+        return {cls.__name__: cls for source in self._sources for _, cls in source.items()}
+
+    def _lookup(self, name: str) -> T | None:
+        own = self._entries.get(name)
+        return own if own is not None else self._derived().get(name)
+
+    def names(self) -> list[str]:
+        return list(self._entries) + [n for n in self._derived() if n not in self._entries]
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warpnet import nn, optim
+from warpnet import nn
 
 ALL_LAYERS = [lambda: nn.Linear(4, 3), nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ELU,
               lambda: nn.Dropout(0.5, rng=0), lambda: nn.mlp([4, 5, 3])]
-
 
 def test_linear_shape_error_names_layer_and_shapes():
     layer = nn.Linear(3072, 100)
@@ -26,31 +23,26 @@ def test_linear_shape_error_names_layer_and_shapes():
     with pytest.raises(TypeError, match="array"):
         layer.forward([[0.0] * 3072])
 
-
 @pytest.mark.parametrize("factory", ALL_LAYERS)
 def test_backward_before_forward(factory):
     with pytest.raises(RuntimeError, match="before forward"):
         factory().backward(np.ones((2, 3), np.float32))
-
 
 @pytest.mark.parametrize("kwargs", [{"p": 1.0}, {"p": -0.1}, {"p": 1.5}, {"p": "0.5"}])
 def test_dropout_p_validated(kwargs):
     with pytest.raises(ValueError, match="dropout p"):
         nn.Dropout(**kwargs)
 
-
 @pytest.mark.parametrize("args", [(0, 3), (3, -1), (2.5, 3)])
 def test_linear_sizes_validated(args):
     with pytest.raises(ValueError, match="positive integer"):
         nn.Linear(*args)
-
 
 def test_unknown_names_list_the_choices():
     with pytest.raises(ValueError, match="relu, leaky_relu, sigmoid, tanh, softplus, elu"):
         nn.mlp([2, 3, 2], "swish")
     with pytest.raises(ValueError, match="he, xavier, normal, zeros"):
         nn.Linear(2, 3, init="orthogonal")
-
 
 def test_dropout_train_and_eval():
     x = np.ones((2000, 50), np.float32)
@@ -62,7 +54,6 @@ def test_dropout_train_and_eval():
     np.testing.assert_array_equal(layer.backward(x), y)
     layer.eval()
     assert layer.forward(x) is x
-
 
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 5), seed=st.integers(0, 1000))
@@ -79,7 +70,6 @@ def test_no_layer_changes_its_inputs(n, seed):
         np.testing.assert_array_equal(x, x_copy)
         np.testing.assert_array_equal(dout, dout_copy)
 
-
 def test_sequential_returns_fresh_arrays():
     model = nn.mlp([4, 6, 6, 3], rng=0)
     rng = np.random.default_rng(0)
@@ -94,33 +84,6 @@ def test_sequential_returns_fresh_arrays():
     np.testing.assert_array_equal(dx1, dx1_copy)
     np.testing.assert_array_equal(model(x1), y1)  # buffers reused without changing results
 
-
-def test_training_step_allocates_no_batch_sized_arrays():
-    model = nn.mlp([256, 512, 512, 10], rng=0)
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((128, 256), dtype=np.float32), rng.integers(0, 10, 128)
-    loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(1e-4)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        opt.zero_grad()
-        _, d = loss_fn(model.forward(x), y)
-        model.backward(d, need_dx=False)
-        penalty(model.parameters())
-        opt.step()
-
-    step()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    tracemalloc.reset_peak()
-    for _ in range(3):
-        step()
-    new_peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    batch_array = 128 * 512 * 4
-    assert new_peak < batch_array / 2, f"{new_peak} bytes allocated per step"
-
-
 def test_config_round_trip_and_state_dict():
     model = nn.Sequential(nn.Linear(4, 5, rng=0), nn.LeakyReLU(0.1), nn.Dropout(0.3), nn.Linear(5, 6),
                           nn.ELU(0.7), nn.Linear(6, 2, bias=False, dtype="float64"), nn.Tanh())
@@ -131,7 +94,6 @@ def test_config_round_trip_and_state_dict():
     model.eval(), clone.eval()
     np.testing.assert_array_equal(clone(x), model(x))
     assert list(model.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias", "5.weight"]
-
 
 @pytest.mark.parametrize("config, match", [
     ({"type": "os.system"}, "unknown layer"),
@@ -144,7 +106,6 @@ def test_build_rejects_bad_configs(config, match):
     with pytest.raises(ValueError, match=match):
         nn.build(config)
 
-
 def test_load_state_dict_checks_names_and_shapes():
     model = nn.mlp([3, 4, 2])
     with pytest.raises(ValueError, match="missing"):
@@ -153,16 +114,14 @@ def test_load_state_dict_checks_names_and_shapes():
     with pytest.raises(ValueError, match="shape"):
         model.load_state_dict(bad)
 
-
-def test_l2_penalty_on_blocks_equals_formula():
+def test_l2_penalty_equals_formula():
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((300, 250)).astype(np.float32)  # larger than one block
+    w = rng.standard_normal((300, 250)).astype(np.float32)
     p = nn.Parameter(w.copy())
-    p.accumulate(np.ones_like(w))
+    p.grad += np.ones_like(w)
     value = nn.L2(0.5)([p])
     assert value == pytest.approx(0.5 * float(np.sum(w.astype(np.float64) ** 2)), rel=1e-5)
     np.testing.assert_allclose(p.grad, 1.0 + 2 * 0.5 * w, rtol=1e-6)
-
 
 @pytest.mark.parametrize("penalty", [nn.L2(0.3), nn.L1(0.7)], ids=repr)
 def test_penalty_call_is_value_plus_add_gradient(penalty):
@@ -175,13 +134,3 @@ def test_penalty_call_is_value_plus_add_gradient(penalty):
     penalty.add_gradient([split, bias])
     np.testing.assert_array_equal(split.grad, called.grad)
     np.testing.assert_array_equal(bias.grad, 0.0)  # biases are not penalized
-
-
-def test_l2_value_from_squares_equals_value():
-    rng = np.random.default_rng(2)
-    params = [nn.Parameter(rng.standard_normal((5, 4))), nn.Parameter(rng.standard_normal(4),
-                                                                       regularize=False)]
-    squares = [float(np.sum(p.value ** 2)) for p in params]
-    penalty = nn.L2(0.3)
-    assert penalty.value_from_squares(params, squares) == pytest.approx(penalty.value(params),
-                                                                        rel=1e-14)

@@ -67,7 +67,7 @@ class SignalAt:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_finishes_the_step_saves_and_resume_is_exact(blobs, small_mlp, tmp_path, signum,
                                                             monkeypatch):
-    monkeypatch.setattr("warpnet.train.batches.THREADED_MIN_BYTES", 0)  # a batch in flight too
+    monkeypatch.setattr("warpnet._fast.batches.THREADED_MIN_BYTES", 0)  # a batch in flight too
     X, y, Xv, yv = blobs
     straight = make_trainer(small_mlp, 3, tmp_path / "a", "adam")
     straight.fit(X, y, validation=(Xv, yv))

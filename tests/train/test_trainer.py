@@ -11,7 +11,7 @@ import pytest
 
 from warpnet import nn, optim
 from warpnet.errors import UsageError
-from warpnet.train import DIGITS_DEFAULTS, OPTIMIZER_DEFAULTS, TrainConfig, Trainer, inputs
+from warpnet.train import DIGITS_DEFAULTS, TrainConfig, Trainer, inputs
 
 
 def weights(model: nn.Module) -> list[np.ndarray]:
@@ -206,8 +206,8 @@ def test_callbacks_see_every_step_and_can_stop(blobs, small_mlp):
 
 def test_optimizer_by_name_uses_defaults_and_overrides(small_mlp):
     trainer = Trainer(small_mlp(), "svm", "sgd", verbose=0)
-    assert trainer.optimizer.lr == OPTIMIZER_DEFAULTS["sgd"]["lr"]
-    assert trainer.optimizer.momentum == OPTIMIZER_DEFAULTS["sgd"]["momentum"]
+    assert trainer.optimizer.lr == optim.SGD.default_lr
+    assert trainer.optimizer.momentum == optim.SGD.default_momentum
     trainer = Trainer(small_mlp(), "softmax", "adam", lr=0.003, verbose=0)
     assert isinstance(trainer.optimizer, optim.Adam) and trainer.optimizer.lr == 0.003
 

@@ -42,8 +42,8 @@ class TrainConfig:
     loss: str = "softmax"
     reg: float = 3e-3
     optimizer: str = "sgd"
-    lr: float | None = None  # None: _SGD_DEFAULTS for sgd, the Trainer's defaults otherwise
-    momentum: float | None = None  # sgd only
+    lr: float | None = None  # None: the optimizer class's default_lr
+    momentum: float | None = None  # only for optimizers that take momentum (default_momentum)
     schedule: str | None = None
     epochs: int = 30
     batch_size: int = 64
@@ -52,15 +52,12 @@ class TrainConfig:
     seed: int = 0
 
 
-# Tuned on digits (see the class docstring); other optimizers use the Trainer's defaults.
-_SGD_DEFAULTS = {"lr": 0.05, "momentum": 0.9}
 # Flags that may change when a run is resumed: they do not alter what was already trained.
 _RESUMABLE = {"epochs", "early_stopping"}
 
 
 def add_parser(sub: Any) -> None:
     from .. import nn, optim
-    from ..train import OPTIMIZER_DEFAULTS
 
     p = sub.add_parser(NAME, help="train a classifier and write a run folder",
                        description="Train a linear classifier or an MLP; writes config.json, "
@@ -79,16 +76,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--activation", choices=nn.ACTIVATIONS.names(), help=f"default: {d.activation}")
     p.add_argument("--dropout", type=_args.fraction, help="drop probability after each hidden "
                    "layer (default: 0)")
-    p.add_argument("--loss", choices=[n for n in nn.LOSSES.names() if n != "mse"],
+    p.add_argument("--loss", choices=[n for n, cls in nn.LOSSES.items() if not cls.regression],
                    help=f"default: {d.loss}")
     p.add_argument("--reg", type=_args.non_negative_float,
                    help=f"L2 strength on the weights (default: {d.reg:g})")
     p.add_argument("--optimizer", choices=optim.OPTIMIZERS.names(), help=f"default: {d.optimizer}")
     p.add_argument("--lr", type=_args.positive_float,
-                   help=f"learning rate (default: {_SGD_DEFAULTS['lr']:g} for sgd, "
-                   f"{OPTIMIZER_DEFAULTS['adam']['lr']:g} for adam and rmsprop)")
+                   help="learning rate (default: " + ", ".join(
+                       f"{cls.default_lr:g} for {name}" for name, cls in optim.OPTIMIZERS.items()) + ")")
     p.add_argument("--momentum", type=_args.fraction,
-                   help=f"SGD momentum (default: {_SGD_DEFAULTS['momentum']:g})")
+                   help="momentum (default: " + ", ".join(
+                       f"{cls.default_momentum:g} for {name}" for name, cls in optim.OPTIMIZERS.items()
+                       if cls.takes_momentum) + "; other optimizers take none)")
     p.add_argument("--schedule", choices=optim.SCHEDULES.names(),
                    help="learning-rate schedule (default: constant)")
     p.add_argument("--epochs", type=_args.positive_int, help=f"default: {d.epochs}")
@@ -130,14 +129,14 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
                                  f"resumed ({values[key]}); only --epochs and --early-stopping "
                                  "may change")
     values.update(given)
-    if values["optimizer"] != "sgd" and values["momentum"] is not None:
-        raise UsageError(f"--momentum applies to --optimizer sgd, not {values['optimizer']}")
-    if values["optimizer"] == "sgd":
-        values.update({k: v for k, v in _SGD_DEFAULTS.items() if values[k] is None})
-    elif values["lr"] is None:
-        from ..train import OPTIMIZER_DEFAULTS
+    from .. import optim
 
-        values["lr"] = OPTIMIZER_DEFAULTS[values["optimizer"]]["lr"]
+    rule = optim.OPTIMIZERS.get(values["optimizer"])
+    if not rule.takes_momentum and values["momentum"] is not None:
+        takes = [name for name, cls in optim.OPTIMIZERS.items() if cls.takes_momentum]
+        raise UsageError(f"--momentum applies to --optimizer {' or '.join(takes)}, "
+                         f"not {values['optimizer']}")
+    values.update({k: v for k, v in rule.defaults().items() if values[k] is None})
     config = TrainConfig(**values)
     if config.model == "linear" and ("hidden" in given or "dropout" in given):
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")

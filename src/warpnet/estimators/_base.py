@@ -226,8 +226,10 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _make_optimizer(self, network: Module) -> optim.Optimizer:
         kwargs: dict[str, Any] = {"lr": self._learning_rate_init()}
-        if self.solver == "sgd":
-            kwargs.update(momentum=self.momentum, nesterov=self.nesterov and self.momentum > 0)
+        if optim.OPTIMIZERS.get(self.solver).takes_momentum:
+            kwargs["momentum"] = self.momentum
+            if self.nesterov and self.momentum > 0:
+                kwargs["nesterov"] = True
         return optim.optimizer(self.solver, network.parameters(), **kwargs)
 
     def _learning_rate_init(self) -> float:

@@ -1,7 +1,8 @@
 """The neural-network engine: layers with explicit forward/backward, losses, penalties.
 
-Public names: ``Module``, ``Parameter``, ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``,
-``Softplus``, ``ELU``, ``Dropout``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
+Public names: ``Module``, ``Parameter``, ``Linear``, ``Activation`` and the registered
+activations ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus``, ``ELU``, ``GELU``, ``SiLU``;
+``Dropout``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
 ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
 ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
 ``model.get_config()``.
@@ -11,8 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Registry
-from .activations import ACTIVATIONS, ELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, activation
+from ..registry import DerivedRegistry
+from .activations import (
+    ACTIVATIONS,
+    ELU,
+    GELU,
+    Activation,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+    activation,
+)
 from .containers import Sequential, mlp
 from .gradcheck import gradcheck
 from .init import INITIALIZERS
@@ -21,8 +34,10 @@ from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss,
 from .module import Module, Parameter
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 
-LAYERS: Registry[type[Module]] = Registry("layer")
-for _cls in (Linear, Dropout, Sequential, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, ELU):
+# Layers by class name, as ``get_config`` writes them: the ones below, and every registered
+# activation class (derived from ``ACTIVATIONS`` at each lookup).
+LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS)
+for _cls in (Linear, Dropout, Sequential):
     LAYERS.register(_cls.__name__)(_cls)
 
 
@@ -43,7 +58,8 @@ def build(config: dict[str, Any]) -> Module:
 
 __all__ = [
     "Module", "Parameter", "Linear", "Dropout", "Sequential", "mlp",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "activation",
+    "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "GELU", "SiLU",
+    "activation",
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
     "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",

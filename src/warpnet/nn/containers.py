@@ -16,21 +16,13 @@ from .module import Module
 
 
 class Sequential(Module):
-    """Modules applied one after another; backward runs them in reverse.
-
-    Intermediate activations and gradients are written into arrays the container keeps and reuses
-    from one call to the next (as long as the batch shape stays the same), so a training step
-    allocates no new batch-sized arrays after the first.  What ``forward`` and ``backward`` return
-    is always a fresh array owned by the caller.
-    """
+    """Modules applied one after another; backward runs them in reverse."""
 
     def __init__(self, *layers: Module) -> None:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential layer {i} must be a Module, got {type(layer).__name__}")
         self.layers: list[Module] = list(layers)
-        self._fwd: dict[int, Array] = {}
-        self._bwd: dict[int, Array] = {}
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, layer in enumerate(self.layers):
@@ -45,34 +37,16 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
-    def forward(self, x: Array, out: Array | None = None) -> Array:
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            if i == last:
-                return self._fresh(layer.forward(x, out=out), self._fwd)
-            y = layer.forward(x, out=self._fwd.get(i))
-            if y is not x:  # a layer that passes its input through (eval dropout) owns no buffer
-                self._fwd[i] = y
-            x = y
-        return x  # an empty Sequential is the identity
+    def forward(self, x: Array) -> Array:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         for i in range(len(self.layers) - 1, -1, -1):
-            if i == 0:
-                dx = self.layers[0].backward(dout, out=out, need_dx=need_dx)
-                return None if dx is None else self._fresh(dx, self._bwd)
-            dx = self.layers[i].backward(dout, out=self._bwd.get(i))
-            if dx is not dout:
-                self._bwd[i] = dx
-            dout = dx
+            # Only the first layer may skip dx: the others' dx is the next dout.
+            dout = self.layers[i].backward(dout, need_dx=need_dx or i > 0)
         return dout
-
-    @staticmethod
-    def _fresh(y: Array, buffers: dict[int, Array]) -> Array:
-        """``y``, copied if it is one of the reused buffers, so callers never see them change."""
-        if any(y is b for b in buffers.values()):
-            return backend.array_namespace(y).asarray(y, copy=True)
-        return y
 
     def get_config(self) -> dict[str, Any]:
         return {"type": "Sequential", "layers": [layer.get_config() for layer in self.layers]}
@@ -86,16 +60,9 @@ class Sequential(Module):
             raise ValueError("Sequential config needs a list 'layers'")
         return cls(*(build(layer) for layer in layers))
 
-    def _reset_buffers(self) -> None:
-        self._fwd.clear()
-        self._bwd.clear()
-
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
-
-
-_SATURATING = {"sigmoid", "tanh"}
 
 
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropout: float = 0.0,
@@ -108,9 +75,10 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
             two-layer CIFAR-10 net (at least two entries).
         activation: one registered activation name for every hidden layer, or one per hidden layer.
         dropout: probability of dropping hidden units (a ``Dropout`` after each activation), 0 = none.
-        init: initializer of the hidden layers; by default "he" for ReLU-like activations and
-            "xavier" for sigmoid/tanh.  The output layer starts ten times smaller, so a fresh
-            classifier predicts nearly uniform probabilities (loss close to ln C).
+        init: initializer of the hidden layers; by default each activation class's preference
+            (its ``init``: "he" for ReLU-like activations, "xavier" for sigmoid/tanh).  The output
+            layer starts ten times smaller, so a fresh classifier predicts nearly uniform
+            probabilities (loss close to ln C).
         rng: seed or generator for the weights (and the dropout masks).
         dtype: "float32" or "float64".
     """
@@ -126,12 +94,12 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
     rng = backend.as_generator(rng)
     layers: list[Module] = []
     for i in range(n_hidden):
-        layer_init = init or ("xavier" if acts[i] in _SATURATING else "he")
+        layer_init = init or ACTIVATIONS.get(acts[i]).init
         layers.append(Linear(sizes[i], sizes[i + 1], init=layer_init, rng=rng, dtype=dtype))
         layers.append(ACTIVATIONS.get(acts[i])())
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
-    out_init = init or ("xavier" if n_hidden and acts[-1] in _SATURATING else "he")
+    out_init = init or (ACTIVATIONS.get(acts[-1]).init if n_hidden else "he")
     out_draw = initializers.INITIALIZERS.get(out_init)(gain=0.1) if out_init in ("he", "xavier") \
         else initializers.resolve(out_init)
     layers.append(Linear(sizes[-2], sizes[-1], init=out_draw, rng=rng, dtype=dtype))

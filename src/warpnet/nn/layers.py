@@ -56,29 +56,30 @@ class Linear(Module):
                                regularize=False) if bias else None)
         self._x: Array | None = None
 
-    def forward(self, x: Array, out: Array | None = None) -> Array:
+    def forward(self, x: Array) -> Array:
         check_float_input(self, x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r} expects input of shape (N, {self.in_features}), "
                              f"got {tuple(x.shape)}")
-        self._x = x
-        y = backend.matmul(x, self.weight.value, out=out)  # (N, M)
+        self._x = x  # backward needs the input
+        y = x @ self.weight.value  # (N, M)
         if self.bias is not None:
-            y += self.bias.value
+            y = y + self.bias.value
         return y
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
-        if self._x is None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
+        x = self._x
+        if x is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        if tuple(dout.shape) != (self._x.shape[0], self.out_features):
-            raise ValueError(f"{self!r}: dout must have shape {(self._x.shape[0], self.out_features)}, "
+        if tuple(dout.shape) != (x.shape[0], self.out_features):
+            raise ValueError(f"{self!r}: dout must have shape {(x.shape[0], self.out_features)}, "
                              f"got {tuple(dout.shape)}")
-        self.weight.accumulate_matmul(self._x.T, dout)  # dW = x^T dout: (D, M)
+        self.weight.grad += x.T @ dout  # dW = x^T dout: (D, M)
         if self.bias is not None:
-            self.bias.accumulate(backend.column_sum(dout))  # db: (M,)
+            self.bias.grad += array_namespace(dout).sum(dout, axis=0)  # db: (M,)
         if not need_dx:
             return None
-        return backend.matmul(dout, self.weight.value.T, out=out)  # dx = dout W^T: (N, D)
+        return dout @ self.weight.value.T  # dx = dout W^T: (N, D)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": "Linear", "in_features": self.in_features,
@@ -114,7 +115,7 @@ class Dropout(Module):
         self._mask: Array | None = None
         self._ready = False
 
-    def forward(self, x: Array, out: Array | None = None) -> Array:
+    def forward(self, x: Array) -> Array:
         check_float_input(self, x)
         self._ready = True
         if not self.training or self.p == 0.0:
@@ -126,7 +127,7 @@ class Dropout(Module):
         self._mask = mask if backend.is_numpy_array(x) else xp.asarray(mask, device=backend.device(x))
         return x * self._mask
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         if not self._ready:
             raise RuntimeError(f"{self!r}: backward called before forward")
         if not need_dx:

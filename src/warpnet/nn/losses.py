@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend, fused
+from .. import backend
 from ..backend import Array, array_namespace
 from ..registry import Registry
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
-
-# exp(-60) ~ 9e-27 is far above the smallest normal float32 (1e-38): scores more than 60 below
-# the row maximum get that floor inside exp, so nothing underflows; their probability is
-# negligible either way, and the loss itself uses the unclipped scores.
-_EXP_FLOOR = -60.0
 
 
 def _check_scores(scores: Any) -> Any:
@@ -78,7 +73,13 @@ def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
 
 
 class Loss:
-    """Base class: ``loss_fn(scores, y) -> (loss, dscores)``."""
+    """Base class: ``loss_fn(scores, y) -> (loss, dscores)``.
+
+    Class attribute ``regression``: whether the targets are real values (N, K) rather than class
+    labels (N,) -- read by the trainer (accuracy or not), the estimators and the tests.
+    """
+
+    regression = False
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
@@ -102,29 +103,17 @@ class SoftmaxCrossEntropy(Loss):
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
-        if sample_weight is None:
-            # The formula below as one compiled loop where numba runs (``warpnet.fused``); it
-            # checks the values as it goes and leaves anything wrong to this path, which raises.
-            compiled = fused.softmax_cross_entropy(scores, y)
-            if compiled is not None:
-                return compiled
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
-        shifted = scores - backend.row_max(scores)  # row max 0: exp cannot overflow
-        exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
-        # log(sum exp) = log(n_max + rest), with n_max >= 1 entries equal to the row maximum:
-        # written as log(n_max) + log1p(rest / n_max) it stays accurate when rest is tiny
-        # (a confident prediction), where log(1 + rest) would round rest away.
-        at_max = xp.astype(shifted == 0, scores.dtype)
-        n_max = backend.row_sum(at_max)  # (N, 1)
-        rest = backend.row_sum(exp * (1.0 - at_max))
-        sum_exp = n_max + rest
-        onehot = _one_hot(xp, y, C, scores.dtype)
-        correct = backend.row_sum(shifted * onehot)
-        per_row = xp.log(n_max) + xp.log1p(rest / n_max) - correct  # (N, 1)
+        # log softmax by log-sum-exp: subtract each row's maximum, so exp cannot overflow.
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # (N, C)
+        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        onehot = _one_hot(xp, y, C, scores.dtype)  # (N, C)
+        per_row = -xp.sum(log_probs * onehot, axis=1, keepdims=True)  # -log p_y: (N, 1)
+        dscores = xp.exp(log_probs) - onehot  # softmax - onehot
         if w is None:
-            return xp.sum(per_row) / N, (exp / sum_exp - onehot) / N
-        return xp.sum(per_row * w), (exp / sum_exp - onehot) * w
+            return xp.sum(per_row) / N, dscores / N
+        return xp.sum(per_row * w), dscores * w
 
 
 @LOSSES.register("svm")
@@ -145,11 +134,11 @@ class MulticlassSVM(Loss):
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
         onehot = _one_hot(xp, y, C, scores.dtype)
-        correct = backend.row_sum(scores * onehot)  # s_y: (N, 1)
+        correct = xp.sum(scores * onehot, axis=1, keepdims=True)  # s_y: (N, 1)
         margins = (scores - correct + self.margin) * (1.0 - onehot)  # the j = y term is excluded
         active = xp.astype(margins > 0, scores.dtype)
         # Each active margin pushes s_j up by 1 and s_y down by 1.
-        dscores = active - onehot * backend.row_sum(active)
+        dscores = active - onehot * xp.sum(active, axis=1, keepdims=True)
         if w is None:
             return xp.sum(margins * active) / N, dscores / N
         return xp.sum(margins * active * w), dscores * w
@@ -171,6 +160,8 @@ class MSE(Loss):
 
     Shape: pred (N, K), target (N, K); a target of shape (N,) is accepted when K = 1.
     """
+
+    regression = True
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in ("mean", "sum"):
@@ -212,8 +203,8 @@ def loss(name: str, **kwargs: Any) -> Loss:
 
 
 def softmax(scores: Array) -> Array:
-    """Class probabilities from scores, row by row (for prediction; training uses the fused loss)."""
+    """Class probabilities from scores (N, C), row by row (for prediction; training takes the
+    loss's gradient, never "softmax, then log")."""
     xp = array_namespace(scores)
-    shifted = scores - backend.row_max(scores)
-    exp = xp.exp(xp.maximum(shifted, xp.full_like(shifted, _EXP_FLOOR)))
-    return exp / backend.row_sum(exp)
+    exp = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))  # row max 0: no overflow
+    return exp / xp.sum(exp, axis=1, keepdims=True)

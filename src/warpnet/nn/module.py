@@ -22,8 +22,8 @@ class Parameter:
 
     Attributes:
         value: the array (NumPy, PyTorch, CuPy or any array-API array).
-        grad: an array of the same shape, namespace and device; ``backward`` adds into it and
-            ``zero_grad`` clears it.
+        grad: an array of the same shape, namespace and device; ``backward`` adds into it
+            (``p.grad += x.T @ dout``) and ``zero_grad`` clears it.
         regularize: whether weight penalties (L2/L1) apply; True for weights, False for biases.
     """
 
@@ -32,75 +32,30 @@ class Parameter:
         self.value = value
         self._grad = xp.zeros_like(value)
         self.regularize = regularize
-        # ``zero_grad`` only marks the gradient as zero; the next contribution then overwrites the
-        # array instead of being added to it (a matrix product goes straight into it), which saves
-        # clearing and re-reading it every step.  Reading ``.grad`` clears it first if needed.
-        self._zero_pending = True
-        # An L2 penalty's gradient ``decay * value`` is added lazily too: an optimizer folds it
-        # into its own pass over the weights (``take_grad``), reading them once instead of twice.
-        self._decay = 0.0
+        # ``zero_grad`` only marks the gradient as zero; it is cleared when it is next read, so a
+        # step that never reads it (a frozen layer) never pays for clearing it.
+        self._zero_pending = False
 
     @property
     def grad(self) -> Array:
         """The gradient array (same shape, namespace and device as ``value``)."""
-        grad, decay = self.take_grad()
-        if decay:
-            backend.add_scaled(grad, decay, self.value)
-        return grad
-
-    def take_grad(self) -> tuple[Array, float]:
-        """``(g, c)`` such that the gradient is ``g + c * value``; the caller must apply the ``c``
-        part itself (``grad`` does; optimizers fold it into their update)."""
         if self._zero_pending:
             self._grad[...] = 0
             self._zero_pending = False
-        decay, self._decay = self._decay, 0.0
-        return self._grad, decay
-
-    def add_decay(self, c: float) -> None:
-        """``grad += c * value``, applied lazily (see ``take_grad``)."""
-        self._decay += c
+        return self._grad
 
     @grad.setter
     def grad(self, value: Array) -> None:
         self._grad = value
         self._zero_pending = False
-        self._decay = 0.0
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.value.shape)
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero (lazily: see ``grad``)."""
+        """Set the gradient to zero (when it is next read)."""
         self._zero_pending = True
-        self._decay = 0.0
-
-    def accumulate(self, g: Array) -> None:
-        """``grad += g``."""
-        if self._zero_pending:
-            self._grad[...] = g
-            self._zero_pending = False
-        else:
-            self._grad += g
-
-    def accumulate_matmul(self, a: Array, b: Array) -> None:
-        """``grad += a @ b``, written straight into the gradient when it is zero."""
-        if self._zero_pending:
-            result = backend.matmul(a, b, out=self._grad)
-            if result is not self._grad:
-                self._grad[...] = result
-            self._zero_pending = False
-        else:
-            self._grad += a @ b
-
-    def accumulate_scaled(self, alpha: float, x: Array) -> None:
-        """``grad += alpha * x`` (used by weight penalties)."""
-        if self._zero_pending:
-            self._grad[...] = alpha * x
-            self._zero_pending = False
-            return
-        self._grad = backend.add_scaled(self._grad, alpha, x)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.value.dtype})"
@@ -109,18 +64,17 @@ class Parameter:
 class Module:
     """Base class of layers and containers.
 
-    Subclasses implement ``forward(x, out=None)`` and ``backward(dout, out=None, need_dx=True)``.
-    ``out`` is an optional array the result may be written into (containers pass their reusable
-    buffers); implementations return the result, which may or may not be ``out``.  ``need_dx=False``
-    lets the first layer of a network skip the gradient with respect to the data.
+    Subclasses implement ``forward(x)`` and ``backward(dout, need_dx=True)``.  ``need_dx=False``
+    lets the first layer of a network skip the gradient with respect to the data (it returns
+    None).
     """
 
     training: bool = True
 
-    def forward(self, x: Array, out: Array | None = None) -> Array:
+    def forward(self, x: Array) -> Array:
         raise NotImplementedError
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         raise NotImplementedError
 
     def __call__(self, x: Array) -> Array:

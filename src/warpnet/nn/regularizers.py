@@ -1,8 +1,7 @@
 """Weight penalties ``reg * sum_k R(W_k)`` over the weights (not the biases), as in the lecture:
 R = L2 (sum of squares, gradient ``2 * reg * W``) or L1 (sum of absolute values, gradient
 ``reg * sign(W)``).  Calling a penalty on a list of parameters returns its value and adds its
-gradient into each weight's ``.grad``.  L2 adds it lazily: reading ``.grad`` includes it, and an
-optimizer step uses it inside its own pass over the weights without writing it into ``.grad``.
+gradient into each weight's ``.grad``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .. import backend
 from ..backend import Array, array_namespace
 from ..registry import Registry
 from .module import Parameter
@@ -58,24 +56,13 @@ class Penalty:
 
 @PENALTIES.register("l2")
 class L2(Penalty):
-    """``strength * sum(W**2)``; gradient ``2 * strength * W``.
-
-    An optimizer step reads every weight, so it can also sum their squares on the way
-    (``Optimizer.step(sum_squares=True)``): the ``Trainer`` takes this penalty's value from there
-    instead of paying a pass over the weights for it.
-    """
-
-    def value_from_squares(self, params: Iterable[Parameter], squares: Iterable[float]) -> float:
-        """The value from ``sum(W**2)`` of each parameter, already summed (``squares``, in
-        ``params`` order, as ``Optimizer.step(sum_squares=True)`` returns them)."""
-        return self.strength * sum(s for p, s in zip(params, squares, strict=True) if p.regularize)
+    """``strength * sum(W**2)``; gradient ``2 * strength * W``."""
 
     def _r(self, w: Array) -> Array:
-        return backend.sum_of_squares(w)
+        return array_namespace(w).sum(w * w)
 
     def _add_gradient(self, p: Parameter) -> None:
-        # Added lazily: an optimizer step folds it into its own pass.
-        p.add_decay(2.0 * self.strength)
+        p.grad += 2.0 * self.strength * p.value
 
 
 @PENALTIES.register("l1")
@@ -87,7 +74,7 @@ class L1(Penalty):
         return xp.sum(xp.abs(w))
 
     def _add_gradient(self, p: Parameter) -> None:
-        p.accumulate_scaled(self.strength, array_namespace(p.value).sign(p.value))
+        p.grad += self.strength * array_namespace(p.value).sign(p.value)
 
 
 def penalty(name: str, strength: float, **kwargs: Any) -> Penalty:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..nn import ACTIVATIONS, L2, LOSSES, Sequential, mlp, softmax
 from ..optim import OPTIMIZERS
+from ..train.step import make_step
 from .points import PointSet, generate
 from .settings import Settings, optimizer_takes_momentum
 
@@ -85,6 +86,7 @@ class TrainingSession:
         self.penalty = L2(s.l2)
         kwargs = {"momentum": s.momentum} if optimizer_takes_momentum(s.optimizer) else {}
         self.optimizer = OPTIMIZERS.get(s.optimizer)(self.model.parameters(), lr=s.lr, **kwargs)
+        self._step = make_step(self.model, self.loss_fn, self.optimizer, self.penalty)
         # Batches come from their own stream of the seed, independent of the weights' stream.
         self.batch_rng = np.random.default_rng([s.seed, 1])
         self.steps = 0
@@ -115,14 +117,9 @@ class TrainingSession:
         idx, self._order = self._order[:b], self._order[b:]
         # A diverging run overflows on the way; the loss's own finiteness check reports it.
         with np.errstate(over="ignore", invalid="ignore"):
-            self.model.zero_grad()
-            scores = self.model.forward(self.x_train[idx])  # (B, C)
-            data_loss, dscores = self.loss_fn(scores, self.y_train[idx])
-            self.model.backward(dscores, need_dx=False)
-            reg = self.penalty(self.model.parameters())
-            self.optimizer.step()
+            loss = self._step(self.x_train[idx], self.y_train[idx])  # the trainer's step
         self.steps += 1
-        return float(data_loss) + reg
+        return loss
 
     def train_for(self, seconds: float, max_steps: int = 10_000) -> int:
         """Run steps for about ``seconds`` of wall time (at least one step); returns how many."""

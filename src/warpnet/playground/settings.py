@@ -10,7 +10,6 @@ copy of the names.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -49,8 +48,8 @@ def classification_losses() -> tuple[str, ...]:
 
 
 def optimizer_takes_momentum(name: str) -> bool:
-    """Whether the registered optimizer ``name`` has a ``momentum`` argument (SGD does)."""
-    return "momentum" in inspect.signature(OPTIMIZERS.get(name)).parameters
+    """Whether the registered optimizer ``name`` takes momentum (its class says so: SGD does)."""
+    return OPTIMIZERS.get(name).takes_momentum
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, write_checkpoint
 from .history import RECORD_KEYS, History
 from .interrupt import TrainingInterrupted
-from .trainer import DIGITS_DEFAULTS, OPTIMIZER_DEFAULTS, TrainConfig, Trainer
+from .step import Step, make_step
+from .trainer import DIGITS_DEFAULTS, TrainConfig, Trainer
 
 __all__ = [
     "Trainer", "TrainConfig", "History", "RECORD_KEYS", "TrainingInterrupted",
-    "OPTIMIZER_DEFAULTS", "DIGITS_DEFAULTS", "CHECKPOINT_NAME", "read_checkpoint", "write_checkpoint",
+    "DIGITS_DEFAULTS", "Step", "make_step", "CHECKPOINT_NAME", "read_checkpoint", "write_checkpoint",
 ]

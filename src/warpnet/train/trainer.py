@@ -34,25 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, blas, nn
+from .. import backend, nn
 from ..backend import Array, array_namespace
 from ..errors import DataError, UsageError
 from ..optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
 from ..progress import Progress, make_progress
 from . import inputs
-from .batches import Batches
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, write_checkpoint
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
+from .step import make_step, minibatches
 
-__all__ = ["Trainer", "TrainConfig", "OPTIMIZER_DEFAULTS", "DIGITS_DEFAULTS"]
-
-# Hyper-parameters used when the optimizer is given by name without them.
-OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sgd": {"lr": 0.05, "momentum": 0.9},
-    "rmsprop": {"lr": 1e-3},
-    "adam": {"lr": 1e-3},
-}
+__all__ = ["Trainer", "TrainConfig", "DIGITS_DEFAULTS"]
 
 # Settings for small image sets such as the 8x8 digits (standardized with per-pixel mean and std
 # of the training split): ``Trainer(model, "softmax", **DIGITS_DEFAULTS)`` takes the two-layer
@@ -164,7 +157,7 @@ class Trainer:
         model: the network (a ``warpnet.nn.Module``).
         loss: "softmax", "svm", "mse" or a ``warpnet.nn.Loss``.
         optimizer: an ``Optimizer`` built on ``model.parameters()``, or a name ("sgd", "rmsprop",
-            "adam") built here with ``lr``/``momentum`` (defaults in ``OPTIMIZER_DEFAULTS``).
+            "adam") built here with ``lr``/``momentum`` (defaults: the class's ``defaults()``).
         lr, momentum: only with an optimizer name.
         schedule: None, an ``LRSchedule`` on this optimizer, "cosine" (down to 0 over ``epochs``)
             or "step" (x0.1 every third of ``epochs``); stepped once per epoch.  A named
@@ -214,14 +207,9 @@ class Trainer:
         self._after_backward = [cb for cb in self.callbacks if hasattr(cb, "on_after_backward")]
         self._epoch_end = [cb for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
         self._dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
-        self._regression = isinstance(self.loss_fn, nn.MSE)
-        # How minibatches are gathered (NumPy only; see batches.py).  With NumPy's BLAS at hand,
-        # a few at once on its threads.  Without it, the next one on a helper thread while the
-        # step's single-threaded parts leave a core free; with BLAS's threads spinning between
-        # products that gained nothing or slowed the step (epoch of benchmarks/engine.py: BLAS
-        # passes 135-143 ms with, 124-128 ms without; compiled update 127-131 ms with, 127-129
-        # without).  Timing only: the batches, and so the results, are the same either way.
-        self._prefetch = not blas.available()
+        self._regression = self.loss_fn.regression
+        # The step: compiled where ``warpnet._fast`` knows the model, else the plain loop.
+        self.step = make_step(model, self.loss_fn, self.optimizer, self.penalty)
         self._batch_buffers: dict[Any, Any] = {}  # the minibatch buffers, shared by a fit's epochs
         first = self._params[0].value
         self._xp = array_namespace(first)
@@ -259,12 +247,13 @@ class Trainer:
             raise TypeError(f"optimizer must be a name or a warpnet.optim.Optimizer, "
                             f"got {type(optimizer).__name__}")
         cls = OPTIMIZERS.get(optimizer)
-        kwargs = dict(OPTIMIZER_DEFAULTS.get(optimizer, {}))
+        kwargs: dict[str, Any] = cls.defaults()
         if lr is not None:
             kwargs["lr"] = lr
         if momentum is not None:
-            if "momentum" not in kwargs:
-                raise UsageError(f"momentum applies to sgd only, not to {optimizer!r}")
+            if not cls.takes_momentum:
+                takes = [name for name, c in OPTIMIZERS.items() if c.takes_momentum]
+                raise UsageError(f"momentum applies to {', '.join(takes)} only, not to {optimizer!r}")
             kwargs["momentum"] = momentum
         try:
             return cls(self._params, **kwargs)
@@ -372,20 +361,14 @@ class Trainer:
 
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
-        with Batches(train.x, train.y, train.w, order, B, parallel=not self._prefetch,
-                     prefetch=self._prefetch, buffers=self._batch_buffers) as batches:
+        with minibatches(train.x, train.y, train.w, order, B, buffers=self._batch_buffers) as batches:
             for b in range(pos.batch, n_batches):
                 self.batch = b
                 xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
-                for p in self._params:  # listed once, not re-walked through the modules per step
-                    p.zero_grad()
-                scores = self.model.forward(xb)  # (n, C)
-                loss, dscores = self._data_loss(scores, yb, wb, epoch, b, n_batches)
-                self.model.backward(dscores, need_dx=False)  # nothing needs dL/dX
-                self.penalty.add_gradient(self._params)  # reg * dR/dW into the gradients
+                loss, scores = self._gradients(xb, yb, wb, epoch, b, n_batches)
                 for cb in self._after_backward:
                     cb.on_after_backward(self)
-                loss_value = float(loss) + self._step_with_penalty()
+                loss_value = float(loss) + self.step.update()  # data loss + penalty
                 if not math.isfinite(loss_value):
                     raise FloatingPointError(f"the training loss became {loss_value} in epoch "
                                              f"{epoch}, batch {b + 1}/{n_batches} (the weight "
@@ -433,36 +416,26 @@ class Trainer:
         if interrupt.signum is not None:
             raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
 
-    def _step_with_penalty(self) -> float:
-        """The optimizer's step, returning the weight penalty's value for the weights as the step
-        found them.  For L2 the step sums their squares itself, in the pass over the weights it
-        makes anyway (``Optimizer.step(sum_squares=True)``); otherwise, or where the optimizer
-        leaves some regularized weight out, the value is computed first, in passes of its own."""
-        penalty, optimizer = self.penalty, self.optimizer
-        if not (type(penalty) is nn.L2 and penalty.strength  # a subclass may change R
-                and {id(p) for p in self._params if p.regularize} <= {id(p) for p in optimizer.params}):
-            value = penalty.value(self._params)
-            optimizer.step()
-            return value
-        return penalty.value_from_squares(optimizer.params, optimizer.step(sum_squares=True))
-
-    def _data_loss(self, scores: Array, yb: Array, wb: Array | None, epoch: int, b: int,
+    def _gradients(self, xb: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
-        """The loss function, with a diverged network reported by epoch and batch."""
+        """The step's forward, loss and backward, with a diverged network reported by epoch and
+        batch."""
         try:
-            loss, dscores = self.loss_fn(scores, yb, sample_weight=wb)
+            loss, scores = self.step.gradients(xb, yb, wb)
         except ValueError:
-            xp = array_namespace(scores)
-            if not bool(xp.all(xp.isfinite(scores))):
-                raise FloatingPointError(
-                    f"the network's scores became NaN or inf in epoch {epoch}, batch "
-                    f"{b + 1}/{n_batches}: training diverged; lower the learning rate") from None
+            scores = self.step.scores
+            if scores is not None:
+                xp = array_namespace(scores)
+                if not bool(xp.all(xp.isfinite(scores))):
+                    raise FloatingPointError(
+                        f"the network's scores became NaN or inf in epoch {epoch}, batch "
+                        f"{b + 1}/{n_batches}: training diverged; lower the learning rate") from None
             raise
         if not math.isfinite(float(loss)):
             raise FloatingPointError(f"the training loss became {float(loss)} in epoch {epoch}, "
                                      f"batch {b + 1}/{n_batches}: training diverged; lower the "
                                      "learning rate")
-        return loss, dscores
+        return loss, scores
 
     def _count_correct(self, scores: Array, yb: Array) -> Any:
         if self._on_numpy:

@@ -21,6 +21,7 @@ from .. import nn
 from ..backend import as_generator
 from ..io_atomic import atomic_write
 from ..optim import SGD, Adam
+from ..train.step import make_step
 
 __all__ = ["new_figure", "png_bytes", "save_png", "fit", "predict_scores", "accuracy",
            "grid_over", "CLASS_COLORS", "check_points", "check_labels"]
@@ -88,7 +89,7 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, *, loss: nn.Loss | None 
         steps: int = 500, lr: float = 0.01, reg: float = 0.0, batch_size: int | None = None,
         seed: int | np.random.Generator = 0, on_step: Any = None, optimizer: str = "adam",
         ) -> nn.Module:
-    """Train ``model`` in place: the training loop of the lecture, written out.
+    """Train ``model`` in place with the trainer's step (``warpnet.train.make_step``).
 
     Args:
         model: the network; its parameters are updated in place.
@@ -111,6 +112,7 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, *, loss: nn.Loss | None 
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     opt = Adam(model.parameters(), lr=lr) if optimizer == "adam" \
         else SGD(model.parameters(), lr=lr, momentum=0.9)
+    step_fn = make_step(model, loss_fn, opt, penalty)
     rng = as_generator(seed)
     model.train()
     for step in range(steps):
@@ -119,12 +121,7 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, *, loss: nn.Loss | None 
         else:
             idx = rng.choice(len(x), batch_size, replace=False)
             xb, yb = x[idx], y[idx]
-        opt.zero_grad()
-        scores = model.forward(xb)                  # (B, C)
-        _, dscores = loss_fn(scores, yb)           # mean data loss and its gradient
-        model.backward(dscores, need_dx=False)     # fills every Parameter.grad
-        penalty(model.parameters())                # adds 2 * reg * W to the weights' grads
-        opt.step()
+        step_fn(xb, yb)  # forward, loss, backward, 2 * reg * W, update
         if on_step is not None:
             on_step(step, model)
     model.eval()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from warpnet import blas
+from warpnet._fast import batches as batches_module
+from warpnet._fast import blas
+from warpnet._fast.batches import Batches
 from warpnet.train import Trainer
-from warpnet.train import batches as batches_module
-from warpnet.train.batches import Batches
 
 MODES = {"plain": {}, "parallel": {"parallel": True}, "prefetch": {"prefetch": True}}
 

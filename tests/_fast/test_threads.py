@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from warpnet import _threads
+from warpnet._fast import threads as _threads
 
 
 def test_results_come_back_in_part_order_and_the_first_part_runs_here():

@@ -1,4 +1,4 @@
-"""The compiled loops of a training step (see ``warpnet.fused``); imported only where numba runs.
+"""The compiled loops of a training step (see ``fused``); imported only where numba runs.
 
 Each loop goes once over its arrays, element by element or row by row, and reads as the formula
 it computes; ``warpnet.fused`` checks the arrays before handing them over.
@@ -11,13 +11,16 @@ import math
 import numba
 import numpy as np
 
-EXP_FLOOR = -60.0  # as ``nn.losses._EXP_FLOOR``: exp of a score this far below the row maximum
+# exp(-60) ~ 9e-27 is far above the smallest normal float32 (1e-38): scores more than 60 below the
+# row maximum get that floor inside exp, so nothing underflows into slow subnormals; their
+# probability is negligible either way, and the loss itself uses the unclipped scores.
+EXP_FLOOR = -60.0
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def softmax_cross_entropy(scores, labels, dscores):  # pragma: no cover (compiled)
     """Mean over the rows of ``-log softmax(scores)[label]``, with its gradient written into
-    ``dscores``; row by row, the same formula as ``nn.SoftmaxCrossEntropy``'s array path.
+    ``dscores``; row by row, the formula of ``nn.SoftmaxCrossEntropy``.
 
     Returns ``(status, loss)``: status 0, or 1 where a score is NaN or inf, or 2 where a label is
     outside [0, C) (then ``dscores`` holds nothing useful and the caller takes the array path,
@@ -92,9 +95,10 @@ def sgd(w, g, v, lr, rho, decay, nesterov, momentum, zero):  # pragma: no cover 
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, zero):  # pragma: no cover (compiled)
-    """RMSProp's update of the flat arrays ``w`` and ``s`` in place, in the order of the array
-    path's operations; returns ``sum(w**2)`` of the weights before it."""
+def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, tiny, zero):  # pragma: no cover (compiled)
+    """RMSProp's update of the flat arrays ``w`` and ``s`` in place, in the order of the plain
+    rule's operations (``s`` below ``tiny``, the smallest normal number, flushed to zero as there);
+    returns ``sum(w**2)`` of the weights before it."""
     n, block = np.uintp(w.size), np.uintp(BLOCK)
     squares = 0.0
     for start in range(np.uintp(0), n, block):
@@ -104,6 +108,8 @@ def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, zero):  # pragma: no co
             part += wi * wi
             d = g[i] + decay * wi
             si = rho * s[i] + one_minus_rho * (d * d)
+            if si < tiny:
+                si = tiny - tiny
             s[i] = si
             w[i] = wi - lr * d / (np.sqrt(si) + eps)
         squares += part
@@ -111,11 +117,12 @@ def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, zero):  # pragma: no co
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay,
+def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay, tiny,
          zero):  # pragma: no cover (compiled)
     """Adam's update of the flat arrays ``w``, ``m`` and ``v`` in place (``c1 = 1 - b1**t`` and
-    ``c2 = 1 - b2**t``, the bias corrections of step t), in the order of the array path's
-    operations; returns ``sum(w**2)`` of the weights before it."""
+    ``c2 = 1 - b2**t``, the bias corrections of step t), in the order of the plain rule's
+    operations (moments below ``tiny``, the smallest normal number, flushed to zero as there);
+    returns ``sum(w**2)`` of the weights before it."""
     n, block = np.uintp(w.size), np.uintp(BLOCK)
     squares = 0.0
     for start in range(np.uintp(0), n, block):
@@ -126,6 +133,10 @@ def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay,
             d = g[i] + decay * wi
             mi = b1 * m[i] + one_minus_b1 * d
             vi = b2 * v[i] + one_minus_b2 * (d * d)
+            if abs(mi) < tiny:
+                mi = tiny - tiny
+            if vi < tiny:
+                vi = tiny - tiny
             m[i] = mi
             v[i] = vi
             w[i] = wi - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)

@@ -35,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import _threads, backend, blas
+from .. import backend
 from ..backend import Array, array_namespace
+from . import blas
+from . import threads as _threads
 
 __all__ = ["Batches"]
 

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warpnet import _numba, fused, nn, optim
+from warpnet import _numba, nn, optim
+from warpnet._fast import fused
+from warpnet._fast.step import _compiled_update
+from warpnet.train import make_step
 
 needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
 
@@ -80,9 +83,9 @@ def test_the_sum_of_squares_of_many_float32_weights_is_nearly_exact(update, zero
     g, s1, s2 = (np.ones_like(w) for _ in range(3))
     f = np.float32
     args = {"sgd": (w, g, s1, f(0.1), f(0.9), f(0), False, True),
-            "rmsprop": (w, g, s1, f(0.1), f(0.9), f(0.1), f(1e-8), f(0)),
+            "rmsprop": (w, g, s1, f(0.1), f(0.9), f(0.1), f(1e-8), f(0), f(1e-38)),
             "adam": (w, g, s1, s2, f(0.1), f(0.9), f(0.1), f(0.999), f(0.001), f(1e-8), f(0.1),
-                     f(0.001), f(0))}[update]
+                     f(0.001), f(0), f(1e-38))}[update]
     fused._kernel(update)  # loads the loops
     squares = getattr(fused._kernels, update)(*args, zero)
     assert abs(squares - exact) <= 1e-8 * exact
@@ -159,19 +162,24 @@ def test_rmsprop_and_adam_loops_equal_the_array_path(monkeypatch, dtype, name, k
     w0 = rng.standard_normal((37, 29)).astype(dtype)
     grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(4)]
 
-    def train():
+    def train(compiled):
         p = nn.Parameter(w0.copy())
         opt = optim.optimizer(name, [p], weight_decay=0.01, **kwargs)
         squares = []
         for g in grads:
-            opt.zero_grad()
-            p.accumulate(g)
-            squares += opt.step(sum_squares=True)
+            p.grad = g.copy()
+            if compiled:  # the compiled step's update
+                opt.steps += 1
+                opt.init_state(p, opt.state[0])
+                squares.append(_compiled_update(opt, p.value, p.grad, opt.state[0],
+                                                opt.weight_decay))
+            else:  # the plain rule
+                squares.append(float(np.sum(p.value.astype(np.float64) ** 2)))
+                opt.step()
         return p.value, opt.state[0], squares
 
-    compiled = train()
-    monkeypatch.setattr(fused, "_kernels", False)  # the array path
-    arrays = train()
+    compiled = train(True)
+    arrays = train(False)
     tol = 1e-6 if dtype == np.float32 else 1e-13
     assert compiled[0].dtype == dtype
     np.testing.assert_allclose(compiled[0], arrays[0], rtol=tol, atol=tol)
@@ -216,7 +224,7 @@ def test_refuses_what_it_cannot_do_and_changes_nothing(case):
 
 def test_environment_switch_turns_it_off():
     env = {**os.environ, "WARPNET_NUMBA": "0"}
-    out = subprocess.run([sys.executable, "-c", "from warpnet import fused; print(fused.available())"],
+    out = subprocess.run([sys.executable, "-c", "from warpnet._fast import fused; print(fused.available())"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -229,19 +237,13 @@ def test_a_numba_that_cannot_load_leaves_the_array_path(monkeypatch):
     monkeypatch.setattr(_numba.importlib, "import_module", cannot_cache)
     monkeypatch.setattr(fused, "_kernels", None)
     assert not fused.available()
-    p = nn.Parameter(np.ones(10))
-    opt = optim.SGD([p], lr=0.5, momentum=0.9)
-    p.accumulate(np.ones(10))
-    opt.step()
-    np.testing.assert_allclose(p.value, 0.5)
+    assert fused.sgd(np.ones(10), np.ones(10), np.zeros(10), 0.5, 0.9, 0.0, False) is None
 
 
 # -- softmax cross-entropy ------------------------------------------------------------------------
 
 def _array_path(scores, y):
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(fused, "_kernels", False)
-        return nn.SoftmaxCrossEntropy()(scores, y)
+    return nn.SoftmaxCrossEntropy()(scores, y)  # the plain formula
 
 
 @needs_numba
@@ -267,7 +269,9 @@ def test_softmax_loss_takes_the_compiled_path(monkeypatch):
     calls = []
     real = fused.softmax_cross_entropy
     monkeypatch.setattr(fused, "softmax_cross_entropy", lambda *a: calls.append(a) or real(*a))
-    nn.SoftmaxCrossEntropy()(np.zeros((3, 4), np.float32), np.array([0, 1, 2]))
+    model = nn.mlp([4, 3], rng=0)
+    step = make_step(model, nn.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=0.1))
+    step(np.zeros((3, 4), np.float32), np.array([0, 1, 2]))
     assert len(calls) == 1
 
 

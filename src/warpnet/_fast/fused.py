@@ -1,5 +1,5 @@
 """Compiled single-pass loops (numba, when installed) for the parts of a training step that NumPy
-does in several passes or many small calls; the loops are in ``_step_numba``.
+does in several passes or many small calls; the loops are in ``_kernels``.
 
 SGD's update is memory-bound: with momentum and an L2 part it reads the weight, its gradient and
 its velocity and writes two of them.  Written as array operations (NumPy, or the BLAS passes of
@@ -41,7 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _numba, _threads, blas
+from .. import _numba
+from . import blas
+from . import threads as _threads
 
 __all__ = ["adam", "available", "relu_backward", "rmsprop", "sgd", "softmax_cross_entropy"]
 
@@ -59,7 +61,7 @@ _kernels: Any = None  # the loaded module of compiled loops, once looked for; Fa
 def _kernel(name: str) -> Any:
     global _kernels
     if _kernels is None:
-        _kernels = _numba.load("warpnet._step_numba") or False
+        _kernels = _numba.load("warpnet._fast._kernels") or False
     return _kernels and getattr(_kernels, name)
 
 
@@ -124,26 +126,28 @@ def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
 
 def rmsprop(w: Any, g: Any, s: Any, lr: float, rho: float, eps: float,
             decay: float) -> float | None:
-    """One RMSProp step on ``w`` and its mean square ``s`` in place (as ``optim.RMSProp``);
-    returns ``sum(w**2)`` from before, or None where the compiled loop does not apply."""
+    """One RMSProp step on ``w`` and its mean square ``s`` in place (as ``optim.RMSProp``, the
+    flush of subnormals included); returns ``sum(w**2)`` from before, or None where the compiled
+    loop does not apply."""
     if not _updatable(w, g, s):
         return None
     t = w.dtype.type
-    return _update("rmsprop", (w, g, s), (t(lr), t(rho), t(1.0 - rho), t(eps), t(decay)))
+    return _update("rmsprop", (w, g, s), (t(lr), t(rho), t(1.0 - rho), t(eps), t(decay),
+                                          np.finfo(w.dtype).smallest_normal))
 
 
 def adam(w: Any, g: Any, m: Any, v: Any, lr: float, betas: tuple[float, float], eps: float,
          step: int, decay: float) -> float | None:
     """Adam's step ``step`` (from 1) on ``w`` and its moments ``m`` and ``v`` in place (as
-    ``optim.Adam``); returns ``sum(w**2)`` from before, or None where the compiled loop does not
-    apply."""
+    ``optim.Adam``, the flush of subnormals included); returns ``sum(w**2)`` from before, or None
+    where the compiled loop does not apply."""
     if not _updatable(w, g, m, v):
         return None
     t = w.dtype.type
     b1, b2 = betas
     return _update("adam", (w, g, m, v),
                    (t(lr), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps), t(1.0 - b1 ** step),
-                    t(1.0 - b2 ** step), t(decay)))
+                    t(1.0 - b2 ** step), t(decay), np.finfo(w.dtype).smallest_normal))
 
 
 def _parallel_parts(size: int) -> int:

@@ -1,4 +1,5 @@
-"""Each optimizer's step equals its formula recomputed by hand; schedules; bad hyper-parameters."""
+"""Each optimizer's step equals its formula recomputed by hand, on the plain path (the rule in
+``warpnet.optim``) and the compiled one (``warpnet._fast``); schedules; bad hyper-parameters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from warpnet import blas, fused, nn, optim
+from warpnet import nn, optim
+from warpnet._fast import fused
+from warpnet._fast.step import update_parameters
+
+PATHS = {"plain": lambda opt, l2=0.0: opt.step(), "compiled": update_parameters}
 
 
 def make_param(seed: int = 0) -> nn.Parameter:
@@ -17,30 +22,35 @@ def make_param(seed: int = 0) -> nn.Parameter:
     return p
 
 
+_path = "plain"  # which path ``run_steps`` and ``do_step`` take (set by the ``problem`` fixture)
+
+
+def do_step(opt: optim.Optimizer, l2: float = 0.0) -> None:
+    PATHS[_path](opt, l2)
+
+
 def run_steps(opt_factory, grads: list[np.ndarray], w0: np.ndarray) -> np.ndarray:
     p = nn.Parameter(w0.copy())
     opt = opt_factory([p])
     for g in grads:
         opt.zero_grad()
-        p.accumulate(g)
-        opt.step()
+        p.grad += g
+        do_step(opt)
     return p.value
 
 
-@pytest.fixture(params=[((3, 4), "numpy"), ((3, 4), "fused"), ((300, 250), "numpy"),
-                        ((300, 250), "blas"), ((1100, 1000), "blas"), ((300, 250), "fused")],
-                ids=["small", "small-fused", "numpy-blocks", "blas-axpy", "blas-axpy-scal", "fused"])
-def problem(request, monkeypatch):
-    """Weights and three gradients, updated on one of the optimizer's paths: NumPy (block by block
-    for the larger shape), NumPy's BLAS (``warpnet.blas``; axpy, and scal from 1 Mi elements) or
-    the compiled loop (``warpnet.fused``, needs numba)."""
+@pytest.fixture(params=[((3, 4), "plain"), ((3, 4), "compiled"), ((300, 250), "plain"),
+                        ((1100, 1000), "compiled")],
+                ids=["small", "small-compiled", "plain", "compiled-threads"])
+def problem(request):
+    """Weights and three gradients, updated on one of the two paths: the plain rule
+    (``optimizer.step()``) or the compiled loops (``warpnet._fast``, needs numba; the largest
+    shape split over BLAS's threads where it lends them)."""
     shape, path = request.param
-    if path == "fused" and not fused.available():
+    if path == "compiled" and not fused.available():
         pytest.skip("numba is not installed")
-    if path != "fused":
-        monkeypatch.setattr(fused, "_kernels", False)
-    if path == "numpy":
-        monkeypatch.setattr(blas, "_ROUTINES", {})
+    global _path
+    _path = path
     rng = np.random.default_rng(1)
     return rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(3)]
 
@@ -114,15 +124,15 @@ def test_state_dict_resumes_exactly(problem, name):
     first = optim.optimizer(name, [p], **kwargs)
     for g in grads[:2]:
         first.zero_grad()
-        p.accumulate(g)
-        first.step()
+        p.grad += g
+        do_step(first)
     saved = {k: v for k, v in first.state_dict().items()}
     saved["state"] = [{k: a.copy() for k, a in s.items()} for s in saved["state"]]
     second = optim.optimizer(name, [p], lr=1.0, **({"momentum": 0.5} if name == "sgd" else {}))
     second.load_state_dict(saved)
     second.zero_grad()
-    p.accumulate(grads[2])
-    second.step()
+    p.grad += grads[2]
+    do_step(second)
     np.testing.assert_array_equal(p.value, straight)
 
 
@@ -165,7 +175,8 @@ def test_bad_params_and_names():
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_with_weight_decay_and_l2_penalty(problem, nesterov):
-    """Weight decay and an L2 penalty enter the update as part of the gradient, g + c * w."""
+    """Weight decay and an L2 penalty enter the update as part of the gradient, g + c * w: the
+    plain path adds the penalty's part into ``.grad``, the compiled one folds it into its loop."""
     w, grads = problem
     c = 0.05 + 2 * 0.02  # weight_decay + the penalty's 2 * reg
     expected, v = w.copy(), np.zeros_like(w)
@@ -177,48 +188,47 @@ def test_momentum_with_weight_decay_and_l2_penalty(problem, nesterov):
     opt = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=nesterov, weight_decay=0.05)
     for g in grads:
         opt.zero_grad()
-        p.accumulate(g)
-        nn.L2(0.02)([p])
-        opt.step()
-        np.testing.assert_array_equal(p.grad, g)  # .grad keeps the data gradient
+        p.grad += g
+        if _path == "plain":
+            nn.L2(0.02)([p])
+            opt.step()
+        else:
+            update_parameters(opt, 2 * 0.02)
     np.testing.assert_allclose(p.value, expected, rtol=1e-12, atol=1e-13)
 
 
-def test_reading_grad_includes_the_l2_part():
+def test_l2_penalty_adds_its_gradient_into_grad():
     p = nn.Parameter(np.array([1.0, -2.0, 3.0]))
-    p.accumulate(np.array([0.5, 0.5, 0.5]))
+    p.grad += np.array([0.5, 0.5, 0.5])
     nn.L2(0.1)([p])
     np.testing.assert_allclose(p.grad, [0.5 + 0.2, 0.5 - 0.4, 0.5 + 0.6])
 
 
-@pytest.mark.skipif(not fused.available(), reason="numba is not installed")
-def test_sgd_runs_the_compiled_loop_on_numpy_float_arrays(monkeypatch):
-    taken = []
-    original = fused.sgd
-    monkeypatch.setattr(fused, "sgd", lambda *args: taken.append(original(*args)) or taken[-1])
-    p = nn.Parameter(np.ones((300, 250), np.float32))
-    opt = optim.SGD([p], lr=0.1, momentum=0.9)
-    p.accumulate(np.ones((300, 250), np.float32))
-    opt.step()
-    assert taken == [300 * 250]  # ran, and summed the squares of the weights it read
-    np.testing.assert_allclose(p.value, 0.9)
-
-
 @pytest.mark.parametrize("name", ["sgd", "sgd-momentum", "sgd-nesterov", "rmsprop", "adam"])
-def test_step_sums_the_squares_of_the_weights_it_updates(problem, name):
+def test_compiled_update_sums_the_squares_of_the_weights_it_updates(problem, name):
+    if _path != "compiled":
+        pytest.skip("the sum of squares comes from the compiled loops")
     w, grads = problem
     kwargs = {"sgd": {"lr": 0.1}, "sgd-momentum": {"lr": 0.1, "momentum": 0.9},
               "sgd-nesterov": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
               "rmsprop": {"lr": 0.1}, "adam": {"lr": 0.1}}[name]
     kind = "sgd" if name.startswith("sgd") else name
-    params = [nn.Parameter(w.copy()), nn.Parameter(2 * w)]
+    params = [nn.Parameter(w.copy()), nn.Parameter(2 * w), nn.Parameter(w[0].copy(), regularize=False)]
     opt = optim.optimizer(kind, params, **kwargs)
     for g in grads:
-        before = [float(np.sum(p.value ** 2)) for p in params]
+        before = sum(float(np.sum(p.value ** 2)) for p in params[:2])
         opt.zero_grad()
-        for p in params:
-            p.accumulate(g)
-        nn.L2(0.01).add_gradient(params)
-        squares = opt.step(sum_squares=True)
-        np.testing.assert_allclose(squares, before, rtol=1e-12)
-    assert opt.step() is None
+        for p in params[:2]:
+            p.grad += g
+        params[2].grad += g[0]
+        np.testing.assert_allclose(update_parameters(opt, 0.02), before, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", optim.OPTIMIZERS.names())
+def test_class_attributes_answer_defaults_and_momentum(name):
+    cls = optim.OPTIMIZERS.get(name)
+    defaults = cls.defaults()
+    assert defaults["lr"] == cls.default_lr > 0
+    assert ("momentum" in defaults) == cls.takes_momentum
+    opt = cls([make_param()])  # the class's default learning rate
+    assert opt.lr == cls.default_lr

@@ -1,0 +1,18 @@
+"""Optimizers (update rules over explicit state) and learning-rate schedules.
+
+One module per rule, each its whole-array formula: ``SGD`` (momentum, Nesterov), ``RMSProp``,
+``Adam``; the ``Optimizer`` base class and the ``OPTIMIZERS`` registry; ``optimizer(name, params)``;
+schedules ``StepLR`` and ``CosineLR`` in ``SCHEDULES``.
+"""
+
+from __future__ import annotations  # noqa: I001
+
+# The rules register in this order, the order every menu lists them in.
+from .optimizer import OPTIMIZERS, Optimizer, flush_subnormals, optimizer
+from .sgd import SGD
+from .rmsprop import RMSProp
+from .adam import Adam
+from .schedules import SCHEDULES, CosineLR, LRSchedule, StepLR
+
+__all__ = ["Optimizer", "SGD", "RMSProp", "Adam", "optimizer", "OPTIMIZERS", "flush_subnormals",
+           "LRSchedule", "StepLR", "CosineLR", "SCHEDULES"]

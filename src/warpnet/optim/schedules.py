@@ -1,0 +1,70 @@
+"""Learning-rate schedules: set ``optimizer.lr`` from the epoch count."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..registry import Registry
+from .optimizer import Optimizer
+from .optimizer import check_number as _number
+
+
+class LRSchedule:
+    """Sets ``optimizer.lr`` from the epoch count; call ``step()`` once at the end of each epoch."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a warpnet Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"base_lr": self.base_lr, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base_lr = float(state["base_lr"])
+        self.epoch = int(state["epoch"])
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+
+class StepLR(LRSchedule):
+    """``lr = base_lr * gamma ** (epoch // step_size)``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _number("gamma", gamma, 0.0, 1.0, lo_open=True, hi_open=False)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(LRSchedule):
+    """``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / t_max)) / 2``, then eta_min."""
+
+    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if isinstance(t_max, bool) or not isinstance(t_max, int) or t_max < 1:
+            raise ValueError(f"t_max must be a positive integer, got {t_max!r}")
+        self.t_max = t_max
+        self.eta_min = _number("eta_min", eta_min, 0.0, self.base_lr, hi_open=False)
+
+    def lr_at(self, epoch: int) -> float:
+        t = min(epoch, self.t_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.t_max)) / 2
+
+
+SCHEDULES: Registry[type[LRSchedule]] = Registry("learning-rate schedule")
+SCHEDULES.register("step")(StepLR)
+SCHEDULES.register("cosine")(CosineLR)
