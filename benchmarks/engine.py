@@ -1,7 +1,10 @@
 """Time one full training step of warpnet against PyTorch on the CPU, and a whole epoch against
 scikit-learn's MLPClassifier; print ratios measured in one run.
 
-A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum update, float32.
+A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum update, float32,
+as ``warpnet.train.make_step`` runs it (the compiled step, as the Trainer does); "plain loop ms"
+times the same step written as the lecture's loop on the plain layers (``model.forward``,
+``loss_fn``, ``model.backward(dscores, need_dx=False)``, ``penalty(params)``, ``opt.step()``).
   (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
   (b) 3072-1024-1024-10, batch 256
 "matmuls alone" times only the step's matrix products (with the fraction of peak they would
@@ -70,40 +73,43 @@ def _time(step, n_steps: int, repeats: int) -> float:
     return float(np.median(times))
 
 
-def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None):
-    """One training step as a function, as the Trainer makes it; with ``phase_seconds``, each call
-    adds the time of each phase (forward, loss, backward, update with the L2 value) to it: a
-    breakdown of where a step goes."""
+def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None,
+                 compiled: bool = True):
+    """One training step as a function: ``make_step``'s (as the Trainer makes it), or with
+    ``compiled=False`` the plain loop; with ``phase_seconds``, each call of the compiled step adds
+    the time of its two phases (forward, loss and backward; update with the L2 value) to it."""
     from warpnet import nn, optim
+    from warpnet.train import make_step
 
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
     loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     params = model.parameters()
-    last = [0.0]
+    if not compiled:
+        def plain() -> float:
+            opt.zero_grad()
+            scores = model.forward(x)
+            loss, dscores = loss_fn(scores, y)
+            model.backward(dscores, need_dx=False)
+            loss_value = float(loss) + penalty(params)
+            opt.step()
+            return loss_value
 
-    def lap(phase: str | None = None) -> None:
-        if phase_seconds is None:
-            return
-        now = time.perf_counter()
-        if phase is not None:
-            phase_seconds[phase] = phase_seconds.get(phase, 0.0) + now - last[0]
-        last[0] = now
+        return plain
+    step_fn = make_step(model, loss_fn, opt, penalty)
+    assert step_fn.compiled
+    if phase_seconds is None:
+        return lambda: step_fn(x, y)
 
     def step() -> float:
-        lap()
-        opt.zero_grad()
-        scores = model.forward(x)
-        lap("forward")
-        loss, dscores = loss_fn(scores, y)
-        lap("loss")
-        model.backward(dscores, need_dx=False)
-        lap("backward")
-        penalty.add_gradient(params)  # lazily: the update folds 2 * reg * W into its pass
-        # The update also sums the squares of the weights it reads: the L2 value (as the Trainer).
-        loss_value = float(loss) + penalty.value_from_squares(params, opt.step(sum_squares=True))
-        lap("update + L2 value")
+        t0 = time.perf_counter()
+        loss, _ = step_fn.gradients(x, y)
+        t1 = time.perf_counter()
+        loss_value = float(loss) + step_fn.update()
+        t2 = time.perf_counter()
+        for phase, seconds in (("forward + loss + backward", t1 - t0), ("update + L2 value", t2 - t1)):
+            phase_seconds[phase] = phase_seconds.get(phase, 0.0) + seconds
         return loss_value
 
     return step
@@ -229,18 +235,22 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
     sizes, batch = CONFIGS[key]
     peak_step = matmul_peak_step(PEAK_N)
     step = warpnet_step(sizes, batch)
+    plain_step = warpnet_step(sizes, batch, compiled=False)
     floor_step = matmul_only_step(sizes, batch)
     for _ in range(3):
         step()
+        plain_step()
         floor_step()
     peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
-    blocks: dict[str, list[float]] = {"peak": [], "step": [], "matmuls": []}
+    blocks: dict[str, list[float]] = {"peak": [], "step": [], "plain": [], "matmuls": []}
     for _ in range(repeats):
         blocks["peak"].append(_time(peak_step, peak_block, 1))
         # One untimed call after the turn of another: its data back in the caches, as in
         # training, where a step follows a step.
         step()
         blocks["step"].append(_time(step, n_steps, 1))
+        plain_step()
+        blocks["plain"].append(_time(plain_step, n_steps, 1))
         floor_step()
         blocks["matmuls"].append(_time(floor_step, n_steps, 1))
     return {name: float(np.median(times)) for name, times in blocks.items()}
@@ -294,7 +304,7 @@ def epoch_comparison(n: int = 10_000, epochs: int = 3) -> dict:
 def rounds_for_compiled_loops(doc: str, default_rounds: int, what: str = "") -> int:
     """The command line of a benchmark of warpnet's compiled loops: parse ``--rounds``, stop
     where numba is missing, print the BLAS (and ``what`` after it); the number of rounds."""
-    from warpnet import fused
+    from warpnet._fast import fused
 
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -320,12 +330,12 @@ def main() -> None:
         return
     n_steps, repeats, rounds, epoch_rounds = (5, 3, 1, 1) if args.quick else (20, 7, 5, 5)
     threads = _threads()
-    from warpnet import blas
+    from warpnet._fast import fused
 
-    print(f"BLAS: {blas_description()}; warpnet's updates in NumPy's BLAS: "
-          f"{'yes' if blas.available() else 'no'}")
+    print(f"BLAS: {blas_description()}; compiled loops (numba): {'yes' if fused.available() else 'no'}")
     print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}"
-          f"{'peak GF/s':>10}{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}")
+          f"{'peak GF/s':>10}{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}"
+          f"{'plain loop ms':>15}")
     for key, (sizes, batch) in CONFIGS.items():
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
         # machine may last a whole round of one side (seconds), so each needs a few.  Every round
@@ -345,13 +355,15 @@ def main() -> None:
         flops = 6 * n_params * batch
         peak = float(np.median([2 * PEAK_N**3 / r["peak"] for r in mine]))
         floor = min(r["matmuls"] for r in mine)
+        plain = min(r["plain"] for r in mine)
         step_of_peak, floor_of_peak = (_median_of_peak(mine, timed, flops) for timed in ("step", "matmuls"))
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
         print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}"
               f"{min(theirs) * 1e3:>10.2f}{min(theirs) / ours:>7.2f}x"
               f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{step_of_peak:>8.0%}"
               f"{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
-              f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})")
+              f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})"
+              f"{plain * 1e3:>9.2f} ({min(theirs) / plain:.2f}x)")
     try:
         # Each side's best of 5 rounds (a round is about 1 s).
         eps = [epoch_comparison(epochs=2 if args.quick else 3) for _ in range(epoch_rounds)]

@@ -1,59 +1,157 @@
-"""Time one optimizer step (with the L2 value, as the Trainer takes it) over the parameters of
-``engine.py``'s net (b), 3072-1024-1024-10 in float32: each rule as compiled loops
-(``warpnet.fused``, the large layers on BLAS's threads) against its array path (NumPy block by
-block; NumPy's BLAS passes for SGD), alternating the two in rounds and keeping each one's best.
+"""The optimizers: the speed of one update, and epochs on images whose borders are blank.
 
-Usage: python benchmarks/optimizers.py [--rounds N]
+Section "step": one optimizer step with the L2 penalty's gradient and value, over the parameters
+of ``engine.py``'s net (b), 3072-1024-1024-10 in float32: the compiled loops of ``warpnet._fast``
+(one pass per parameter, the large layers on BLAS's threads) against the plain rule of
+``warpnet.optim`` (``penalty(params)``, then ``optimizer.step()``), alternating the two in rounds
+and keeping each one's best.
+
+Section "epochs": the Trainer's epochs on 60,000 synthetic 28 x 28 images of centred objects
+(``centred.py``: border pixels non-zero in a few images only), 784-256-10, batch 200, 20 epochs,
+with SGD-momentum, Adam and RMSProp: the seconds of the 2nd and the 20th epoch and the slowest
+epoch against SGD's.  Running averages tied to blank pixels would decay into subnormal floats
+(100x slower arithmetic on x86) without the flush to zero of ``optim.flush_subnormals``.
+
+Section "mlp": ``MLPClassifier(solver="adam")`` against scikit-learn's on 50,000 of those images
+(10,000 held back), same architecture, epochs and batch size, 3 seeds: fit seconds and held-back
+accuracy.
+
+The "epochs" and "mlp" sections use only the public API, so the same script times an older
+checkout too (``PYTHONPATH=that/src python benchmarks/optimizers.py --section epochs``).
+
+Usage: python benchmarks/optimizers.py [--section step|epochs|mlp|all] [--rounds N] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
+import warnings
 
+import centred
 import engine
 import numpy as np
 
-from warpnet import fused, nn, optim
+from warpnet import nn, optim
 
 RULES = {"sgd (momentum)": ("sgd", {"lr": 1e-3, "momentum": 0.9}),
          "rmsprop": ("rmsprop", {"lr": 1e-3}), "adam": ("adam", {"lr": 1e-3})}
+REG = 1e-4
 
 
 def step_seconds(name: str, kwargs: dict, compiled: bool, repeats: int = 15) -> float:
-    """Median seconds of ``optimizer.step(sum_squares=True)``, each right after a matrix product
-    (so NumPy's BLAS workers are as they are in a training step)."""
+    """Median seconds of one update with the L2 penalty's gradient and value, each right after a
+    matrix product (so NumPy's BLAS workers are as they are in a training step)."""
+    from warpnet._fast.step import update_parameters
+
     model = nn.mlp(engine.CONFIGS["b"][0], rng=0)
     params = model.parameters()
     opt = optim.optimizer(name, params, **kwargs)
+    penalty = nn.L2(REG)
     x = engine._data(*engine.CONFIGS["b"])[0]
     product = np.empty((x.shape[0], params[0].value.shape[1]), np.float32)
-    saved = fused._kernels
-    fused._kernels = None if compiled else False  # False: as if numba were not installed
-    try:
-        times = []
-        for _ in range(repeats + 2):
-            for p in params:
-                p.zero_grad()
-                p.accumulate(np.full_like(p.value, 1e-3))
-            np.matmul(x, params[0].value, out=product)
-            t0 = time.perf_counter()
-            opt.step(sum_squares=True)
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times[2:]))
-    finally:
-        fused._kernels = saved
+    times = []
+    for _ in range(repeats + 2):
+        for p in params:
+            p.grad = np.full_like(p.value, 1e-3)
+        np.matmul(x, params[0].value, out=product)
+        t0 = time.perf_counter()
+        if compiled:
+            REG * update_parameters(opt, 2 * REG)
+        else:
+            penalty(params)
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[2:]))
 
 
-def main() -> None:
-    rounds = engine.rounds_for_compiled_loops(__doc__, 3, "; parameters of 3072-1024-1024-10, float32")
-    print(f"{'rule':<18}{'compiled ms':>12}{'array path ms':>15}{'speed-up':>10}")
+def step_section(rounds: int) -> None:
+    print("one update over the parameters of 3072-1024-1024-10, float32, with L2 gradient and value")
+    print(f"{'rule':<18}{'compiled ms':>12}{'plain ms':>10}{'speed-up':>10}")
     for label, (name, kwargs) in RULES.items():
         best = {True: float("inf"), False: float("inf")}
         for _ in range(rounds):
             for compiled in (True, False):
                 best[compiled] = min(best[compiled], step_seconds(name, kwargs, compiled))
-        print(f"{label:<18}{best[True] * 1e3:>12.2f}{best[False] * 1e3:>15.2f}"
+        print(f"{label:<18}{best[True] * 1e3:>12.2f}{best[False] * 1e3:>10.2f}"
               f"{best[False] / best[True]:>9.1f}x")
+
+
+def epoch_seconds(name: str, kwargs: dict, X: np.ndarray, y: np.ndarray, epochs: int) -> list[float]:
+    from warpnet.train import Trainer
+
+    model = nn.mlp([X.shape[1], 256, 10], rng=0)
+    trainer = Trainer(model, "softmax", optim.optimizer(name, model.parameters(), **kwargs),
+                      reg=REG, batch_size=200, epochs=epochs, seed=0, verbose=0)
+    history = trainer.fit(X, y)
+    return [record["seconds"] for record in history.records]
+
+
+def epochs_section(quick: bool) -> None:
+    X, y = centred.centred_objects(20_000 if quick else 60_000)
+    epochs = 6 if quick else 20
+    print(f"Trainer epochs on {len(X):,} centred-object images 784-256-10, batch 200, {epochs} epochs")
+    print(f"{'rule':<18}{'epoch 2 s':>10}{f'epoch {epochs} s':>12}{'last/2nd':>10}{'slowest s':>11}"
+          f"{'slowest / SGD mean':>20}")
+    sgd_mean = None
+    for label, (name, kwargs) in RULES.items():
+        seconds = epoch_seconds(name, kwargs, X, y, epochs)
+        if sgd_mean is None:
+            sgd_mean = float(np.mean(seconds[1:]))
+        print(f"{label:<18}{seconds[1]:>10.2f}{seconds[-1]:>12.2f}{seconds[-1] / seconds[1]:>9.2f}x"
+              f"{max(seconds[1:]):>11.2f}{max(seconds[1:]) / sgd_mean:>19.2f}x")
+
+
+def mlp_section(quick: bool) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    from warpnet.estimators import MLPClassifier
+
+    n_train = 15_000 if quick else 50_000
+    X, y = centred.centred_objects(n_train + 10_000)
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    epochs, seeds = (5, [0]) if quick else (20, [0, 1, 2])
+    common = {"hidden_layer_sizes": (256,), "batch_size": 200, "max_iter": epochs}
+    print(f"MLPClassifier(solver='adam'), {n_train:,} centred-object images, 784-256-10, "
+          f"batch 200, {epochs} epochs, held-back 10,000; seeds {seeds}")
+    print(f"{'seed':<6}{'warpnet s':>10}{'sklearn s':>10}{'speed-up':>10}{'warpnet acc':>13}"
+          f"{'sklearn acc':>13}")
+    rows = []
+    for seed in seeds:
+        ours = MLPClassifier(solver="adam", random_state=seed, tol=0.0, n_iter_no_change=10**6,
+                             verbose=0, **common)
+        theirs = SkMLP(solver="adam", random_state=seed, tol=0.0, n_iter_no_change=10**6, **common)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t0 = time.perf_counter()
+            ours.fit(Xtr, ytr)
+            t1 = time.perf_counter()
+            theirs.fit(Xtr, ytr)
+            t2 = time.perf_counter()
+        row = (t1 - t0, t2 - t1, ours.score(Xte, yte), theirs.score(Xte, yte))
+        rows.append(row)
+        print(f"{seed:<6}{row[0]:>10.1f}{row[1]:>10.1f}{row[1] / row[0]:>9.2f}x{row[2]:>13.2%}"
+              f"{row[3]:>13.2%}")
+    mean = np.mean(rows, axis=0)
+    print(f"{'mean':<6}{mean[0]:>10.1f}{mean[1]:>10.1f}{mean[1] / mean[0]:>9.2f}x{mean[2]:>13.2%}"
+          f"{mean[3]:>13.2%}  (accuracy difference {100 * (mean[2] - mean[3]):+.2f} points)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--section", choices=["step", "epochs", "mlp", "all"], default="all")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer epochs and seeds")
+    args = parser.parse_args()
+    print(f"BLAS: {engine.blas_description()}")
+    if args.section in ("step", "all"):
+        step_section(args.rounds)
+    if args.section in ("epochs", "all"):
+        epochs_section(args.quick)
+    if args.section in ("mlp", "all"):
+        mlp_section(args.quick)
 
 
 if __name__ == "__main__":

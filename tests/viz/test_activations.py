@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from scipy.special import erf
 
-from warpnet.viz.activations import ACTIVATION_PANELS, activation_curves, plot_activations
+from warpnet import nn
+from warpnet.viz.activations import activation_curves, activation_panels, plot_activations
 
 X = np.linspace(-4.0, 4.0, 401)
 
@@ -19,12 +21,15 @@ FORMULAS = {
     "softplus": (lambda x: np.logaddexp(0.0, x), _sigmoid),
     "elu": (lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
             lambda x: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))),
+    "gelu": (lambda x: x * (1 + erf(x / np.sqrt(2))) / 2,
+             lambda x: (1 + erf(x / np.sqrt(2))) / 2 + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)),
+    "silu": (lambda x: x * _sigmoid(x), lambda x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x)))),
 }
 
 
 def test_curves_match_the_formulas():
     curves = activation_curves(X)
-    assert set(curves) == set(FORMULAS)
+    assert set(curves) == set(nn.ACTIVATIONS.names()) == set(FORMULAS)
     for name, (f, df) in FORMULAS.items():
         value, slope = curves[name]
         np.testing.assert_allclose(value, f(X), atol=1e-12, err_msg=name)
@@ -36,9 +41,9 @@ def test_figure_draws_the_curves(assert_not_blank, artists):
     fig = plot_activations(X)
     assert_not_blank(fig)
     values, slopes = artists(fig, "value"), artists(fig, "derivative")
-    assert len(values) == len(slopes) == len(ACTIVATION_PANELS)
+    assert len(values) == len(slopes) == len(activation_panels()) == len(nn.ACTIVATIONS)
     curves = activation_curves(X)
-    for line_v, line_d, (_, name, _) in zip(values, slopes, ACTIVATION_PANELS, strict=True):
+    for line_v, line_d, (_, name) in zip(values, slopes, activation_panels(), strict=True):
         np.testing.assert_array_equal(line_v.get_ydata(), curves[name][0])
         np.testing.assert_array_equal(line_d.get_ydata(), curves[name][1])
 

@@ -1,12 +1,14 @@
 """``Trainer``: minibatch training over shuffled epochs, read top to bottom.
 
-One optimizer step is the lecture's loop, made explicit::
+One optimizer step is the lecture's loop (``step.py``: ``make_step``, compiled where
+``warpnet._fast`` knows the model)::
 
     gather a shuffled minibatch  ->  zero_grad  ->  forward  ->  data loss  ->  backward
     ->  reg * dR/dW into the gradients  ->  [callbacks: on_after_backward]  ->  optimizer.step()
 
-and the step's loss is the data loss + reg * sum_k R(W_k) of the weights the update read (for L2,
-the update sums their squares in its own pass over them).
+and the step's loss is the data loss + reg * sum_k R(W_k) of the weights the update read.  The
+settings are a ``TrainConfig`` (``config.py``), evaluation is ``evaluation.py``, and what a
+checkpoint holds is ``state.py``.
 
 After each epoch: validation, a ``History`` record, the learning-rate schedule, early stopping,
 ``on_epoch_end`` callbacks and a checkpoint.  All randomness of a run comes from one NumPy
@@ -14,9 +16,8 @@ generator seeded with ``seed`` (the shuffling) and the model's own dropout gener
 into every checkpoint, so ``fit(..., resume=True)`` ends bit-identical to a run that was never
 interrupted.
 
-Speed notes (NumPy): X is cast to the model's dtype once; each minibatch is gathered with
-``np.take(..., out=buffer)`` into reused buffers, one batch ahead on a helper thread
-(``batches.py``); the first layer skips the gradient with respect to the data.  Reading the loss
+Speed notes (NumPy): X is cast to the model's dtype once; each minibatch is gathered into reused
+buffers (``step.minibatches``); the first layer skips the gradient with respect to the data.  Reading the loss
 once per step costs nothing extra, because the loss function has already inspected the scores on
 the host; the training accuracy is counted from the minibatch scores, so it needs no extra pass
 (it is the accuracy of the weights as they were during the epoch, not at its end).
@@ -24,11 +25,9 @@ the host; the training accuracy is counted from the minibatch scores, so it need
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,114 +39,15 @@ from ..errors import DataError, UsageError
 from ..optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
 from ..progress import Progress, make_progress
 from . import inputs
-from .checkpoint import CHECKPOINT_NAME, read_checkpoint, write_checkpoint
+from .checkpoint import CHECKPOINT_NAME
+from .config import DIGITS_DEFAULTS, TrainConfig
+from .evaluation import Data, count_correct, evaluate, forward_chunks
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
+from .state import EarlyStopping, Position, load_state, save_state
 from .step import make_step, minibatches
 
 __all__ = ["Trainer", "TrainConfig", "DIGITS_DEFAULTS"]
-
-# Settings for small image sets such as the 8x8 digits (standardized with per-pixel mean and std
-# of the training split): ``Trainer(model, "softmax", **DIGITS_DEFAULTS)`` takes the two-layer
-# ReLU net (hidden 100) to >= 97% and a linear softmax classifier to >= 95% test accuracy on a
-# stratified 80/20 split, in about a second on two cores (checked by the tests).
-DIGITS_DEFAULTS: dict[str, Any] = {
-    "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "reg": 1e-3, "batch_size": 50, "epochs": 40,
-}
-
-# Rows per forward pass in evaluate/predict_scores: large enough for fast matrix products, small
-# enough that CIFAR-sized inputs do not need an (N, hidden) array at once.
-_EVAL_BATCH = 2048
-
-# Settings a checkpoint must share with the run that resumes it (epochs may grow).
-_RESUME_KEYS = ("batch_size", "seed", "reg", "penalty", "early_stopping")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The plain settings of a run (validated on construction).
-
-    Attributes:
-        batch_size: samples per optimizer step (the last batch of an epoch may be smaller).
-        epochs: total number of epochs of the run (a resumed run counts the ones already done).
-        seed: seeds the generator that shuffles the samples each epoch.
-        reg: strength of the weight penalty, ``loss = mean data loss + reg * sum_k R(W_k)``.
-        penalty: "l2" (sum of squares) or "l1", on weights only.
-        early_stopping: patience in epochs, or None.  The monitored value is the validation loss
-            (the training loss when no validation set is given): training stops after
-            ``early_stopping`` epochs without a new minimum, and the weights of the best epoch are
-            restored when ``fit`` returns.  Loss rather than accuracy: it exists for regression
-            too and keeps moving after the accuracy has plateaued.
-        checkpoint_dir: folder for ``checkpoint.npz`` (created if missing), or None.
-        verbose: 0 silent, 1 progress bar on a terminal (plain lines otherwise), 2 plain lines.
-    """
-
-    batch_size: int = 200
-    epochs: int = 10
-    seed: int = 0
-    reg: float = 0.0
-    penalty: str = "l2"
-    early_stopping: int | None = None
-    checkpoint_dir: str | None = None
-    verbose: int = 1
-
-    def __post_init__(self) -> None:
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("epochs", self.epochs)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise UsageError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if (isinstance(self.reg, bool) or not isinstance(self.reg, (int, float))
-                or not math.isfinite(self.reg) or self.reg < 0):
-            raise UsageError(f"reg must be a finite number >= 0, got {self.reg!r}")
-        if self.penalty not in nn.PENALTIES:
-            raise UsageError(f"unknown penalty {self.penalty!r}; expected one of: "
-                             f"{', '.join(nn.PENALTIES.names())}")
-        if self.early_stopping is not None:
-            _positive_int("early_stopping", self.early_stopping)
-        if self.verbose not in (0, 1, 2) or isinstance(self.verbose, bool):
-            raise UsageError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
-        # Stored as plain Python values so the config goes into JSON unchanged.
-        object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "reg", float(self.reg))
-        if self.checkpoint_dir is not None:
-            object.__setattr__(self, "checkpoint_dir", str(self.checkpoint_dir))
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise UsageError(f"{name} must be an integer >= 1, got {value!r}")
-
-
-@dataclass
-class _Position:
-    """Where the running epoch stands: enough to continue it exactly after an interruption."""
-
-    rng_state: dict[str, Any] | None = None  # shuffling generator at the start of the epoch
-    batch: int = 0          # minibatches done
-    loss_sum: float = 0.0   # sum over done batches of (batch loss * batch size)
-    correct: Any = 0        # correctly classified samples so far (int or 0-d array)
-    seconds: float = 0.0    # time spent on the epoch before this process
-
-
-@dataclass
-class _Data:
-    """Validated arrays of one split, in the model's namespace and dtype."""
-
-    x: Array
-    y: Array
-    w: Array | None = None
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-
-@dataclass
-class _EarlyStopping:
-    patience: int
-    best_value: float = math.inf
-    best_epoch: int = 0
-    bad_epochs: int = 0
-    best_state: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Trainer:
@@ -276,9 +176,9 @@ class Trainer:
             return cls(self.optimizer, t_max=epochs)
         return cls(self.optimizer, step_size=max(1, math.ceil(epochs / 3)))
 
-    def _new_early_stopping(self) -> _EarlyStopping | None:
+    def _new_early_stopping(self) -> EarlyStopping | None:
         patience = self.config.early_stopping
-        return None if patience is None else _EarlyStopping(patience)
+        return None if patience is None else EarlyStopping(patience)
 
     # -- training ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None,
@@ -321,9 +221,9 @@ class Trainer:
         self.history, self.epoch, self.batch = History(), 0, 0
         self.stop_training = False
         self._early = self._new_early_stopping()
-        position = _Position()
+        position = Position()
         if resume and path is not None and path.exists():
-            position = self._load_checkpoint(path, rng, train)
+            position = load_state(self, path, rng, train)
 
         progress = make_progress(cfg.verbose, cfg.epochs)
         try:
@@ -332,7 +232,7 @@ class Trainer:
             with catch_signals() as interrupt, np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < cfg.epochs and not self.stop_training:
                     self._train_epoch(train, val, rng, position, progress, interrupt, path)
-                    position = _Position()
+                    position = Position()
         finally:
             progress.close()
             self._batch_buffers.clear()
@@ -340,8 +240,8 @@ class Trainer:
             self.model.load_state_dict(self._early.best_state)
         return self.history
 
-    def _train_epoch(self, train: _Data, val: _Data | None, rng: np.random.Generator,
-                     pos: _Position, progress: Progress, interrupt: InterruptFlag,
+    def _train_epoch(self, train: Data, val: Data | None, rng: np.random.Generator,
+                     pos: Position, progress: Progress, interrupt: InterruptFlag,
                      path: Path | None) -> None:
         """One pass over the shuffled training set, continuing from ``pos``, then the epoch's
         bookkeeping (validation, history, schedule, early stopping, callbacks, checkpoint)."""
@@ -377,7 +277,7 @@ class Trainer:
                 n = int(xb.shape[0])
                 pos.batch, pos.loss_sum = b + 1, pos.loss_sum + loss_value * n
                 if not self._regression:
-                    pos.correct = pos.correct + self._count_correct(scores, yb)
+                    pos.correct = pos.correct + count_correct(scores, yb)
                 if progress.wants_postfix():
                     done = min(N, pos.batch * B)
                     acc = None if self._regression else int(pos.correct) / done
@@ -386,7 +286,7 @@ class Trainer:
                     progress.update(n)
                 if interrupt.signum is not None:
                     pos.seconds += time.perf_counter() - started
-                    self._save_checkpoint(path, rng, pos)
+                    save_state(self, path, rng, pos)
                     raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
         self.batch = n_batches
         train_seconds = pos.seconds + time.perf_counter() - started
@@ -394,7 +294,7 @@ class Trainer:
         # End of the epoch: validation, record, schedule, early stopping, callbacks, checkpoint.
         val_loss = val_accuracy = None
         if val is not None:
-            val_loss, val_accuracy = self._evaluate(val)
+            val_loss, val_accuracy = evaluate(self.model, self.loss_fn, val)
         record = {
             "epoch": epoch,
             "loss": pos.loss_sum / N,
@@ -411,7 +311,7 @@ class Trainer:
         self._update_early_stopping(record)
         for cb in self._epoch_end:
             cb.on_epoch_end(self, record)
-        self._save_checkpoint(path, rng, _Position(rng_state=rng.bit_generator.state))
+        save_state(self, path, rng, Position(rng_state=rng.bit_generator.state))
         progress.end_epoch({**record, "samples_per_second": N / max(train_seconds, 1e-9)})
         if interrupt.signum is not None:
             raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
@@ -437,12 +337,6 @@ class Trainer:
                                      "learning rate")
         return loss, scores
 
-    def _count_correct(self, scores: Array, yb: Array) -> Any:
-        if self._on_numpy:
-            return int(np.count_nonzero(np.argmax(scores, axis=1) == yb))
-        xp = self._xp
-        return xp.sum(xp.astype(xp.argmax(scores, axis=1) == yb, xp.int64))
-
     def _update_early_stopping(self, record: dict[str, Any]) -> None:
         es = self._early
         if es is None:
@@ -463,42 +357,20 @@ class Trainer:
         Returns:
             ``{"loss": float, "accuracy": float}``; accuracy is None for regression losses.
         """
-        loss, accuracy = self._evaluate(self._prepare(X, y, None, "X", "y"))
+        loss, accuracy = evaluate(self.model, self.loss_fn, self._prepare(X, y, None, "X", "y"))
         return {"loss": loss, "accuracy": accuracy}
 
     def predict_scores(self, X: Any) -> Array:
         """Raw scores (logits) of shape (N, C) for ``X`` (N, D), computed in eval mode in batches;
         an array of the model's namespace and dtype."""
         x = self._to_model(inputs.check_features(X, self._n_features, self._dtype, "X"))
-        chunks = [scores for scores, _, _ in self._forward_chunks(x)]
+        chunks = [scores for scores, _, _ in forward_chunks(self.model, x)]
         if self._on_numpy:
             return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return chunks[0] if len(chunks) == 1 else self._xp.concat(chunks)
 
-    def _forward_chunks(self, x: Array) -> Any:
-        """Yield ``(scores, start, stop)`` over ``x`` in eval mode (the mode is restored after)."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for start in range(0, int(x.shape[0]), _EVAL_BATCH):
-                stop = min(int(x.shape[0]), start + _EVAL_BATCH)
-                yield self.model.forward(x[start:stop]), start, stop
-        finally:
-            self.model.train(was_training)
-
-    def _evaluate(self, data: _Data) -> tuple[float, float | None]:
-        loss_sum, correct = 0.0, 0
-        for scores, start, stop in self._forward_chunks(data.x):
-            yb = data.y[start:stop]
-            loss, _ = self.loss_fn(scores, yb)
-            loss_sum += float(loss) * (stop - start)
-            if not self._regression:
-                correct += int(self._count_correct(scores, yb))
-        N = len(data)
-        return loss_sum / N, None if self._regression else correct / N
-
     # -- inputs --------------------------------------------------------------------------------
-    def _prepare(self, X: Any, y: Any, sample_weight: Any, xname: str, yname: str) -> _Data:
+    def _prepare(self, X: Any, y: Any, sample_weight: Any, xname: str, yname: str) -> Data:
         x = inputs.check_features(X, self._n_features, self._dtype, xname)
         N = len(x)
         if self._regression:
@@ -506,9 +378,9 @@ class Trainer:
         else:
             t = inputs.check_labels(y, N, self._n_outputs, yname, xname)
         w = None if sample_weight is None else inputs.check_sample_weight(sample_weight, N, self._dtype)
-        return _Data(self._to_model(x), self._to_model(t), None if w is None else self._to_model(w))
+        return Data(self._to_model(x), self._to_model(t), None if w is None else self._to_model(w))
 
-    def _prepare_validation(self, validation: Any, train: _Data) -> _Data | None:
+    def _prepare_validation(self, validation: Any, train: Data) -> Data | None:
         if validation is None:
             return None
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
@@ -534,117 +406,6 @@ class Trainer:
         if not folder_path.is_dir():
             raise DataError(f"checkpoint folder {folder!r} is not a folder")
         return folder_path / CHECKPOINT_NAME
-
-    def _save_checkpoint(self, path: Path | None, rng: np.random.Generator, pos: _Position) -> None:
-        """Write everything a resumed run needs to continue exactly from ``pos``."""
-        if path is None:
-            return
-        arrays: dict[str, np.ndarray] = {}
-        for name, value in self.model.state_dict().items():
-            arrays[f"model:{name}"] = backend.to_numpy(value)
-        opt = self.optimizer.state_dict()
-        for i, state in enumerate(opt["state"]):
-            for key, value in state.items():
-                arrays[f"optim:{i}:{key}"] = backend.to_numpy(value)
-        es = self._early
-        if es is not None:
-            for name, value in es.best_state.items():
-                arrays[f"best:{name}"] = value
-        meta = {
-            "config": {k: v for k, v in dataclasses.asdict(self.config).items()
-                       if k not in ("checkpoint_dir", "verbose")},
-            "model": self.model.get_config(),
-            "loss": self.loss_fn.get_config(),
-            "optimizer": {"type": opt["type"], "hyperparameters": opt["hyperparameters"],
-                          "steps": opt["steps"], "keys": [sorted(s) for s in opt["state"]]},
-            "schedule": None if self.schedule is None else
-                        {"type": type(self.schedule).__name__, **self.schedule.state_dict()},
-            "data": {"n_samples": self._train_shape[0], "n_features": self._train_shape[1]},
-            "epoch": self.epoch,
-            "stop_training": self.stop_training,
-            "position": {"rng_state": pos.rng_state or rng.bit_generator.state,
-                         "batch": pos.batch, "loss_sum": pos.loss_sum,
-                         "correct": int(pos.correct), "seconds": pos.seconds},
-            "dropout": [d.rng.bit_generator.state for d in self._dropouts],
-            "early_stopping": None if es is None else
-                              {"best_value": es.best_value, "best_epoch": es.best_epoch,
-                               "bad_epochs": es.bad_epochs},
-            "history": self.history.records,
-        }
-        try:
-            write_checkpoint(path, arrays, meta)
-        except OSError as err:
-            raise DataError(f"cannot write checkpoint {str(path)!r}: {err}") from None
-
-    def _load_checkpoint(self, path: Path, rng: np.random.Generator, train: _Data) -> _Position:
-        """Restore model, optimizer, schedule, generators, history and early stopping."""
-        arrays, meta = read_checkpoint(path)
-        where = f"checkpoint {str(path)!r}"
-        try:
-            saved = meta["config"]
-            for key in _RESUME_KEYS:
-                ours = getattr(self.config, key)
-                if saved[key] != ours:
-                    raise UsageError(f"{where} was written with {key}={saved[key]!r}, but this "
-                                     f"run has {key}={ours!r}; resume with the same settings")
-            if meta["model"] != self.model.get_config():
-                raise UsageError(f"{where} was written for a different model architecture")
-            if meta["loss"] != self.loss_fn.get_config():
-                raise UsageError(f"{where} was written for loss {meta['loss']}, not "
-                                 f"{self.loss_fn.get_config()}")
-            data = meta["data"]
-            if (data["n_samples"], data["n_features"]) != (len(train), int(train.x.shape[1])):
-                raise UsageError(f"{where} was trained on {data['n_samples']} samples of "
-                                 f"{data['n_features']} features, but X has shape "
-                                 f"{tuple(train.x.shape)}")
-            if (meta["schedule"] is None) != (self.schedule is None) or (
-                    self.schedule is not None
-                    and meta["schedule"]["type"] != type(self.schedule).__name__):
-                raise UsageError(f"{where} was written with schedule "
-                                 f"{(meta['schedule'] or {}).get('type')}, this run has "
-                                 f"{type(self.schedule).__name__ if self.schedule else None}")
-            opt = meta["optimizer"]
-            if opt["type"] != type(self.optimizer).__name__:
-                raise UsageError(f"{where} was written with optimizer {opt['type']}, this run "
-                                 f"uses {type(self.optimizer).__name__}")
-            self.model.load_state_dict({name[len("model:"):]: value for name, value in arrays.items()
-                                        if name.startswith("model:")})
-            self.optimizer.load_state_dict({
-                "type": opt["type"], "hyperparameters": opt["hyperparameters"],
-                "steps": opt["steps"],
-                "state": [{key: arrays[f"optim:{i}:{key}"] for key in keys}
-                          for i, keys in enumerate(opt["keys"])],
-            })
-            if self.schedule is not None:
-                self.schedule.load_state_dict(meta["schedule"])
-            if len(meta["dropout"]) != len(self._dropouts):
-                raise UsageError(f"{where} holds {len(meta['dropout'])} dropout layers, the model "
-                                 f"has {len(self._dropouts)}")
-            for layer, state in zip(self._dropouts, meta["dropout"], strict=True):
-                layer.rng.bit_generator.state = state
-            if self._early is not None:
-                es = meta["early_stopping"]
-                self._early.best_value = float(es["best_value"])
-                self._early.best_epoch = int(es["best_epoch"])
-                self._early.bad_epochs = int(es["bad_epochs"])
-                self._early.best_state = {name[len("best:"):]: value for name, value in arrays.items()
-                                          if name.startswith("best:")}
-            self.history = History(meta["history"])
-            self.epoch = int(meta["epoch"])
-            self.stop_training = bool(meta["stop_training"])
-            p = meta["position"]
-            rng.bit_generator.state = p["rng_state"]
-            position = _Position(rng_state=p["rng_state"] if p["batch"] else None,
-                                 batch=int(p["batch"]), loss_sum=float(p["loss_sum"]),
-                                 correct=int(p["correct"]), seconds=float(p["seconds"]))
-        except (KeyError, TypeError, IndexError) as err:
-            raise DataError(f"{where} is incomplete or malformed ({type(err).__name__}: {err})"
-                            ) from None
-        except ValueError as err:
-            if isinstance(err, UsageError):
-                raise
-            raise DataError(f"{where} does not fit this run: {err}") from None
-        return position
 
 
 

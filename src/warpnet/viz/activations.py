@@ -1,4 +1,4 @@
-"""``activations``: the six activation functions and their derivatives, both taken from the engine.
+"""``activations``: every registered activation and its derivative, both taken from the engine.
 
 The curve is the layer's ``forward``; the derivative is its ``backward`` applied to a gradient of
 ones, so the figure shows exactly what the network computes, not a textbook formula.
@@ -12,17 +12,13 @@ from matplotlib.figure import Figure
 from .. import nn
 from ._common import new_figure
 
-__all__ = ["ACTIVATION_PANELS", "activation_curves", "plot_activations"]
+__all__ = ["activation_panels", "activation_curves", "plot_activations"]
 
-# (title, registered activation name, constructor keyword arguments)
-ACTIVATION_PANELS: list[tuple[str, str, dict[str, float]]] = [
-    ("sigmoid", "sigmoid", {}),
-    ("tanh", "tanh", {}),
-    ("ReLU", "relu", {}),
-    ("leaky ReLU (0.2)", "leaky_relu", {"negative_slope": 0.2}),
-    ("softplus", "softplus", {}),
-    ("ELU (alpha=1)", "elu", {"alpha": 1.0}),
-]
+
+def activation_panels() -> list[tuple[str, str]]:
+    """``(title, registered name)`` of each panel: one per activation in ``nn.ACTIVATIONS``, in
+    registration order, each with its constructor's defaults."""
+    return [(cls.title or name, name) for name, cls in nn.ACTIVATIONS.items()]
 
 
 def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -43,8 +39,8 @@ def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]
         raise ValueError(f"x must be a non-empty finite 1-D array, got shape {x.shape}")
     col = x[:, None]  # layers take (N, D) batches
     curves = {}
-    for _, name, kwargs in ACTIVATION_PANELS:
-        layer = nn.ACTIVATIONS.get(name)(**kwargs)
+    for _, name in activation_panels():
+        layer = nn.ACTIVATIONS.get(name)()
         value = np.array(layer.forward(col))[:, 0]
         slope = np.array(layer.backward(np.ones_like(col)))[:, 0]
         curves[name] = (value, slope)
@@ -52,7 +48,7 @@ def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def plot_activations(x: np.ndarray | None = None) -> Figure:
-    """Six panels, one per activation: f(x) (solid) and f'(x) (dashed).
+    """One panel per registered activation: f(x) (solid) and f'(x) (dashed).
 
     Args:
         x: the inputs to draw at (default 401 points in [-4, 4]).
@@ -62,9 +58,14 @@ def plot_activations(x: np.ndarray | None = None) -> Figure:
     """
     x = np.linspace(-4.0, 4.0, 401) if x is None else np.asarray(x, dtype=np.float64)
     curves = activation_curves(x)
-    fig = new_figure(9.0, 5.2)
-    axes = fig.subplots(2, 3, sharex=True)
-    for ax, (title, name, _) in zip(axes.ravel(), ACTIVATION_PANELS, strict=True):
+    panels = activation_panels()
+    cols = 4 if len(panels) > 6 else 3
+    rows = -(-len(panels) // cols)
+    fig = new_figure(3.0 * cols, 2.6 * rows)
+    axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, name) in zip(axes.ravel(), panels, strict=False):
         value, slope = curves[name]
         ax.axhline(0.0, color="0.8", lw=0.8)
         ax.axvline(0.0, color="0.8", lw=0.8)
