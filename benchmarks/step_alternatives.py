@@ -8,11 +8,11 @@ matrix products, the one adopted and those measured and not adopted.
             every block is applied by the SGD update at once, while it is still in cache, so the
             gradient never travels to memory and back
   split     every large product and update split in halves over two threads
-            (``warpnet._threads``), NumPy's BLAS held to one thread meanwhile
+            (``warpnet._fast.threads``), NumPy's BLAS held to one thread meanwhile
   matmuls   the step's matrix products alone (the floor, as in engine.py)
 
 warpnet's step (and so plain) runs the update of a large array on BLAS's threads, once BLAS's idle
-workers are gone (``warpnet.fused``); "warpnet, 1-thread update" is the same step with every
+workers are gone (``warpnet._fast.fused``); "warpnet, 1-thread update" is the same step with every
 update on one thread, as before that was done: 0.92-0.95x warpnet's step.
 Each variant alternates with the others in rounds and keeps its best round (median of blocks).
 Measured here (2 cores): blocked 0.88-0.96x warpnet's step (its small products cost more than the
@@ -33,7 +33,8 @@ import engine
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from warpnet import _threads, fused
+from warpnet._fast import fused
+from warpnet._fast import threads as _threads
 
 SIZES, BATCH = [3072, 1024, 1024, 10], 256
 LR, RHO, REG = engine.LR, engine.MOMENTUM, engine.REG

@@ -1,7 +1,7 @@
 """The compiled loops of a training step (see ``fused``); imported only where numba runs.
 
 Each loop goes once over its arrays, element by element or row by row, and reads as the formula
-it computes; ``warpnet.fused`` checks the arrays before handing them over.
+it computes; ``fused`` checks the arrays before handing them over.
 """
 
 from __future__ import annotations

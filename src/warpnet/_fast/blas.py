@@ -90,7 +90,7 @@ def release_idle_threads() -> bool:
 
     A product running on another thread at that moment could lose its work, so this does nothing
     (False) unless every Python thread but the caller is known never to call BLAS (the helpers of
-    ``warpnet._threads``, the monitor thread of a tqdm progress bar); nor off Linux or where
+    ``threads``, the monitor thread of a tqdm progress bar); nor off Linux or where
     NumPy's BLAS is not OpenBLAS.  (A thread started outside Python that calls NumPy without ever
     being known to ``threading`` would not be seen: run such a program with
     ``threadpoolctl.threadpool_limits(1)`` around training, or ``WARPNET_NUMPY_BLAS=0``.)

@@ -2,18 +2,17 @@
 does in several passes or many small calls; the loops are in ``_kernels``.
 
 SGD's update is memory-bound: with momentum and an L2 part it reads the weight, its gradient and
-its velocity and writes two of them.  Written as array operations (NumPy, or the BLAS passes of
-``warpnet.blas``) it makes four passes over memory; the loop makes one, element by element,
-exactly as the formula reads::
+its velocity and writes two of them.  Written as array operations (the plain rule of
+``optim.SGD``) it makes four passes over memory; the loop makes one, element by element, exactly
+as the formula reads::
 
     v = rho * v + (g + decay * w)
     w = w - lr * v                      (Nesterov: w - lr * ((g + decay * w) + rho * v))
 
 and, reading each weight anyway, it sums their squares: the value of an L2 penalty, which would
-otherwise cost a pass of its own (``Optimizer.step(sum_squares=True)``).  RMSProp's and Adam's
-updates are loops of the same kind (NumPy makes some ten passes and temporaries for Adam: its
-step over a 3072-1024-1024-10 net's parameters takes 13-19 ms that way, 2.4-2.7 ms as the loop;
-``benchmarks/optimizers.py``).
+otherwise cost a pass of its own.  RMSProp's and Adam's updates are loops of the same kind, with
+the plain rules' flush of subnormal running averages to zero (NumPy makes some ten passes and
+temporaries for Adam; ``benchmarks/optimizers.py --section step`` times both).
 
 Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on (N, C) arrays,
 each costing more in its call than in its arithmetic; the loop goes row by row through the same
@@ -23,7 +22,7 @@ ReLU's backward pass ``dout * (y > 0)`` is, in NumPy, a comparison into a boolea
 multiplication that converts the mask back to floats; the loop does both in one pass.
 
 The loss and ReLU loops run on one thread.  An update of a large array (``PARALLEL_MIN_ELEMENTS``
-and up) is split over as many threads as NumPy's BLAS uses (``warpnet._threads``): memory
+and up) is split over as many threads as NumPy's BLAS uses (``threads``): memory
 bandwidth grows with the cores that draw on it.  It first lets BLAS's idle workers go
 (``blas.release_idle_threads``), which otherwise spin on those cores; where that cannot be done
 safely the update stays on one thread.  The split changes nothing in the result but the order in
@@ -31,8 +30,8 @@ which the sum of squares is added up.
 
 numba is optional (the ``fast`` extra, also in ``features`` and ``all``): where the compiled loops
 do not run (``warpnet._numba``: numba absent or without a cache folder, ``WARPNET_NUMBA=0``), or
-for arrays they do not take, the functions here return None and the caller runs its array
-operations instead.
+for arrays they do not take, the functions here return None and the caller runs the plain rule
+instead.
 """
 
 from __future__ import annotations
