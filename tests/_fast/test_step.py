@@ -122,7 +122,7 @@ def test_inputs_it_does_not_take_go_through_the_plain_step_and_its_checks():
     assert np.isfinite(step(x64, np.array([0, 1, 0, 1])))
     with pytest.raises(ValueError, match=r"expects input of shape \(N, 3\)"):
         step(np.ones((4, 5), np.float32), np.array([0, 1, 0, 1]))
-    with pytest.raises(ValueError, match="labels must be integers in"):
+    with pytest.raises(ValueError, match=r"labels must hold class labels in \[0, 2\)"):
         step(np.ones((4, 3), np.float32), np.array([0, 1, 0, 7]))
     with pytest.raises(ValueError, match="NaN or inf"):
         step(np.full((4, 3), np.nan, np.float32), np.array([0, 1, 0, 1]))

@@ -56,7 +56,7 @@ def test_folder_without_meta_counts_classes_over_both_splits(tmp_path):
         ({"x": np.zeros((2, 3)), "y": [0, 1, 2]}, r"y must have shape \(2,\)"),
         ({"x": np.zeros((2, 3)), "y": [0, -1]}, "label -1 is outside"),
         ({"x": np.zeros((2, 3)), "y": [0.5, 1]}, "whole-number"),
-        ({"x": np.array([[0.0, np.nan]]), "y": [0]}, "NaN or infinite"),
+        ({"x": np.array([[0.0, np.nan]]), "y": [0]}, "NaN or inf"),
         ({"x": np.zeros((2, 3, 3)), "y": [0, 1]}, r"\(N, H, W, C\) uint8 images or \(N, D\)"),
         ({"x": np.zeros((2, 3, 3, 3), np.float32), "y": [0, 1]}, "uint8"),
         ({"x": np.zeros((0, 3)), "y": np.zeros(0, int)}, "no samples"),

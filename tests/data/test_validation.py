@@ -21,7 +21,7 @@ def test_valid_inputs_pass_and_are_not_modified():
         (np.zeros(3), r"shape \(N, D\)"),
         (np.zeros((2, 4, 4, 5), np.uint8), "C in 1..4"),
         (np.zeros((0, 4)), "no samples"),
-        (np.array([[1.0, np.inf]]), "1 NaN or infinite"),
+        (np.array([[1.0, np.inf]]), r"NaN or inf \(first in row 0\)"),
         (np.zeros((2, 2), bool), "integers or floats"),
         (np.zeros((2, 2), complex), "integers or floats"),
         ([[1, 2]], "numpy array"),
@@ -36,8 +36,9 @@ def test_feature_errors(x, message):
     "y, message",
     [
         (np.zeros((2, 1), int), "1-D"),
-        (np.array([0, 3]), r"label 3 is outside the class list 0..2 \(3 classes\)"),
-        (np.array([-2, 0]), "label -2"),
+        (np.array([0, 3]), r"class labels in \[0, 3\), got values in \[0, 3\] "
+                           r"\(label 3 is outside the class list 0..2\)"),
+        (np.array([-2, 0]), "label -2 is outside"),
         (np.array([0.0, 1.5]), "whole-number"),
         (np.array([0.0, np.nan]), "whole-number"),
         (np.array(["a"]), "integer class labels"),

@@ -62,7 +62,7 @@ def test_svm_matches_definition():
     (np.zeros((3, 4)), np.array([0, 1, 4]), ValueError, r"\[0, 4\)"),
     (np.zeros((3, 4)), np.array([0, -1, 2]), ValueError, r"\[0, 4\)"),
     (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), TypeError, "integers"),
-    (np.zeros((3, 4)), np.array([0, 1]), ValueError, r"shape \(3,\)"),
+    (np.zeros((3, 4)), np.array([0, 1]), ValueError, "2 labels, but scores has 3 samples"),
     (np.zeros((0, 4)), np.zeros(0, int), ValueError, "empty"),
     (np.array([[0.0, np.nan]]), np.array([0]), ValueError, "NaN"),
     (np.array([[0.0, np.inf]]), np.array([0]), ValueError, "NaN or inf"),

@@ -1,10 +1,12 @@
 """Checks every loader runs on what it read, so bad data fails early with a message that names
-the source (file or argument), what was expected and what was found."""
+the source (file or argument), what was expected and what was found (built on
+``warpnet.checks``, the one module of input checks; a ``DataError`` here)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_class_labels, check_finite, check_real
 from ..errors import DataError
 
 __all__ = [
@@ -32,10 +34,7 @@ def check_features(x: np.ndarray, source: str) -> np.ndarray:
     """
     if not isinstance(x, np.ndarray):
         raise DataError(f"{source}: x must be a numpy array, got {type(x).__name__}")
-    if x.dtype == np.bool_ or not (
-        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
-    ):
-        raise DataError(f"{source}: x must hold integers or floats, got dtype {x.dtype}")
+    check_real(x, f"{source}: x", error=DataError)
     if x.ndim not in (2, 3, 4):
         raise DataError(
             f"{source}: x must have shape (N, D), (N, H, W) or (N, H, W, C), got shape {x.shape}"
@@ -46,9 +45,7 @@ def check_features(x: np.ndarray, source: str) -> np.ndarray:
             f"got shape {x.shape}"
         )
     check_nonempty(x, source)
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise DataError(f"{source}: x contains {bad} NaN or infinite values")
+    check_finite(x, f"{source}: x", error=DataError, hint="the file holds invalid values")
     return x
 
 
@@ -56,26 +53,11 @@ def check_labels(y: np.ndarray, n_classes: int, source: str) -> np.ndarray:
     """Check class labels and return them as a new ``(N,)`` int64 array.
 
     Raises:
-        DataError: ``y`` is not 1-D, not integer-valued, or has a label outside 0..n_classes-1.
+        DataError: ``y`` is not 1-D, not integer-valued (whole floats are accepted), or has a label
+            outside [0, n_classes).
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataError(f"{source}: y must be 1-D (N,), got shape {y.shape}")
-    if np.issubdtype(y.dtype, np.floating):
-        if not np.isfinite(y).all() or not np.array_equal(y, np.round(y)):
-            raise DataError(f"{source}: y must hold whole-number class labels, got {y.dtype} "
-                             "values with a fractional part, NaN or inf")
-    elif y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{source}: y must hold integer class labels, got dtype {y.dtype}")
-    if y.size:
-        lo, hi = y.min(), y.max()
-        if lo < 0 or hi >= n_classes:
-            bad = lo if lo < 0 else hi
-            raise DataError(
-                f"{source}: label {int(bad)} is outside the class list 0..{n_classes - 1} "
-                f"({n_classes} classes)"
-            )
-    return y.astype(np.int64)
+    return check_class_labels(np.asarray(y), n_classes, f"{source}: y", error=DataError,
+                              dtype_error=DataError, whole_floats=True)
 
 
 def check_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, source: str) -> np.ndarray:

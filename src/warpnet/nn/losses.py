@@ -1,8 +1,9 @@
 """Data losses.  Each takes raw scores (logits) and targets and returns ``(loss, dscores)``:
 the mean loss over the batch as a 0-d array, and its gradient with respect to the scores.
 
-Inputs are validated here, at the boundary between the network and the labels: scores must be a
-finite 2-D float array with at least one row, class labels integers in [0, C).
+Inputs are validated here, at the boundary between the network and the labels (with
+``warpnet.checks``): scores must be a finite 2-D float array with at least one row, class labels
+integers in [0, C).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from .. import backend
 from ..backend import Array, array_namespace
+from ..checks import check_class_labels, check_finite, check_sample_weight
 from ..registry import Registry
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
@@ -27,36 +29,16 @@ def _check_scores(scores: Any) -> Any:
         raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
     if scores.shape[0] == 0:
         raise ValueError("scores is an empty batch (N = 0)")
-    if not bool(xp.all(xp.isfinite(scores))):
-        raise ValueError("scores contain NaN or inf (the network diverged or the input is not finite)")
+    check_finite(scores, "scores", hint="the network diverged or the input is not finite")
     return xp
-
-
-def _check_labels(xp: Any, y: Any, n: int, n_classes: int) -> Array:
-    try:
-        y = xp.asarray(y)
-    except Exception:
-        raise TypeError(f"labels must be an array of integers, got {type(y).__name__}") from None
-    if not xp.isdtype(y.dtype, "integral"):
-        raise TypeError(f"labels must be integers in [0, {n_classes}), got dtype {y.dtype}")
-    if tuple(y.shape) != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match the scores, got {tuple(y.shape)}")
-    lo, hi = int(xp.min(y)), int(xp.max(y))
-    if lo < 0 or hi >= n_classes:
-        raise ValueError(f"labels must be integers in [0, {n_classes}), got values in [{lo}, {hi}]")
-    return y
 
 
 def _row_weights(xp: Any, sample_weight: Any, n: int, like: Array) -> Array | None:
     """Per-row weights normalised to sum to 1, shape (N, 1); None means the plain mean (1/N)."""
     if sample_weight is None:
         return None
-    w = xp.asarray(sample_weight)
-    if tuple(w.shape) != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), got {tuple(w.shape)}")
-    w = xp.astype(w, like.dtype)
-    if not bool(xp.all(xp.isfinite(w))) or bool(xp.any(w < 0)) or not float(xp.sum(w)) > 0:
-        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    w = xp.astype(xp.asarray(sample_weight), like.dtype)
+    check_sample_weight(w, n)
     return xp.reshape(w / xp.sum(w), (n, 1))
 
 
@@ -64,7 +46,12 @@ def _class_inputs(scores: Any, y: Any, sample_weight: Any) -> tuple[Any, Array, 
     """Validated ``(xp, labels, row weights)`` for a classification loss."""
     xp = _check_scores(scores)
     N, C = scores.shape
-    return xp, _check_labels(xp, y, N, C), _row_weights(xp, sample_weight, N, scores)
+    try:
+        y = xp.asarray(y)
+    except Exception:
+        raise TypeError(f"labels must be an array of integers, got {type(y).__name__}") from None
+    y = check_class_labels(y, C, "labels", n_samples=N, x_name="scores")
+    return xp, y, _row_weights(xp, sample_weight, N, scores)
 
 
 def _one_hot(xp: Any, y: Array, n_classes: int, dtype: Any) -> Array:
@@ -178,8 +165,7 @@ class MSE(Loss):
             raise ValueError(f"targets must have shape {tuple(scores.shape)}, got {tuple(y.shape)}")
         if not xp.isdtype(y.dtype, "real floating"):
             y = xp.astype(y, scores.dtype)
-        if not bool(xp.all(xp.isfinite(y))):
-            raise ValueError("targets contain NaN or inf")
+        check_finite(y, "targets")
         diff = scores - y
         N, K = diff.shape
         w = _row_weights(xp, sample_weight, N, scores)
