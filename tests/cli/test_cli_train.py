@@ -153,6 +153,14 @@ def test_toy_data(capsys, tmp_path):
     assert float(re.search(r"test (\d\.\d+)", out).group(1)) > 0.9
 
 
+@pytest.mark.parametrize("activation", ["gelu", "silu"])
+def test_every_registered_activation_is_offered(capsys, tmp_path, activation):
+    run_ok(capsys, "train", "--data", "toy:gauss", "--hidden", "8", "--epochs", "2",
+           "--activation", activation, "--optimizer", "adam", "--out", str(tmp_path), "--quiet")
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["config"]["activation"] == activation and config["config"]["lr"] == 1e-3
+
+
 @pytest.mark.slow
 def test_resume_continues_to_the_same_weights(capsys, tmp_path):
     from warpnet import io
