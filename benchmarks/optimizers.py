@@ -19,7 +19,11 @@ accuracy.
 The "epochs" and "mlp" sections use only the public API, so the same script times an older
 checkout too (``PYTHONPATH=that/src python benchmarks/optimizers.py --section epochs``).
 
+On a busy machine, ``--threads 1`` makes the CPU seconds per epoch the work itself (several BLAS
+threads spin while they wait, and that counts as CPU time too).
+
 Usage: python benchmarks/optimizers.py [--section step|epochs|mlp|all] [--rounds N] [--quick]
+                                       [--threads N]
 """
 
 from __future__ import annotations
@@ -105,7 +109,13 @@ def epoch_seconds(name: str, kwargs: dict, X: np.ndarray, y: np.ndarray,
     return [record["seconds"] for record in history.records], clock.seconds
 
 
-def epochs_section(quick: bool) -> None:
+def epochs_section(quick: bool, threads: int | None) -> None:
+    if threads is not None:  # one BLAS thread: CPU seconds are then the work, not spinning
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threads, user_api="blas"):
+            print(f"(NumPy's BLAS on {threads} thread{'s' if threads > 1 else ''})")
+            return epochs_section(quick, None)
     X, y = centred.centred_objects(20_000 if quick else 60_000)
     epochs = 6 if quick else 20
     print(f"Trainer epochs on {len(X):,} centred-object images 784-256-10, batch 200, {epochs} epochs; "
@@ -166,12 +176,14 @@ def main() -> None:
     parser.add_argument("--section", choices=["step", "epochs", "mlp", "all"], default="all")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smaller data, fewer epochs and seeds")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads in the epochs section (default: as configured)")
     args = parser.parse_args()
     print(f"BLAS: {engine.blas_description()}")
     if args.section in ("step", "all"):
         step_section(args.rounds)
     if args.section in ("epochs", "all"):
-        epochs_section(args.quick)
+        epochs_section(args.quick, args.threads)
     if args.section in ("mlp", "all"):
         mlp_section(args.quick)
 
