@@ -96,8 +96,11 @@ class Page:
 
 def collect_api() -> tuple[list[Page], list[str]]:
     """The API pages, and one problem line per public class or function without a docstring."""
-    if str(_ROOT / "src") not in sys.path:
-        sys.path.insert(0, str(_ROOT / "src"))
+    # Document the sources next to this file, whatever else is installed.
+    src = str(_ROOT / "src")
+    if src in sys.path:
+        sys.path.remove(src)
+    sys.path.insert(0, src)
     root = importlib.import_module(PACKAGE)
     problems: list[str] = []
     pages: list[Page] = []

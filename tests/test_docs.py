@@ -1,0 +1,115 @@
+"""The documentation site: ``make docs`` (``mkdocs build --strict``) passes on this tree and fails
+on a broken link or an undocumented public name, each tried in a temporary copy."""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mkdocs")
+pytest.importorskip("mkdocstrings")
+pytest.importorskip("material")
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    """What the site is built from, copied: mkdocs.yml, docs/, notebooks/, src/, README, CHANGELOG."""
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.ipynb", ".ipynb_checkpoints")
+    for name in ("docs", "notebooks", "src"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in ("mkdocs.yml", "README.md", "CHANGELOG.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+def build(repo: Path) -> subprocess.CompletedProcess[str]:
+    """The command of ``make docs``, run in ``repo`` on its own sources."""
+    env = {**os.environ, "PYTHONPATH": str(repo / "src"), "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--clean"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_site_builds_offline_with_a_page_per_public_module(tmp_path):
+    repo = copy_tree(tmp_path)
+    result = build(repo)
+    assert result.returncode == 0, result.stderr
+    site = repo / "site"
+    import warpnet
+
+    modules = [m.name for m in pkgutil.iter_modules(warpnet.__path__) if not m.name.startswith("_")]
+    assert {"nn", "optim", "train", "data", "features", "estimators"} <= set(modules)
+    for name in modules:
+        assert (site / "api" / f"{name}.html").is_file(), name
+    nn_page = (site / "api" / "nn.html").read_text(encoding="utf-8")
+    for name in warpnet.nn.__all__:  # every public name of a package has its own entry
+        assert f'id="warpnet.nn.{name}"' in nn_page, name
+    for page in ("index", "getting-started", "figures", "benchmarks", "changelog",
+                 "tutorial/01-linear-classifier"):
+        assert (site / f"{page}.html").is_file(), page
+    assert "training step (a)" in (site / "benchmarks.html").read_text(encoding="utf-8")
+    # Nothing is fetched from elsewhere when a page is shown: no remote script, style, image, font.
+    remote = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I)
+    for page in site.rglob("*.html"):
+        assert not remote.search(page.read_text(encoding="utf-8")), page
+    for css in site.rglob("*.css"):
+        assert "fonts.googleapis" not in css.read_text(encoding="utf-8"), css
+
+
+def test_a_new_public_module_appears_without_editing_the_docs(tmp_path):
+    repo = copy_tree(tmp_path)
+    package = repo / "src" / "warpnet" / "newpart"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""A part added later."""\n\nfrom .inner import shout\n\n__all__ = ["shout"]\n')
+    (package / "inner.py").write_text(
+        '"""Inner module."""\n\n__all__ = ["shout", "whisper"]\n\n\n'
+        'def shout(text: str) -> str:\n    """``text`` in capitals."""\n    return text.upper()\n\n\n'
+        'def whisper(text: str) -> str:\n    """``text`` in small letters."""\n    return text.lower()\n')
+    result = build(repo)
+    assert result.returncode == 0, result.stderr
+    page = (repo / "site" / "api" / "newpart.html").read_text(encoding="utf-8")
+    assert 'id="warpnet.newpart.shout"' in page
+    # the sub-module adds only what its package does not export already
+    assert 'id="warpnet.newpart.inner.whisper"' in page
+    assert 'id="warpnet.newpart.inner.shout"' not in page
+
+
+def test_a_broken_link_fails_the_build(tmp_path):
+    repo = copy_tree(tmp_path)
+    page = repo / "docs" / "getting-started.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSee [the missing page](no-such-page.md).\n")
+    result = build(repo)
+    assert result.returncode != 0
+    assert "no-such-page.md" in result.stderr
+
+
+def test_a_public_function_without_a_docstring_fails_the_build(tmp_path):
+    repo = copy_tree(tmp_path)
+    init = repo / "src" / "warpnet" / "data" / "__init__.py"
+    text = init.read_text(encoding="utf-8")
+    assert "__all__ = [" in text
+    text = text.replace("__all__ = [", '__all__ = ["count_samples", ', 1)
+    init.write_text(text + "\n\ndef count_samples(x):\n    return len(x)\n", encoding="utf-8")
+    result = build(repo)
+    assert result.returncode != 0
+    assert "public function warpnet.data.count_samples has no docstring" in result.stderr
+
+
+def test_an_undocumented_class_in_a_module_without_all_fails_the_build(tmp_path):
+    repo = copy_tree(tmp_path)
+    (repo / "src" / "warpnet" / "extras_demo.py").write_text(
+        '"""Demo."""\n\n\nclass Undocumented:\n    pass\n')
+    result = build(repo)
+    assert result.returncode != 0
+    assert "public class warpnet.extras_demo.Undocumented has no docstring" in result.stderr
