@@ -52,13 +52,15 @@ def require(extra: str, what: str) -> None:
         what: the feature asking, as the user named it (``"warpnet playground"``, ``"--scheduler"``).
 
     Raises:
-        UsageError: ``what needs NAME, which is not installed: pip install "warpnet[EXTRA]"``.
+        UsageError: ``WHAT needs NAME, which is not installed: pip install "warpnet[EXTRA]"``.
         ValueError: ``extra`` is unknown.
     """
     missing = missing_modules(extra)
     if missing:
-        names = ", ".join(sorted({m.split(".")[0] for m in missing}))
-        raise UsageError(f"{what} needs {names}, which is not installed: {install_line(extra)}")
+        names = sorted({m.split(".")[0] for m in missing})
+        verb = "is" if len(names) == 1 else "are"
+        raise UsageError(f"{what} needs {', '.join(names)}, which {verb} not installed: "
+                         f"{install_line(extra)}")
 
 
 def extra_for_module(module: str | None) -> str | None:
