@@ -13,7 +13,7 @@ $(VENV)/bin/python:
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e ".[all]"
+	$(PIP) install -q -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-run

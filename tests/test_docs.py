@@ -113,3 +113,15 @@ def test_an_undocumented_class_in_a_module_without_all_fails_the_build(tmp_path)
     result = build(repo)
     assert result.returncode != 0
     assert "public class warpnet.extras_demo.Undocumented has no docstring" in result.stderr
+
+
+@pytest.mark.parametrize("page", ["getting-started.md"])
+def test_python_examples_on_pages_run(page, tmp_path, monkeypatch):
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, f"{page} example", "exec"), namespace)  # noqa: S102 - our own docs
+    assert len(namespace["history"]) == 10
