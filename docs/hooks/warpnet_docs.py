@@ -192,6 +192,19 @@ def _tutorials() -> list[Path]:
     return sorted((_ROOT / "notebooks").glob("*.md"))
 
 
+def tutorial_page(notebook: Path) -> str:
+    """The notebook's Markdown without its jupytext header, with a note on how to run it."""
+    text = notebook.read_text(encoding="utf-8")
+    if text.startswith("---\n"):
+        text = text[text.index("\n---\n", 4) + 5:].lstrip("\n")
+    title, _, body = text.partition("\n")
+    note = (f'!!! note "This page is a notebook"\n'
+            f"    Run it: `jupytext --to ipynb notebooks/{notebook.name}` and open the `.ipynb`"
+            f" (or open the `.md` in Jupyter with jupytext installed). Its pictures, drawn by the"
+            f" cells below, are also on the [figures page](../figures.md).\n")
+    return f"{title}\n\n{note}\n{body}"
+
+
 def _benchmarks() -> str:
     readme = (_ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"^## Benchmarks\n(.*?)(?=^## |\Z)", readme, flags=re.S | re.M)
@@ -237,7 +250,8 @@ def on_files(files: Files, config: Any) -> Files:
     for page in pages:
         files.append(File.generated(config, page.path, content=render(page, pages)))
     for notebook in _tutorials():
-        files.append(File.generated(config, f"tutorial/{notebook.name}", abs_src_path=str(notebook)))
+        files.append(File.generated(config, f"tutorial/{notebook.name}",
+                                    content=tutorial_page(notebook)))
     files.append(File.generated(config, "benchmarks.md", content=_benchmarks()))
     changelog = (_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     files.append(File.generated(config, "changelog.md", content=changelog))
