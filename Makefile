@@ -45,10 +45,10 @@ bench: $(VENV)/.installed-test
 # The documentation site, into site/: warnings (a broken link, a public name without a docstring)
 # are errors.  It works offline: no fonts or scripts from a CDN.
 docs: $(VENV)/.installed-test
-	$(PY) -m mkdocs build --strict --clean
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --clean
 
 docs-serve: $(VENV)/.installed-test
-	$(PY) -m mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks examples
