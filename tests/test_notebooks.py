@@ -24,6 +24,14 @@ def test_there_are_notebooks():
     assert len(NOTEBOOKS) >= 4
 
 
+def test_the_folder_pairs_new_notebooks_too():
+    from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
+
+    path = find_jupytext_configuration_file(str(ROOT / "notebooks"))
+    assert path == str(ROOT / "notebooks" / "jupytext.toml")
+    assert load_jupytext_configuration_file(path).formats in ("ipynb,md", ["ipynb,md"])
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_paired_and_stable(path):
     notebook = jupytext.read(path)
