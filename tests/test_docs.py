@@ -132,3 +132,48 @@ def test_python_examples_on_pages_run(page, tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, f"{page} example", "exec"), namespace)  # noqa: S102 - our own docs
     assert len(namespace["history"]) == 10
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.browser
+def test_site_from_disk_offline_with_search(tmp_path):
+    """Opened from disk with the network cut off: the page renders, nothing is requested from
+    elsewhere, and search (whose worker runs in an iframe there) finds a public name."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    repo = copy_tree(tmp_path)
+    result = build(repo)
+    assert result.returncode == 0, result.stderr
+    site = repo / "site"
+
+    elsewhere: list[str] = []
+    problems: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+
+            def only_local(route):
+                if route.request.url.startswith("file:"):
+                    route.continue_()
+                else:
+                    elsewhere.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_local)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto((site / "tutorial" / "03-two-layer-net.html").as_uri())
+            assert "two-layer network" in page.title()
+            page.fill("input.md-search__input", "gradcheck")
+            page.wait_for_selector(".md-search-result__item", timeout=30_000)
+            found = page.locator(".md-search-result__item").all_inner_texts()
+            assert any("gradcheck" in text for text in found), found
+        finally:
+            browser.close()
+    assert elsewhere == []
+    assert problems == []

@@ -7,7 +7,9 @@
   package does not already export.  A package or name added later appears without editing a page.
 - ``tutorial/``: the notebooks under ``notebooks/`` (jupytext Markdown), one page each.
 - ``benchmarks.md``: the README's "Benchmarks" section.
-- the navigation, from all of the above.
+- the navigation, from all of the above;
+- ``search/search_index.js``: the search index as a script, which a page opened from disk can load
+  (see ``docs/javascripts/file-worker.js``).
 
 A public class or function without a docstring is reported as a warning, and ``mkdocs build
 --strict`` (``make docs``) turns every warning into an error, as it does for broken links.
@@ -256,3 +258,12 @@ def on_files(files: Files, config: Any) -> Files:
     changelog = (_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     files.append(File.generated(config, "changelog.md", content=changelog))
     return files
+
+
+def on_post_build(config: Any) -> None:
+    """Write the search index as a script too: pages opened from disk cannot fetch the JSON."""
+    folder = Path(config["site_dir"]) / "search"
+    index = folder / "search_index.json"
+    if index.is_file():
+        (folder / "search_index.js").write_text("var __index = " + index.read_text(encoding="utf-8"),
+                                                encoding="utf-8")
