@@ -76,3 +76,15 @@ def test_extra_for_module():
     assert _extras.extra_for_module("websockets") == "playground"
     assert _extras.extra_for_module("scipy") is None
     assert _extras.extra_for_module(None) is None
+
+
+def test_a_present_but_broken_optional_package_is_not_called_missing(monkeypatch, capsys):
+    from warpnet.cli import _train
+
+    def broken(args):
+        raise ImportError("cannot import name 'compile' from 'torch'", name="torch")
+
+    monkeypatch.setattr(_train, "run", broken)
+    assert main(["train", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "a dependency is missing: cannot import name 'compile'" in err and "pip install" not in err

@@ -79,8 +79,10 @@ def _describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, FloatingPointError):
         return EXIT_DATA, f"training diverged: {exc} (try a smaller --lr)"
     if isinstance(exc, ImportError):
-        extra = _extras.extra_for_module(exc.name)
-        if extra is not None:  # an optional part: a usage matter, the fix is one install line
+        # A module of an optional part that is absent (not one present but broken): a usage
+        # matter, the fix is one install line.
+        extra = _extras.extra_for_module(exc.name) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:
             return EXIT_USAGE, f"{exc.name} is not installed: {_extras.install_line(extra)}"
         return EXIT_DATA, f"a dependency is missing: {exc}"
     if isinstance(exc, MemoryError):
