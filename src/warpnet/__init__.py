@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it (dynamic version), `warpnet
+# --version` prints it, CHANGELOG.md says what each version changed.
+__version__ = "0.2.0.dev0"
 
 _LAZY = {
     "LinearClassifier": "warpnet.estimators",

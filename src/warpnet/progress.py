@@ -3,8 +3,9 @@
 ``make_progress(verbose, epochs)`` picks one of three reporters with the same four methods:
 
 - a tqdm bar per epoch (samples done, samples/s, ETA, and the running loss and accuracy) when the
-  stream is a terminal and tqdm is installed;
-- one plain line per epoch when the stream is not a terminal (a log file, CI) or tqdm is missing;
+  stream is a terminal or the code runs in a Jupyter notebook (``tqdm.auto``: a widget there when
+  ipywidgets is installed, text otherwise);
+- one plain line per epoch when the stream is not a terminal (a log file, CI);
 - nothing at all with ``verbose=0``.
 
 Everything goes to standard error, so standard output stays free for results.
@@ -122,7 +123,8 @@ def make_progress(verbose: int, epochs: int, stream: TextIO | None = None) -> Pr
     Args:
         verbose: 0, 1 or 2.
         epochs: the total number of epochs (shown as ``epoch 3/10``).
-        stream: where to write; standard error by default.
+        stream: where to write; standard error by default, where a Jupyter notebook also gets the
+            bar (``tqdm.auto``).
 
     Raises:
         ValueError: ``verbose`` is not 0, 1 or 2.
@@ -131,14 +133,29 @@ def make_progress(verbose: int, epochs: int, stream: TextIO | None = None) -> Pr
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     if verbose == 0:
         return Progress()
+    # A notebook's standard error is no terminal, yet it shows a bar: a widget or a text line.
+    bar_wanted = _is_terminal(stream) if stream is not None else (
+        _is_terminal(sys.stderr) or _in_notebook())
     stream = sys.stderr if stream is None else stream
-    if verbose == 1 and _is_terminal(stream):
+    if verbose == 1 and bar_wanted:
         try:
-            from tqdm import tqdm
-        except ImportError:
+            from tqdm.auto import tqdm
+        except ImportError:  # tqdm is a dependency, but a trimmed environment may lack it
             return _Lines(epochs, stream)
         return _Bar(epochs, stream, tqdm)
     return _Lines(epochs, stream)
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython already imported, an ``IPKernelApp``)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # noqa: BLE001 - a stripped or odd IPython: no notebook then
+        return False
 
 
 def _is_terminal(stream: TextIO) -> bool:

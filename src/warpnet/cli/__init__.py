@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import DataError, UsageError
-from . import _bench, _eval, _features, _figures, _playground, _predict, _train
+from . import _bench, _eval, _extras, _features, _figures, _playground, _predict, _train
 
 __all__ = ["main", "build_parser"]
 
@@ -79,6 +79,11 @@ def _describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, FloatingPointError):
         return EXIT_DATA, f"training diverged: {exc} (try a smaller --lr)"
     if isinstance(exc, ImportError):
+        # A module of an optional part that is absent (not one present but broken): a usage
+        # matter, the fix is one install line.
+        extra = _extras.extra_for_module(exc.name) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:
+            return EXIT_USAGE, f"{exc.name} is not installed: {_extras.install_line(extra)}"
         return EXIT_DATA, f"a dependency is missing: {exc}"
     if isinstance(exc, MemoryError):
         return EXIT_DATA, "out of memory (try a smaller --batch-size or less data)"

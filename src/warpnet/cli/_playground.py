@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import _args
+from . import _args, _extras
 
 NAME = "playground"
 
@@ -21,6 +21,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _extras.require("playground", "warpnet playground")
     from ..playground import serve
 
     serve(host=args.host, port=args.port, open_browser=args.open)

@@ -29,6 +29,7 @@ def _check_positive(name: str, value: float) -> None:
 
 @INITIALIZERS.register("he")
 def he(gain: float = 1.0) -> Initializer:
+    """N(0, gain * sqrt(2 / fan_in)) draws, for ReLU-like activations (He et al., 2015)."""
     _check_positive("gain", gain)
 
     def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -39,6 +40,7 @@ def he(gain: float = 1.0) -> Initializer:
 
 @INITIALIZERS.register("xavier")
 def xavier(gain: float = 1.0) -> Initializer:
+    """N(0, gain * sqrt(2 / (fan_in + fan_out))) draws, for tanh and sigmoid (Glorot & Bengio)."""
     _check_positive("gain", gain)
 
     def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -49,6 +51,7 @@ def xavier(gain: float = 1.0) -> Initializer:
 
 @INITIALIZERS.register("normal")
 def normal(std: float = 0.01) -> Initializer:
+    """N(0, std) draws: the lecture's ``weight_scale * randn``."""
     _check_positive("std", std)
 
     def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,6 +62,7 @@ def normal(std: float = 0.01) -> Initializer:
 
 @INITIALIZERS.register("zeros")
 def zeros() -> Initializer:
+    """All zeros (linear classifiers; layers rebuilt from a file before loading weights)."""
     def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
         return np.zeros((fan_in, fan_out))
 

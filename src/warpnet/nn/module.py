@@ -170,6 +170,12 @@ class Module:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
 
+    def _repr_html_(self) -> str:
+        """A table of layers and parameter counts for Jupyter (``warpnet._display``)."""
+        from .._display import module_html
+
+        return module_html(self)
+
 
 def _same_namespace(a: Any, b: Any) -> bool:
     try:

@@ -18,6 +18,12 @@ PENALTIES: Registry[type[Penalty]] = Registry("penalty")
 
 
 class Penalty:
+    """Base of the weight penalties: ``strength * sum_k R(W_k)`` over the regularized parameters.
+
+    Raises:
+        ValueError: ``strength`` is not a finite number >= 0.
+    """
+
     def __init__(self, strength: float) -> None:
         if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
                 or not math.isfinite(strength) or strength < 0:

@@ -11,6 +11,7 @@ regression, validation without a validation set) are ``None``.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -55,7 +56,48 @@ class History:
         return len(self.records)
 
     def __repr__(self) -> str:
-        return f"History({len(self.records)} epochs)"
+        """A table of the epochs (the first and last few when there are many), e.g.::
+
+            History(30 epochs, best val_accuracy 0.9833 at epoch 27)
+            epoch    loss  train_accuracy  val_loss  val_accuracy     lr  seconds
+                1  0.9123          0.7410    0.3012        0.9222   0.05     0.09
+            ...
+        """
+        rows = _shown_rows(len(self.records))
+        columns = [key for key in RECORD_KEYS if any(r[key] is not None for r in self.records)]
+        cells = [[_format_cell(key, self.records[i][key]) if i is not None else "..."
+                  for key in columns] for i in rows]
+        widths = [max([len(key)] + [len(row[j]) for row in cells]) for j, key in enumerate(columns)]
+        lines = [self._title()]
+        if self.records:
+            lines.append("  ".join(key.rjust(w) for key, w in zip(columns, widths, strict=True)))
+            lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The same table as HTML, for Jupyter (every epoch when 40 or fewer)."""
+        rows = _shown_rows(len(self.records), head=20, tail=20)
+        columns = [key for key in RECORD_KEYS if any(r[key] is not None for r in self.records)]
+        header = "".join(f"<th>{key}</th>" for key in columns)
+        body = []
+        for i in rows:
+            if i is None:
+                body.append(f"<tr><td colspan='{len(columns)}'>...</td></tr>")
+            else:
+                body.append("<tr>" + "".join(
+                    f"<td>{_format_cell(key, self.records[i][key])}</td>" for key in columns) + "</tr>")
+        table = (f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+                 if self.records else "")
+        return f"<div><p><b>{html.escape(self._title())}</b></p>{table}</div>"
+
+    def _title(self) -> str:
+        title = f"History({len(self.records)} epoch{'' if len(self.records) == 1 else 's'}"
+        scored = [(r["val_accuracy"], r["epoch"]) for r in self.records
+                  if isinstance(r["val_accuracy"], int | float) and math.isfinite(r["val_accuracy"])]
+        if scored:
+            best, epoch = max(scored, key=lambda pair: (pair[0], -pair[1]))
+            title += f", best val_accuracy {best:.4f} at epoch {epoch}"
+        return title + ")"
 
     # -- files ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +151,23 @@ class History:
         for record in self.records:
             writer.writerow({k: ("" if v is None else v) for k, v in record.items()})
         atomic_write(path, text.getvalue().encode())
+
+
+def _shown_rows(n: int, head: int = 5, tail: int = 5) -> list[int | None]:
+    """Row indices to show of ``n``: all of them, or the first and last few with None between."""
+    if n <= head + tail + 2:
+        return list(range(n))
+    return [*range(head), None, *range(n - tail, n)]
+
+
+def _format_cell(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key == "epoch":
+        return str(value)
+    if key in ("lr", "seconds"):
+        return f"{value:.3g}"
+    return f"{value:.4f}"
 
 
 def _finite_or_none(value: Any) -> Any:
