@@ -165,20 +165,23 @@ def _draw_matplotlib(root: Tensor, title: str | None) -> Figure:
     nodes, pos = layout(root)
     n_cols = int(pos[:, 0].max()) + 1
     n_rows = max(int(np.sum(pos[:, 0] == c)) for c in range(n_cols))
-    fig = new_figure(max(1.5 * n_cols, 3.0), max(0.7 * n_rows, 1.5) + (0.4 if title else 0.0))
+    fig = new_figure(max(1.05 * n_cols, 3.0), max(0.75 * n_rows, 1.5) + (0.4 if title else 0.0))
     ax = fig.add_subplot()
-    half = 0.36  # arrows run between box edges, a box being about 0.7 of a column wide
-    for a, b in _edges(nodes):
-        ax.annotate("", xy=(pos[b, 0] - half, pos[b, 1]), xytext=(pos[a, 0] + half, pos[a, 1]),
-                    arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 0.8,
-                                "shrinkA": 0, "shrinkB": 0}, zorder=1)
-    for t, (x, y) in zip(nodes, pos, strict=True):
-        ax.text(x, y, node_label(t), ha="center", va="center", fontsize=7, zorder=2,
-                bbox={"boxstyle": "round,pad=0.3", "fc": _COLORS[_kind(t, root)], "ec": "#333333",
-                      "lw": 0.7})
     ax.set_xlim(-0.6, n_cols - 0.4)
     ax.set_ylim(pos[:, 1].min() - 0.7, pos[:, 1].max() + 0.7)
     ax.set_axis_off()
+    boxes = [ax.text(x, y, node_label(t), ha="center", va="center", fontsize=8, zorder=3,
+                     bbox={"boxstyle": "round,pad=0.3", "fc": _COLORS[_kind(t, root)],
+                           "ec": "#333333", "lw": 0.7})
+             for t, (x, y) in zip(nodes, pos, strict=True)]
+    for a, b in _edges(nodes):
+        # From the right edge of the operand's box to the left edge of the result's; an arrow
+        # that skips columns bends, so it does not run along a row of boxes.
+        span = pos[b, 0] - pos[a, 0]
+        bend = 0.0 if span <= 1 else (0.25 if pos[b, 1] >= pos[a, 1] else -0.25)
+        ax.annotate("", xy=(0.0, 0.5), xycoords=boxes[b], xytext=(1.0, 0.5), textcoords=boxes[a],
+                    arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 0.8, "shrinkA": 4,
+                                "shrinkB": 4, "connectionstyle": f"arc3,rad={bend}"}, zorder=2)
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=10)
     return fig
