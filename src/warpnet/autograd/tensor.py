@@ -301,12 +301,12 @@ class Tensor:
         def vjp(g: Array) -> tuple[Array]:
             if p == 0.0:  # x**0 is constant, even at x = 0 where p * x**(p-1) would be 0 * inf
                 return (g * 0.0 * a.value,)
-            if p == 2.0:  # the common square (an L2 penalty): no power function, one new array
-                d = 2.0 * a.value
-                if isinstance(d, np.ndarray) and d.dtype == g.dtype:
-                    d *= g
-                    return (d,)
-                return (g * d,)
+            if p == 2.0:  # the common square: no power function
+                if isinstance(g, np.ndarray) and g.ndim and not any(g.strides):
+                    # g is one number spread over the array (the gradient of a sum, as in an
+                    # L2 penalty): multiply by that number, one pass over the array.
+                    return (a.value * (2.0 * g.reshape(-1)[0]),)
+                return (g * (2.0 * a.value),)
             return (g * (p * a.value ** (p - 1.0)),)
 
         value = a.value * a.value if p == 2.0 else a.value ** p
@@ -350,8 +350,10 @@ class Tensor:
         def vjp(g: Array) -> tuple[Array]:
             return (xp.broadcast_to(xp.reshape(g, _kept(a.shape, axes)), a.shape),)
 
-        return _result(_reduce_label("sum", axis), xp.sum(a.value, axis=axes, keepdims=keepdims),
-                       (a,), vjp, views=True)
+        # NumPy's own reduction directly: the namespace's ``sum`` wraps it in a Python function.
+        value = np.add.reduce(a.value, axis=axes, keepdims=keepdims) \
+            if isinstance(a.value, np.ndarray) else xp.sum(a.value, axis=axes, keepdims=keepdims)
+        return _result(_reduce_label("sum", axis), value, (a,), vjp, views=True)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all axes when None); each entry gets ``g / n``."""
@@ -522,6 +524,8 @@ def _result(op: str, value: Array, parents: tuple[Tensor, ...], vjp: VJP,
             views: bool = False) -> Tensor:
     """The tensor of an operation; it records its operands and vjp only when one of them needs a
     gradient.  ``views``: the vjp may return views of ``g`` (to be copied before adding into)."""
+    if isinstance(value, np.generic):  # NumPy's full reductions give scalars: keep 0-d arrays
+        value = np.asarray(value)
     out = Tensor.__new__(Tensor)
     out.value, out.grad, out.op, out.name = value, None, op, None
     out._param, out._freed, out._views = None, False, views
