@@ -138,3 +138,17 @@ def test_bad_use_of_a_function_layer():
 
     with pytest.raises(TypeError, match="must return a Tensor"):
         Broken().forward(np.ones(2))
+
+
+@pytest.mark.parametrize("namespace", ["numpy", "array_api_strict", "torch"])
+def test_a_function_layer_runs_on_any_namespace(namespace):
+    xp = np if namespace == "numpy" else pytest.importorskip(namespace)
+    rng = np.random.default_rng(6)
+    x, dout = (xp.asarray(rng.standard_normal((4, 5))) for _ in range(2))
+    ours, ref = nn.Sequential(AutogradReLU(), Swish()), nn.Sequential(nn.ReLU(), nn.ReLU())
+    y = ours.forward(x)
+    assert type(y) is type(x)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(ref.forward(x)) * (1 / (1 + np.exp(
+        -np.asarray(ref.forward(x))))), rtol=1e-12)
+    dx = ours.backward(dout)
+    assert type(dx) is type(x) and tuple(dx.shape) == (4, 5)

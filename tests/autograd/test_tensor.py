@@ -211,3 +211,24 @@ def test_other_bad_operands():
         a[5]
     with pytest.raises(RuntimeError, match="only be set on a leaf"):
         (a * 1.0).requires_grad = False
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_penalty_gradients_are_added_to_any_other_contribution(dtype):
+    rng = np.random.default_rng(2)
+    v = rng.standard_normal((4, 3)).astype(dtype)
+    x = rng.standard_normal((5, 4)).astype(dtype)
+    cases = {
+        "square + square": (lambda w: 0.5 * (w ** 2).sum() + 2.0 * (w ** 2).sum(), 5.0 * v),
+        "square + view": (lambda w: (w ** 2).sum() + w.sum(), 2.0 * v + 1.0),
+        "view + square": (lambda w: w.sum() + (w ** 2).sum(), 2.0 * v + 1.0),
+        "product + square": (lambda w: (Tensor(x) @ w).sum() + 3.0 * (w ** 2).sum(),
+                             x.sum(axis=0)[:, None] + 6.0 * v),
+        "square alone": (lambda w: (w ** 2).sum(), 2.0 * v),
+    }
+    for name, (f, expected) in cases.items():
+        w = Tensor(v.copy(), requires_grad=True)
+        f(w).backward()
+        assert w.grad.dtype == dtype, name
+        np.testing.assert_allclose(w.grad, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   err_msg=name)
