@@ -81,3 +81,13 @@ def test_bad_arguments():
     if shutil.which("dot") is None:
         with pytest.raises(RuntimeError, match="dot"):
             autograd.draw(small_loss(), engine="graphviz")
+
+
+def test_a_graph_too_large_to_draw_is_refused_with_its_size():
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(400):
+        y = y * 1.0
+    with pytest.raises(ValueError, match=r"has 801 tensors.*max_nodes=300"):
+        autograd.draw(y)
+    assert autograd.to_dot(y).count("->") == 800  # the source has no such limit

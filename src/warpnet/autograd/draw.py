@@ -21,6 +21,7 @@ from .tensor import Tensor, graph_nodes
 __all__ = ["draw", "to_dot", "node_label"]
 
 ENGINES = ("auto", "matplotlib", "graphviz")
+MAX_NODES = 300
 # Fill colours: inputs that get gradients, constants, operations, the tensor drawn.
 _COLORS = {"input": "#cfe8ff", "constant": "#e6e6e6", "op": "#ffffff", "root": "#ffe0b3"}
 
@@ -69,7 +70,8 @@ def to_dot(root: Tensor) -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(root: Tensor, engine: str = "auto", title: str | None = None) -> Figure:
+def draw(root: Tensor, engine: str = "auto", title: str | None = None,
+         max_nodes: int = MAX_NODES) -> Figure:
     """A figure of the graph recorded by ``root`` (operations and shapes in the boxes).
 
     Args:
@@ -77,19 +79,25 @@ def draw(root: Tensor, engine: str = "auto", title: str | None = None) -> Figure
         engine: "graphviz" (needs the ``dot`` program), "matplotlib" (always works), or "auto":
             graphviz where ``dot`` is found, matplotlib otherwise.
         title: a title above the graph.
+        max_nodes: refuse larger graphs (a picture of thousands of boxes is unreadable, and too
+            large for matplotlib's renderer).
 
     Returns:
         A ``matplotlib.figure.Figure`` rendered by Agg (``warpnet.viz.save_png`` writes it).
 
     Raises:
         TypeError: ``root`` is not a Tensor.
-        ValueError: an unknown ``engine``.
+        ValueError: an unknown ``engine``, or more than ``max_nodes`` tensors in the graph.
         RuntimeError: engine "graphviz" without a working ``dot`` program.
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"draw() expects a Tensor, got {type(root).__name__}")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    n = len(graph_nodes(root))
+    if n > max_nodes:
+        raise ValueError(f"the graph of {root._describe()} has {n} tensors; draw() shows at most "
+                         f"max_nodes={max_nodes} (draw a smaller expression)")
     dot = shutil.which("dot")
     if engine == "graphviz" and dot is None:
         raise RuntimeError("engine 'graphviz' needs Graphviz's 'dot' program on the PATH "

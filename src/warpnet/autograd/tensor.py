@@ -33,7 +33,6 @@ __all__ = ["Tensor", "maximum", "exp", "log", "tanh", "sigmoid"]
 _serial = itertools.count()
 
 
-
 class Scaled(NamedTuple):
     """A gradient ``alpha * array`` not yet computed: a vjp may return it so that ``backward``
     adds it into another contribution in one pass (``backend.add_scaled``: BLAS's axpy on NumPy)
