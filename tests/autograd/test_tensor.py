@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -232,3 +233,11 @@ def test_penalty_gradients_are_added_to_any_other_contribution(dtype):
         assert w.grad.dtype == dtype, name
         np.testing.assert_allclose(w.grad, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                    err_msg=name)
+
+
+def test_shapes_that_do_not_broadcast_name_the_operation():
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    for op, f in {"+": lambda: a + np.ones(2), "*": lambda: np.ones((4, 3)) * a,
+                  "maximum": lambda: autograd.maximum(a, np.ones((3, 2)))}.items():
+        with pytest.raises(ValueError, match=re.escape(f"'{op}': shapes (") + r".*do not broadcast"):
+            f()

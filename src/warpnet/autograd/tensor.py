@@ -77,6 +77,10 @@ class Tensor:
 
     Raises:
         TypeError: ``value`` is not an array, or gradients are asked of a non-floating tensor.
+
+    Operations take tensors, arrays, parameters and numbers, and raise ``TypeError`` when their
+    operands mix array namespaces, ``RuntimeError`` when they mix devices, and ``ValueError`` when
+    shapes do not fit; each message names the operation and the shapes.
     """
 
     __slots__ = ("value", "grad", "op", "name", "_requires_grad", "_parents", "_vjp", "_views",
@@ -434,12 +438,14 @@ def maximum(a: Any, b: Any) -> Tensor:
     ``torch.maximum``).
 
     Raises:
-        TypeError: neither operand is a Tensor, or they come from different array namespaces.
+        TypeError: the operands come from different array namespaces.
+        RuntimeError: the operands are on different devices.
     """
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = _lift(a, None, "maximum")
     a, b = (a, _lift(b, a, "maximum")) if isinstance(a, Tensor) else (_lift(a, b, "maximum"), b)
     _check_same(a, b, "maximum")
+    _check_broadcast(a, b, "maximum")
     xp = backend.array_namespace(a.value)
 
     def vjp(g: Array) -> tuple[Array | None, Array | None]:
@@ -594,7 +600,20 @@ def _lift(other: Any, like: Tensor | None, op: str) -> Tensor:
 def _pair(a: Tensor, other: Any, op: str) -> tuple[Tensor, Tensor]:
     b = _lift(other, a, op)
     _check_same(a, b, op)
+    if op != "@":
+        _check_broadcast(a, b, op)
     return a, b
+
+
+def _check_broadcast(a: Tensor, b: Tensor, op: str) -> None:
+    """ValueError naming ``op`` and both shapes unless they broadcast together."""
+    sa, sb = a.value.shape, b.value.shape
+    if sa == sb:
+        return
+    for m, n in zip(reversed(sa), reversed(sb)):  # noqa: B905 - trailing axes only
+        if m != n and m != 1 and n != 1:
+            raise ValueError(f"{op!r}: shapes {tuple(sa)} and {tuple(sb)} do not broadcast together "
+                             f"({a._describe()}, {b._describe()})")
 
 
 def _check_same(a: Tensor, b: Tensor, op: str) -> None:
