@@ -610,7 +610,7 @@ def _check_broadcast(a: Tensor, b: Tensor, op: str) -> None:
     sa, sb = a.value.shape, b.value.shape
     if sa == sb:
         return
-    for m, n in zip(reversed(sa), reversed(sb)):  # noqa: B905 - trailing axes only
+    for m, n in zip(reversed(sa), reversed(sb), strict=False):  # the trailing axes of both
         if m != n and m != 1 and n != 1:
             raise ValueError(f"{op!r}: shapes {tuple(sa)} and {tuple(sb)} do not broadcast together "
                              f"({a._describe()}, {b._describe()})")
