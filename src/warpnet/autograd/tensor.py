@@ -49,6 +49,14 @@ class Scaled(NamedTuple):
 VJP = Callable[[Array], Sequence[Any]]
 
 
+_NUMPY = backend.array_namespace(np.empty(0))
+
+
+def _xp(value: Array) -> Any:
+    """The array namespace of ``value`` (NumPy's answered at once: it is asked at every operation)."""
+    return _NUMPY if type(value) is np.ndarray else backend.array_namespace(value)
+
+
 def _is_float(xp: Any, value: Array) -> bool:
     if isinstance(value, np.ndarray):
         return value.dtype.kind == "f"
@@ -202,7 +210,9 @@ class Tensor:
             if isinstance(g, Scaled):
                 g = g.compute()
             node._pending = None
-            node._store_grad(g)
+            node.grad = g if node.grad is None else node.grad + g  # never written into: shared
+            if node._param is not None:
+                node._param.accumulate(g)
             if node._vjp is None:
                 continue
             for parent, contribution in zip(node._parents, node._vjp(g), strict=True):
@@ -242,18 +252,13 @@ class Tensor:
                             f"got dtype {grad.dtype}")
         return grad
 
-    def _store_grad(self, g: Array) -> None:
-        """``.grad += g`` (set on the first pass; never written into: it may be shared)."""
-        self.grad = g if self.grad is None else self.grad + g
-        if self._param is not None:
-            self._param.accumulate(g)
-
     # -- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "+")
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return _need(a, _unbroadcast, g, a.shape), _need(b, _unbroadcast, g, b.shape)
+            return (_unbroadcast(g, a.shape) if a._requires_grad else None,
+                    _unbroadcast(g, b.shape) if b._requires_grad else None)
 
         return _result("+", a.value + b.value, (a, b), vjp)
 
@@ -264,7 +269,8 @@ class Tensor:
         a, b = _pair(self, other, "-")
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return _need(a, _unbroadcast, g, a.shape), _need(b, lambda: _unbroadcast(-g, b.shape))
+            return (_unbroadcast(g, a.shape) if a._requires_grad else None,
+                    _unbroadcast(-g, b.shape) if b._requires_grad else None)
 
         return _result("-", a.value - b.value, (a, b), vjp)
 
@@ -279,8 +285,8 @@ class Tensor:
         a, b = _pair(self, other, "*")
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return (_need(a, lambda: _unbroadcast(g * b.value, a.shape)),
-                    _need(b, lambda: _unbroadcast(g * a.value, b.shape)))
+            return (_unbroadcast(g * b.value, a.shape) if a._requires_grad else None,
+                    _unbroadcast(g * a.value, b.shape) if b._requires_grad else None)
 
         return _result("*", a.value * b.value, (a, b), vjp)
 
@@ -292,8 +298,9 @@ class Tensor:
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             # d(a/b)/db = -a / b**2
-            return (_need(a, lambda: _unbroadcast(g / b.value, a.shape)),
-                    _need(b, lambda: _unbroadcast(-g * a.value / (b.value * b.value), b.shape)))
+            return (_unbroadcast(g / b.value, a.shape) if a._requires_grad else None,
+                    _unbroadcast(-g * a.value / (b.value * b.value), b.shape) if b._requires_grad
+                    else None)
 
         return _result("/", a.value / b.value, (a, b), vjp)
 
@@ -326,7 +333,7 @@ class Tensor:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"'@' needs operands with at least one axis, got shapes {a.shape} "
                              f"and {b.shape}")
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
         # A vector is a one-row (left) or one-column (right) matrix; its axis is dropped after.
         A = a.value if a.ndim > 1 else xp.reshape(a.value, (1, -1))
         B = b.value if b.ndim > 1 else xp.reshape(b.value, (-1, 1))
@@ -337,8 +344,12 @@ class Tensor:
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             G = xp.reshape(g, C.shape) if a.ndim == 1 or b.ndim == 1 else g
-            dA = _need(a, lambda: xp.reshape(_unbroadcast(G @ _mT(xp, B), A.shape), a.shape))
-            dB = _need(b, lambda: xp.reshape(_unbroadcast(_mT(xp, A) @ G, B.shape), b.shape))
+            dA = _unbroadcast(G @ _mT(xp, B), A.shape) if a._requires_grad else None
+            dB = _unbroadcast(_mT(xp, A) @ G, B.shape) if b._requires_grad else None
+            if a.ndim == 1 and dA is not None:
+                dA = xp.reshape(dA, a.shape)
+            if b.ndim == 1 and dB is not None:
+                dB = xp.reshape(dB, b.shape)
             return dA, dB
 
         value = C
@@ -354,7 +365,7 @@ class Tensor:
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes when None); the gradient is ``g`` spread back over them."""
         a, axes = self, _axes(self, axis, "sum")
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
 
         def vjp(g: Array) -> tuple[Array]:
             return (xp.broadcast_to(xp.reshape(g, _kept(a.shape, axes)), a.shape),)
@@ -366,7 +377,7 @@ class Tensor:
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all axes when None); each entry gets ``g / n``."""
         a, axes = self, _axes(self, axis, "mean")
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
         n = math.prod(a.shape[i] for i in axes)
 
         def vjp(g: Array) -> tuple[Array]:
@@ -379,7 +390,7 @@ class Tensor:
         """Maximum over ``axis``; the gradient goes to the maximal entries, shared equally between
         ties (as ``torch.amax``)."""
         a, axes = self, _axes(self, axis, "max")
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
         if any(a.shape[i] == 0 for i in axes):
             raise ValueError(f"max of {a._describe()} over an empty axis")
         top = xp.max(a.value, axis=axes, keepdims=True)
@@ -399,7 +410,7 @@ class Tensor:
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
             shape = tuple(shape[0])  # type: ignore[arg-type]
         a = self
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
         try:
             value = xp.reshape(a.value, tuple(int(n) for n in shape))  # type: ignore[arg-type]
         except (ValueError, RuntimeError, TypeError) as err:
@@ -411,7 +422,7 @@ class Tensor:
     def T(self) -> Tensor:
         """The axes in reverse order (the transpose of a matrix)."""
         a = self
-        xp = backend.array_namespace(a.value)
+        xp = _xp(a.value)
         order = tuple(range(a.ndim - 1, -1, -1))
         flip = (lambda v: v.T) if isinstance(a.value, np.ndarray) else (
             lambda v: xp.permute_dims(v, order))
@@ -446,14 +457,14 @@ def maximum(a: Any, b: Any) -> Tensor:
     a, b = (a, _lift(b, a, "maximum")) if isinstance(a, Tensor) else (_lift(a, b, "maximum"), b)
     _check_same(a, b, "maximum")
     _check_broadcast(a, b, "maximum")
-    xp = backend.array_namespace(a.value)
+    xp = _xp(a.value)
 
     def vjp(g: Array) -> tuple[Array | None, Array | None]:
         # 1 where a wins, 1/2 on ties, 0 where b wins; b gets the rest.
         dtype = g.dtype
         share = xp.astype(a.value > b.value, dtype) + 0.5 * xp.astype(a.value == b.value, dtype)
-        return (_need(a, lambda: _unbroadcast(g * share, a.shape)),
-                _need(b, lambda: _unbroadcast(g * (1.0 - share), b.shape)))
+        return (_unbroadcast(g * share, a.shape) if a._requires_grad else None,
+                _unbroadcast(g * (1.0 - share), b.shape) if b._requires_grad else None)
 
     return _result("maximum", xp.maximum(a.value, b.value), (a, b), vjp)
 
@@ -461,7 +472,7 @@ def maximum(a: Any, b: Any) -> Tensor:
 def exp(x: Any) -> Tensor:
     """Elementwise ``e**x``; its derivative is itself."""
     a = _lift(x, None, "exp")
-    xp = backend.array_namespace(a.value)
+    xp = _xp(a.value)
     out = xp.exp(a.value)
     return _result("exp", out, (a,), lambda g: (g * out,))
 
@@ -469,14 +480,14 @@ def exp(x: Any) -> Tensor:
 def log(x: Any) -> Tensor:
     """Elementwise natural logarithm; derivative ``1 / x``."""
     a = _lift(x, None, "log")
-    xp = backend.array_namespace(a.value)
+    xp = _xp(a.value)
     return _result("log", xp.log(a.value), (a,), lambda g: (g / a.value,))
 
 
 def tanh(x: Any) -> Tensor:
     """Elementwise ``tanh``; derivative ``1 - tanh(x)**2``, from the saved output."""
     a = _lift(x, None, "tanh")
-    xp = backend.array_namespace(a.value)
+    xp = _xp(a.value)
     out = xp.tanh(a.value)
     return _result("tanh", out, (a,), lambda g: (g * (1.0 - out * out),))
 
@@ -484,7 +495,7 @@ def tanh(x: Any) -> Tensor:
 def sigmoid(x: Any) -> Tensor:
     """Elementwise ``1 / (1 + e**-x)``; derivative ``s * (1 - s)``, from the saved output ``s``."""
     a = _lift(x, None, "sigmoid")
-    xp = backend.array_namespace(a.value)
+    xp = _xp(a.value)
     e = xp.exp(-xp.abs(a.value))  # in (0, 1]: no overflow for any x
     out = xp.where(a.value >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return _result("sigmoid", out, (a,), lambda g: (g * (out * (1.0 - out)),))
@@ -492,9 +503,9 @@ def sigmoid(x: Any) -> Tensor:
 
 def _add_contribution(t: Tensor, c: Any, fresh: bool) -> None:
     """``t._pending += c`` during ``backward``; ``fresh``: ``c`` may be written into."""
-    if not isinstance(c, Scaled) and c.dtype != t.value.dtype:
-        c, fresh = backend.array_namespace(c).astype(c, t.value.dtype), True
     pending = t._pending
+    if type(c) is not Scaled and c.dtype != t.value.dtype:
+        c, fresh = _xp(c).astype(c, t.value.dtype), True
     if pending is None:
         t._pending, t._owned = c, fresh
     elif isinstance(c, Scaled) or isinstance(pending, Scaled):
@@ -571,11 +582,6 @@ def _result(op: str, value: Array, parents: tuple[Tensor, ...], vjp: VJP,
     return out
 
 
-def _need(t: Tensor, fn: Callable[..., Array], *args: Any) -> Array | None:
-    """``fn(*args)`` if ``t`` needs a gradient, else None (so unneeded products are skipped)."""
-    return fn(*args) if t._requires_grad else None
-
-
 def _lift(other: Any, like: Tensor | None, op: str) -> Tensor:
     """``other`` as a Tensor: tensors as they are, parameters as gradient-carrying leaves, arrays
     and numbers as constants (numbers take ``like``'s floating dtype, namespace and device)."""
@@ -584,7 +590,7 @@ def _lift(other: Any, like: Tensor | None, op: str) -> Tensor:
     if isinstance(other, Parameter):
         return Tensor(other)
     if isinstance(other, numbers.Number) and not isinstance(other, bool) and like is not None:
-        xp = backend.array_namespace(like.value)
+        xp = _xp(like.value)
         dtype = like.value.dtype if _is_float(xp, like.value) or isinstance(other, numbers.Integral) \
             else None
         if isinstance(like.value, np.ndarray):
@@ -636,7 +642,7 @@ def _unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if tuple(g.shape) == shape:
         return g
-    xp = backend.array_namespace(g)
+    xp = _xp(g)
     lead = len(g.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and g.shape[lead + i] != 1)
