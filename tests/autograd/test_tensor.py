@@ -241,3 +241,22 @@ def test_shapes_that_do_not_broadcast_name_the_operation():
                   "maximum": lambda: autograd.maximum(a, np.ones((3, 2)))}.items():
         with pytest.raises(ValueError, match=re.escape(f"'{op}': shapes (") + r".*do not broadcast"):
             f()
+
+
+def test_every_operation_on_any_namespace_gives_numpy_s_gradients(xp):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((3, 4)), rng.uniform(0.5, 2.0, (4,)), rng.standard_normal((4,))]
+
+    def run(ns):
+        a, b, v = (Tensor(ns.asarray(x), requires_grad=True) for x in arrays)
+        h = (a.T.reshape(2, 6).reshape((4, 3)).T / b - (-a) ** 3) * autograd.sigmoid(a)
+        out = (autograd.tanh(h).mean(axis=0) + autograd.log(b ** 0.5) + h.max(axis=0)).sum() \
+            + (a @ v).mean() + (v @ v) + h[1:, :2].sum() + autograd.exp(a[0, :]).max() + 1.0 / b.sum()
+        out.backward()
+        return float(out.value), [backend.to_numpy(t.grad) for t in (a, b, v)]
+
+    ref_value, ref_grads = run(np)
+    value, grads = run(xp)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    for g, r in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-11, atol=1e-13)
