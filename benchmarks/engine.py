@@ -380,6 +380,66 @@ def main() -> None:
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mb:.0f} MB")
+    autograd_comparison(rounds=1 if args.quick else 5)
+
+
+
+# -- the same step with the loss written as one warpnet.autograd expression ---------------------
+def autograd_step(sizes: list[int], batch: int):
+    """``warpnet_step``'s training step with its total loss (softmax cross-entropy + L2) written as
+    one ``warpnet.autograd`` expression and ``loss.backward()`` instead of the layers' own
+    backward; the same SGD update then runs on the autograd gradients."""
+    from warpnet import autograd, nn, optim
+
+    x, y = _data(sizes, batch)
+    model = nn.mlp(sizes, rng=0)
+    params = model.parameters()
+    opt = optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    leaves = [autograd.Tensor(p.value, requires_grad=True) for p in params]  # the same arrays
+    weights, biases = leaves[0::2], leaves[1::2]
+    X, rows = autograd.Tensor(x), np.arange(batch)
+
+    def step() -> float:
+        for t in leaves:
+            t.grad = None
+        h = X
+        for W, b in zip(weights[:-1], biases[:-1], strict=True):
+            h = autograd.maximum(h @ W + b, 0.0)
+        s = h @ weights[-1] + biases[-1]
+        shifted = s - s.max(axis=1, keepdims=True).detach()  # a constant shift: no gradient
+        loss = (autograd.log(autograd.exp(shifted).sum(axis=1)) - shifted[rows, y]).mean()
+        for W in weights:
+            loss = loss + REG * (W ** 2).sum()
+        loss.backward()
+        for p, t in zip(params, leaves, strict=True):
+            p.grad = t.grad
+        opt.step()
+        return float(loss.value)
+
+    return step
+
+
+def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> None:
+    """Print the autograd step against the explicit engine's (same process, blocks taking turns,
+    the ratio taken block by block) and PyTorch's (fresh processes), on shape (a)."""
+    sizes, batch = CONFIGS["a"]
+    first = autograd_step(sizes, batch)(), warpnet_step(sizes, batch)()
+    auto_step, explicit_step = autograd_step(sizes, batch), warpnet_step(sizes, batch)
+    for _ in range(3):
+        auto_step()
+        explicit_step()
+    auto, explicit, ratios, torch_s = [], [], [], []
+    for _ in range(rounds):
+        for _ in range(5):
+            auto.append(_time(auto_step, n_steps, 1))
+            explicit.append(_time(explicit_step, n_steps, 1))
+            ratios.append(auto[-1] / explicit[-1])
+        torch_s.append(torch_step_seconds(sizes, batch, _threads(), n_steps, 5)["seconds"])
+    print(f"autograd step, ({'-'.join(map(str, sizes))}, batch {batch}): autograd "
+          f"{min(auto) * 1e3:.2f} ms, explicit engine {min(explicit) * 1e3:.2f} ms, PyTorch "
+          f"{min(torch_s) * 1e3:.2f} ms; autograd / explicit {np.median(ratios):.2f}x (median of "
+          f"{len(ratios)} block pairs, {min(ratios):.2f}-{max(ratios):.2f}); first-step losses "
+          f"{first[0]:.6f} and {first[1]:.6f}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ _LAZY = {
     "MLPRegressor": "warpnet.estimators",
 }
 _SUBMODULES = {"nn", "optim", "train", "data", "features", "io", "viz", "export", "backend",
-               "estimators"}
+               "estimators", "autograd"}
 
 
 def __getattr__(name: str) -> Any:

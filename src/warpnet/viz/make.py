@@ -37,6 +37,7 @@ FIGURE_NAMES: tuple[str, ...] = (
     "universal-approximation",
     "loss-landscape",
     "training",
+    "computational-graph",
 )
 ANIMATION_NAME = "space-warp.gif"
 DATA_FORMS = "None (digits), 'digits' or 'cifar10:PATH'"
@@ -205,6 +206,12 @@ def _training(ctx: _Context) -> Figure:
                         title="Training curves of a short digits run (64-100-10 ReLU net)")
 
 
+def _computational_graph(ctx: _Context) -> Figure:
+    from .computational_graph import plot_computational_graph
+
+    return plot_computational_graph()
+
+
 _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
     "templates": _templates,
     "feature-transform": _feature_transform,
@@ -215,6 +222,7 @@ _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
     "universal-approximation": _universal,
     "loss-landscape": _loss_landscape,
     "training": _training,
+    "computational-graph": _computational_graph,
 }
 
 
