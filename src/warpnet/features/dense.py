@@ -93,8 +93,10 @@ class DenseDescriptor(ImageTransformer):
         Scale-major: the grid of centres (row-major) repeats once per scale.
         """
         check_is_fitted(self)
-        return _dense.all_centres(self.image_shape_[:2], self.patch_size, self.step,
-                                  len(self._scales()))
+        return self._centres_for(self.image_shape_)
+
+    def _centres_for(self, shape: tuple[int, ...]) -> np.ndarray:
+        return _dense.all_centres(shape[:2], self.patch_size, self.step, len(self._scales()))
 
     def describe(self, X: object) -> tuple[np.ndarray, np.ndarray]:
         """Descriptors of every patch of every image, and the patch centres.
@@ -167,15 +169,17 @@ class DenseSIFT(DenseDescriptor):
     Differences from OpenCV's ``SIFT.compute`` at the same centres with
     ``KeyPoint(x, y, size=s / 6, angle=0)`` (OpenCV's spatial bin is 1.5 x
     ``size``): OpenCV rounds the centre to a whole pixel, smooths the image with
-    a Gaussian of sigma 1.52 first (``smoothing`` here, 0 by default), and
-    saturates its output as ``uint8`` values (x 512); the descriptors correlate at
-    about 0.95 on natural images.
+    a Gaussian of sigma 1.52 first (``smoothing`` here, 1.0 by default), leaves out
+    the image's outer pixels as here, and saturates its output as ``uint8`` values
+    (x 512). On CIFAR-10 and photographs the descriptors correlate at 0.93-0.95
+    on average with the default smoothing, 0.97-0.99 with ``smoothing=1.52``.
 
     Args:
         patch_size: side in pixels of the patches that define the grid (>= 4).
         step: grid step in pixels (>= 1).
         scales: patch sides (ints >= 4) described at every centre; None: (patch_size,).
-        smoothing: sigma in pixels of a Gaussian blur before the gradients (0: none).
+        smoothing: sigma in pixels of a Gaussian blur before the gradients (0: none;
+            the border is extended by its edge pixels).
         image_shape: (H, W) or (H, W, C) to accept flattened (N, D) input.
         n_jobs: threads for ``transform`` (None: every CPU); the result is the same.
 
@@ -196,7 +200,7 @@ class DenseSIFT(DenseDescriptor):
         patch_size: int = 16,
         step: int = 4,
         scales: tuple[int, ...] | None = None,
-        smoothing: float = 0.0,
+        smoothing: float = 1.0,
         image_shape: tuple[int, ...] | None = None,
         n_jobs: int | None = None,
     ) -> None:
