@@ -239,6 +239,33 @@ class FisherVector(ImageTransformer):
         self.variances_ = gmm.covariances_.astype(np.float32)
         self.descriptor_ = desc
 
+    def _restore_state(self, name: str) -> None:
+        """After a model file set ``image_shape_`` and the arrays: rebuild ``descriptor_``, check fit.
+
+        Raises:
+            ValueError: arrays whose shapes or values do not fit the parameters.
+        """
+        shape = self.image_shape_
+        desc = self._descriptor()
+        desc._check_image_shape(shape)
+        desc.image_shape_ = shape
+        desc.n_features_in_ = math.prod(shape)
+        desc._n_features_out = desc._n_outputs(shape)
+        L, D, K = desc.length, self._dim(), self.n_components
+        want = {"pca_mean_": (L,), "pca_components_": (D, L), "weights_": (K,),
+                "means_": (K, D), "variances_": (K, D)}
+        for attr, expected in want.items():
+            value = getattr(self, attr)
+            if value.shape != expected or not np.isfinite(value).all():
+                raise ValueError(
+                    f"{name}.{attr} must be finite with shape {expected} for "
+                    f"n_components={K}, pca_components={self.pca_components} and a "
+                    f"{L}-value {type(desc).__name__}, got shape {value.shape}"
+                )
+        if (self.variances_ <= 0).any() or (self.weights_ <= 0).any():
+            raise ValueError(f"{name}: the mixture's weights_ and variances_ must be > 0")
+        self.descriptor_ = desc
+
     # -- transform -----------------------------------------------------------------
     def _layout(self) -> _fisher.Layout:
         shape = self.image_shape_
