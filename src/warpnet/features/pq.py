@@ -52,7 +52,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         max_iter: Lloyd iterations (>= 1).
         random_state: None, an int or a ``numpy.random.Generator``.
 
-    Fitted: ``codebooks_`` (M, K, G) float32, ``n_features_in_`` D.
+    Fitted: ``codebooks_`` (M, K, G) float32, ``n_features_in_`` D, ``n_iter_``
+    (Lloyd iterations run).
 
     Raises:
         ValueError: bad parameters, ``sub_dim`` not dividing the feature count,
@@ -126,6 +127,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         rows = np.sort(rng.choice(N, min(N, self.n_samples), replace=False))
         sample = X[rows].astype(np.float32).reshape(len(rows), D // G, G).transpose(1, 0, 2)
         self.codebooks_ = _kmeans(np.ascontiguousarray(sample), K, self.max_iter, rng)
+        self.n_iter_ = self.max_iter
         return self
 
     # -- encode / decode -------------------------------------------------------------
@@ -236,6 +238,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):  # noqa: D105 - scikit-learn protocol
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # reconstructions are float32
         return tags
 
 
