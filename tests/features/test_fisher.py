@@ -13,11 +13,11 @@ from warpnet.features import (
     ColorStats,
     DenseSIFT,
     FisherVector,
+    _fisher,
     features_from_state,
     features_to_state,
     make_features,
 )
-from warpnet.features import _fisher
 
 skfeature = pytest.importorskip("skimage.feature")
 
