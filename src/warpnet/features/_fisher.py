@@ -26,6 +26,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _numba
+
+_KERNELS: list = []  # the compiled module (or None), looked up on first use
+
+
+def _kernels():  # noqa: ANN202 - a module or None
+    if not _KERNELS:
+        _KERNELS.append(_numba.load("warpnet.features._fisher_numba"))
+    return _KERNELS[0]
+
+
+def backend() -> str:
+    """Which path finishes the Fisher vectors: ``"numba <version>"`` or ``"NumPy"``."""
+    nb = _kernels()
+    return "NumPy" if nb is None else f"numba {nb.VERSION}"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -87,8 +103,7 @@ def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
     inv = 1.0 / variances  # (K, D)
     const = (np.log(weights) - 0.5 * np.log(2 * math.pi * variances).sum(axis=1)
              - 0.5 * (means * means * inv).sum(axis=1))
-    log_p = (x * x) @ (-0.5 * inv).T
-    log_p += x @ (means * inv).T
+    log_p = np.concatenate([x * x, x], axis=1) @ np.concatenate([-0.5 * inv, means * inv], axis=1).T
     log_p += const
     log_p -= log_p.max(axis=1, keepdims=True)
     np.exp(log_p, out=log_p)
@@ -119,18 +134,40 @@ def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.
         s0[g] = gamma[:, lo:hi].sum(axis=1)
         s12[g] = np.matmul(gamma[:, lo:hi].transpose(0, 2, 1), both[:, lo:hi])
     members = lay.members.astype(dt)
-    S0 = np.einsum("rg,gbk->brk", members, s0)[..., None]  # (B, R, K, 1)
-    S12 = np.einsum("rg,gbkd->brkd", members, s12)
-    S1, S2 = S12[..., :D], S12[..., D:]
-    sigma = np.sqrt(variances)
-    n = np.maximum(lay.counts, 1).astype(dt)[None, :, None, None]  # (1, R, 1, 1)
-    u = (S1 - means * S0) / (sigma * (n * np.sqrt(weights)[:, None]))
+    counts = lay.counts.astype(dt)
+    R = len(counts)
+    contiguous = out.flags.c_contiguous
+    fv = out.reshape(B, R, 2, K, D) if contiguous else np.empty((B, R, 2, K, D), dtype=out.dtype)
+    nb = _kernels()
+    if nb is not None:
+        inv_var = 1 / variances
+        nb.finish(s0, s12, members, means, np.sqrt(inv_var), inv_var, weights, counts, improved, fv)
+    else:
+        S0 = np.einsum("rg,gbk->brk", members, s0)  # (B, R, K): region sums of the groups
+        S12 = np.einsum("rg,gbkd->brkd", members, s12)
+        finish(S0, S12[..., :D], S12[..., D:], means, variances, weights, counts, improved, fv)
+    if not contiguous:
+        out[...] = fv.reshape(B, -1)
+
+
+def finish(S0: np.ndarray, S1: np.ndarray, S2: np.ndarray, means: np.ndarray,
+           variances: np.ndarray, weights: np.ndarray, counts: np.ndarray, improved: bool,
+           out: np.ndarray) -> None:
+    """Gradients from the statistics, then "improved" normalization: ``out`` (B, R, 2, K, D).
+
+    S0: (B, R, K); S1, S2: (B, R, K, D) per region; counts: (R,) descriptors per region.
+    """
+    S0 = S0[..., None]
+    n = np.maximum(counts, 1)[None, :, None, None]  # (1, R, 1, 1)
+    u = (S1 - means * S0) / (np.sqrt(variances) * (n * np.sqrt(weights)[:, None]))
     v = ((S2 - 2 * means * S1 + means * means * S0) / variances - S0) / (
         n * np.sqrt(2 * weights)[:, None]
     )
-    fv = np.concatenate([u.reshape(B, -1, K * D), v.reshape(B, -1, K * D)], axis=2)  # (B, R, 2KD)
+    out[:, :, 0] = u
+    out[:, :, 1] = v
     if improved:
-        fv = np.sign(fv) * np.sqrt(np.abs(fv))
-        norm = np.sqrt(np.einsum("brj,brj->br", fv, fv))[..., None]
-        np.divide(fv, norm, out=fv, where=norm > 0)
-    out[...] = fv.reshape(B, -1)
+        np.copysign(np.sqrt(np.abs(out)), out, out=out)
+        B, R = out.shape[:2]
+        flat = out.reshape(B, R, -1)
+        norm = np.sqrt(np.einsum("brj,brj->br", flat, flat))[..., None]
+        np.divide(flat, norm, out=flat, where=norm > 0)

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _fisher
 from ._base import ImageTransformer
-from ._parallel import check_n_jobs, effective_n_jobs
+from ._parallel import check_n_jobs, chunk_starts, effective_n_jobs, run_chunks
 from ._validation import check_choice, check_int
 from .dense import ColorStats, DenseDescriptor, DenseSIFT
 
@@ -317,8 +317,18 @@ class FisherVector(ImageTransformer):
         if not np.isfinite(x).all():
             raise ValueError("descriptors contain NaN or infinite values")
         dt = np.float64 if x.dtype == np.float64 else np.float32
+        x = x.astype(dt, copy=False)
         out = np.empty((len(x), self._n_features_out), dtype=dt)
-        self._encode(x.astype(dt, copy=False), out, self._layout())
+        lay = self._layout()
+        threads = self._n_threads()
+        starts, step = chunk_starts(len(x), P * self.n_components, _CHUNK_POSTERIORS, threads)
+
+        def work(start: int) -> None:
+            self._encode(x[start : start + step], out[start : start + step], lay)
+
+        with threadpool_limits(1, user_api="blas"):
+            for _ in run_chunks(work, starts, threads):
+                pass
         return out
 
 
