@@ -192,3 +192,18 @@ def test_encode_checks_its_descriptors(fitted):
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fv.encode(bad)
+
+
+def test_compiled_and_numpy_paths_agree(fitted, monkeypatch):
+    pytest.importorskip("numba")
+    if _fisher._kernels() is None:
+        pytest.skip("compiled kernels are off here")
+    fv, x = fitted
+    improved = clone(fv).set_params(improved=True, regions=((1, 1), (2, 2), (1, 3)))
+    improved.fit(x)
+    for dtype in (np.float32, np.float64):
+        compiled = improved.transform(x.astype(dtype))
+        monkeypatch.setattr(_fisher, "_KERNELS", [None])
+        plain = improved.transform(x.astype(dtype))
+        monkeypatch.undo()
+        np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
