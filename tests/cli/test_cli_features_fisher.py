@@ -51,3 +51,12 @@ def test_errors_are_one_line(capsys, tmp_path, argv, code, needle):
     assert got == code and len(lines) == 1 and lines[0].startswith("warpnet: error: "), err
     assert needle in lines[0] and "Traceback" not in err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_output_larger_than_memory_is_refused_before_transforming():
+    from warpnet.cli._features import _check_output_size
+    from warpnet.errors import DataError
+
+    _check_output_size(1000, 1000)  # 4 MB: fine
+    with pytest.raises(DataError, match=r"need \d+\.\d GiB, more than half of this machine's memory"):
+        _check_output_size(35_000, 4 * 2 * 256 * 64 * 1000)
