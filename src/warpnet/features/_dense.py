@@ -52,20 +52,23 @@ def all_centres(shape: tuple[int, int], patch_size: int, step: int, n_scales: in
 
 
 # -- pooling matrices ------------------------------------------------------------------
-def sift_weights(centres: np.ndarray, scale: float, size: int) -> np.ndarray:
+def sift_weights(centres: np.ndarray, scale: float, size: int, window: bool = True) -> np.ndarray:
     """Row (or column) weights (4 * G, size) of the SIFT bins of patches of side ``scale``.
 
     Entry ``[b * G + g, y]`` is the share of pixel ``y`` in spatial bin ``b`` of
     patch ``g``: the triangle ``max(0, 1 - |y - bin centre| / w)`` of the bin width
     ``w = scale / 4`` (linear interpolation between neighbouring bins) times the
     Gaussian window ``exp(-d^2 / (2 sigma^2))`` of the distance ``d`` to the patch
-    centre, ``sigma = scale / 2`` (half the descriptor width, Lowe 2004).
+    centre, ``sigma = scale / 2`` (half the descriptor width, Lowe 2004); without
+    ``window`` every pixel counts fully (VLFeat's flat window, kornia's dense SIFT).
     """
     w = scale / N_BINS
     y = np.arange(size, dtype=np.float64)
     d = y[None, :] - centres[:, None]  # (G, size) offset from the patch centre
     offsets = (np.arange(N_BINS) - (N_BINS - 1) / 2) * w  # bin centres relative to the patch's
     tri = np.maximum(0.0, 1.0 - np.abs(d[None] - offsets[:, None, None]) / w)  # (4, G, size)
+    if not window:
+        return tri.reshape(N_BINS * len(centres), size)
     window = np.exp(-(d**2) / (2 * (scale / 2) ** 2))
     return (tri * window[None]).reshape(N_BINS * len(centres), size)
 
@@ -181,7 +184,7 @@ def normalize_sift(desc: np.ndarray) -> np.ndarray:
 
 
 def sift(images: np.ndarray, centres_yx: tuple[np.ndarray, np.ndarray], scales: tuple[int, ...],
-         smoothing: float, dtype: type) -> np.ndarray:
+         smoothing: float, dtype: type, window: bool = True) -> np.ndarray:
     """Dense SIFT descriptors (B, S * Gy * Gx, 128) of a chunk, scale-major.
 
     Layout of the 128 values: (bin row, bin column, orientation), as OpenCV's.
@@ -191,8 +194,8 @@ def sift(images: np.ndarray, centres_yx: tuple[np.ndarray, np.ndarray], scales: 
     H, W = img.shape[1:]
     out = []
     for s in scales:
-        Ay = sift_weights(centres_yx[0], s, H).astype(dtype)
-        Ax = sift_weights(centres_yx[1], s, W).astype(dtype)
+        Ay = sift_weights(centres_yx[0], s, H, window).astype(dtype)
+        Ax = sift_weights(centres_yx[1], s, W, window).astype(dtype)
         desc = pool(planes, Ay, Ax).reshape(len(img), -1, SIFT_LENGTH)
         out.append(normalize_sift(desc))
     return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
