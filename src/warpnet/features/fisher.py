@@ -41,7 +41,9 @@ class FisherVector(ImageTransformer):
        per region in VLFeat's layout ``[u_1 .. u_K, v_1 .. v_K]`` (see
        ``_fisher``), computed for a whole chunk of images as matrix products;
        ``improved``: signed square root of every value, then each region's block
-       L2-normalized to length 1.
+       L2-normalized to length 1. Posteriors below 1e-6 count as zero (VLFeat's
+       rule), which lets the compiled path (numba) sum over the few components
+       each descriptor touches.
 
     Regions: each level ``(nx, ny)`` of ``regions`` cuts the image into ``nx``
     columns and ``ny`` rows; a patch belongs to the cell holding its centre. The
