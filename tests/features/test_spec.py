@@ -14,7 +14,11 @@ from warpnet.features import (
     FEATURES,
     HOG,
     BagOfWords,
+    ColorFisherVector,
     ColorHistogram,
+    ColorStats,
+    DenseSIFT,
+    FisherVector,
     classic_features,
     features_from_state,
     features_to_state,
@@ -29,7 +33,9 @@ def images(n=10, seed=0):
 
 
 def test_registry_names():
-    assert FEATURES == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords}
+    assert FEATURES == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords,
+                        "dense-sift": DenseSIFT, "color-stats": ColorStats,
+                        "fisher-sift": FisherVector, "fisher-color": ColorFisherVector}
 
 
 def test_make_features_concatenates_in_spec_order():

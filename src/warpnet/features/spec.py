@@ -19,6 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import ImageTransformer
 from .bow import BagOfWords
 from .color import ColorHistogram
+from .dense import ColorStats, DenseDescriptor, DenseSIFT
+from .fisher import STATE_ARRAYS, ColorFisherVector, FisherVector
 from .hog import HOG
 
 #: Feature name -> transformer class: the one table the CLI, model files and docs read.
@@ -26,13 +28,20 @@ FEATURES: dict[str, type[ImageTransformer]] = {
     "hog": HOG,
     "color": ColorHistogram,
     "bow": BagOfWords,
+    "dense-sift": DenseSIFT,
+    "color-stats": ColorStats,
+    "fisher-sift": FisherVector,
+    "fisher-color": ColorFisherVector,
 }
 
 STATE_FORMAT = "warpnet.features/1"
 # Fitted attributes per class that are arrays (stored in ``arrays``, not the JSON config).
-_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {BagOfWords: ("codebook_",)}
+_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {
+    BagOfWords: ("codebook_",), FisherVector: STATE_ARRAYS, ColorFisherVector: STATE_ARRAYS,
+}
 # Constructor parameters that are tuples (JSON turns them into lists).
-_TUPLE_PARAMS = ("pixels_per_cell", "cells_per_block", "channels", "image_shape")
+_TUPLE_PARAMS = ("pixels_per_cell", "cells_per_block", "channels", "image_shape", "scales",
+                 "regions")
 
 
 def make_features(
@@ -145,12 +154,8 @@ def features_from_state(
         if key not in FEATURES:
             raise ValueError(f"unknown feature {key!r} in config: expected one of {sorted(FEATURES)}")
         cls = FEATURES[key]
-        params = {
-            k: tuple(v) if k in _TUPLE_PARAMS and isinstance(v, list) else v
-            for k, v in dict(part.get("params", {})).items()
-        }
         try:
-            est = cls(**params)
+            est = cls(**_params_from_json(part.get("params", {})))
         except TypeError as exc:
             raise ValueError(f"bad parameters for {key!r}: {exc}") from exc
         est._check_params()
@@ -169,6 +174,8 @@ def features_from_state(
         est._n_features_out = est._n_outputs(shape)
         if isinstance(est, BagOfWords):
             _check_codebook(est, name, shape)
+        if isinstance(est, FisherVector):
+            est._restore_state(name)
         built.append((name, est))
     if not config.get("union", True) and len(built) == 1:
         return built[0][1]
@@ -205,7 +212,32 @@ def _registry_name(est: object) -> str:
     raise TypeError(f"expected a warpnet feature ({sorted(FEATURES)}), got {type(est).__name__}")
 
 
+def _params_from_json(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from stored params: lists back to tuples, descriptors rebuilt."""
+    out = {}
+    for k, v in dict(params).items():
+        if k in _TUPLE_PARAMS and isinstance(v, list):
+            v = _tupled(v)
+        elif isinstance(v, Mapping) and "feature" in v:  # a nested descriptor (FisherVector)
+            cls = FEATURES.get(v["feature"])
+            if cls is None or not issubclass(cls, DenseDescriptor):
+                raise ValueError(f"{k}: unknown descriptor {v['feature']!r}")
+            try:
+                v = cls(**_params_from_json(v.get("params", {})))
+            except TypeError as exc:
+                raise ValueError(f"bad parameters for {k} {v['feature']!r}: {exc}") from exc
+        out[k] = v
+    return out
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, DenseDescriptor):
+        return {"feature": _registry_name(value),
+                "params": {k: _jsonable(v) for k, v in value.get_params(deep=False).items()}}
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.integer):

@@ -1,0 +1,180 @@
+"""Fisher-vector encoding of a chunk of images as matrix products (VLFeat's layout).
+
+For descriptors ``x_i`` (after PCA) of one image region with ``n`` descriptors and a
+diagonal Gaussian mixture (weights ``pi_k``, means ``mu_k``, variances
+``sigma_k^2``), with posteriors ``gamma_ik``::
+
+    u_k = 1 / (n sqrt(pi_k))   sum_i gamma_ik (x_i - mu_k) / sigma_k
+    v_k = 1 / (n sqrt(2 pi_k)) sum_i gamma_ik ((x_i - mu_k)^2 / sigma_k^2 - 1)
+
+(Perronnin, Sanchez & Mensink 2010). The region's vector is ``[u_1 .. u_K,
+v_1 .. v_K]`` (2 K D values). Both sums follow from three statistics per
+component, ``S0 = sum_i gamma_ik``, ``S1 = sum_i gamma_ik x_i`` and ``S2 = sum_i
+gamma_ik x_i^2``, which are matrix products ``gamma.T @ [x, x^2]``:
+``u = (S1 - mu S0) / sigma`` and ``v = (S2 - 2 mu S1 + mu^2 S0) / sigma^2 - S0``,
+each then scaled. The patches of a dense grid sit at the same places in every
+image, so which regions a patch belongs to is known once: the statistics are
+summed per *group* of patches that share all their regions (the common refinement
+of the region grids, e.g. 3 stripes for whole image + 3 stripes), and regions add
+their groups up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _numba
+
+_KERNELS: list = []  # the compiled module (or None), looked up on first use
+#: Posteriors below this count as zero (VLFeat's threshold); on PCA-64 SIFT with 256
+#: components about 97% of them are, and the total they drop is below K * 1e-6.
+POSTERIOR_FLOOR = 1e-6
+
+
+def _kernels():  # noqa: ANN202 - a module or None
+    if not _KERNELS:
+        _KERNELS.append(_numba.load("warpnet.features._fisher_numba"))
+    return _KERNELS[0]
+
+
+def backend() -> str:
+    """Which path finishes the Fisher vectors: ``"numba <version>"`` or ``"NumPy"``."""
+    nb = _kernels()
+    return "NumPy" if nb is None else f"numba {nb.VERSION}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each patch goes: groups of patches and the regions made of them.
+
+    Attributes:
+        order: (P,) patch indices sorted by group.
+        bounds: (G + 1,) group g holds ``order[bounds[g]:bounds[g + 1]]``.
+        members: (R, G) 1.0 where region r contains group g.
+        counts: (R,) descriptors per region.
+    """
+
+    order: np.ndarray
+    bounds: np.ndarray
+    members: np.ndarray
+    counts: np.ndarray
+
+
+def region_cells(centres: np.ndarray, shape: tuple[int, int],
+                 regions: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """(P, L) index of the cell of every patch centre in every level's grid.
+
+    Level ``(nx, ny)`` cuts the image into ``nx`` columns and ``ny`` rows of equal
+    size; cells are numbered row-major; a centre on a boundary goes to the later cell.
+    """
+    H, W = shape
+    cells = []
+    for nx, ny in regions:
+        row = np.minimum((centres[:, 0] + 0.5) * ny // H, ny - 1).astype(np.intp)
+        col = np.minimum((centres[:, 1] + 0.5) * nx // W, nx - 1).astype(np.intp)
+        cells.append(row * nx + col)
+    return np.stack(cells, axis=1)
+
+
+def layout(centres: np.ndarray, shape: tuple[int, int],
+           regions: tuple[tuple[int, int], ...]) -> Layout:
+    """The groups and regions of patches at ``centres`` (P, 2) in images of ``shape`` (H, W)."""
+    cells = region_cells(centres, shape, regions)
+    keys, group = np.unique(cells, axis=0, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
+    offsets = np.cumsum([0] + [nx * ny for nx, ny in regions])
+    members = np.zeros((offsets[-1], len(keys)))
+    for level in range(len(regions)):
+        members[offsets[level] + keys[:, level], np.arange(len(keys))] = 1.0
+    counts = members @ np.diff(bounds)
+    return Layout(order, bounds, members, counts)
+
+
+def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
+               variances: np.ndarray) -> np.ndarray:
+    """Posterior of every component for every descriptor: (n, K) from x (n, D).
+
+    The log-densities come from two products, ``x^2 @ (-1 / (2 var)).T + x @
+    (mu / var).T``, plus a constant per component; the row maximum is subtracted
+    before ``exp`` so nothing overflows. Posteriors below ``POSTERIOR_FLOOR`` are
+    set to zero (not renormalized), as VLFeat does: a descriptor then touches a few
+    components, and the compiled path sums over those alone.
+    """
+    inv = 1.0 / variances  # (K, D)
+    const = (np.log(weights) - 0.5 * np.log(2 * math.pi * variances).sum(axis=1)
+             - 0.5 * (means * means * inv).sum(axis=1))
+    log_p = np.concatenate([x * x, x], axis=1) @ np.concatenate([-0.5 * inv, means * inv], axis=1).T
+    log_p += const
+    log_p -= log_p.max(axis=1, keepdims=True)
+    np.exp(log_p, out=log_p)
+    log_p /= log_p.sum(axis=1, keepdims=True)
+    log_p[log_p < POSTERIOR_FLOOR] = 0.0
+    return log_p
+
+
+def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.ndarray,
+           lay: Layout, improved: bool, out: np.ndarray) -> None:
+    """Fisher vectors of a chunk: ``out`` (B, R * 2 * K * D) from descriptors ``x`` (B, P, D).
+
+    Everything is computed in ``x``'s dtype. ``improved``: signed square root of every
+    value, then each region's block is L2-normalized (an all-zero block stays zero).
+    """
+    B, P, D = x.shape
+    K = len(weights)
+    dt = x.dtype
+    weights, means, variances = (a.astype(dt, copy=False) for a in (weights, means, variances))
+    gamma = posteriors(x.reshape(B * P, D), weights, means, variances).reshape(B, P, K)
+    xs = x[:, lay.order]
+    gamma = gamma[:, lay.order]
+    members = lay.members.astype(dt)
+    counts = lay.counts.astype(dt)
+    R = len(counts)
+    contiguous = out.flags.c_contiguous
+    fv = out.reshape(B, R, 2, K, D) if contiguous else np.empty((B, R, 2, K, D), dtype=out.dtype)
+    nb = _kernels()
+    if nb is not None:  # the same sums over the non-zero posteriors only
+        inv_var = 1 / variances
+        nb.encode_sparse(gamma, xs, lay.bounds, members, means, np.sqrt(inv_var), inv_var,
+                         weights, counts, improved, fv)
+    else:
+        both = np.concatenate([xs, xs * xs], axis=2)  # (B, P, 2D): S1 and S2 in one product
+        G = len(lay.bounds) - 1
+        s0 = np.empty((G, B, K), dtype=dt)
+        s12 = np.empty((G, B, K, 2 * D), dtype=dt)
+        for g in range(G):
+            lo, hi = lay.bounds[g], lay.bounds[g + 1]
+            s0[g] = gamma[:, lo:hi].sum(axis=1)
+            s12[g] = np.matmul(gamma[:, lo:hi].transpose(0, 2, 1), both[:, lo:hi])
+        S0 = np.einsum("rg,gbk->brk", members, s0)  # (B, R, K): region sums of the groups
+        S12 = np.einsum("rg,gbkd->brkd", members, s12)
+        finish(S0, S12[..., :D], S12[..., D:], means, variances, weights, counts, improved, fv)
+    if not contiguous:
+        out[...] = fv.reshape(B, -1)
+
+
+def finish(S0: np.ndarray, S1: np.ndarray, S2: np.ndarray, means: np.ndarray,
+           variances: np.ndarray, weights: np.ndarray, counts: np.ndarray, improved: bool,
+           out: np.ndarray) -> None:
+    """Gradients from the statistics, then "improved" normalization: ``out`` (B, R, 2, K, D).
+
+    S0: (B, R, K); S1, S2: (B, R, K, D) per region; counts: (R,) descriptors per region.
+    """
+    S0 = S0[..., None]
+    n = np.maximum(counts, 1)[None, :, None, None]  # (1, R, 1, 1)
+    u = (S1 - means * S0) / (np.sqrt(variances) * (n * np.sqrt(weights)[:, None]))
+    v = ((S2 - 2 * means * S1 + means * means * S0) / variances - S0) / (
+        n * np.sqrt(2 * weights)[:, None]
+    )
+    out[:, :, 0] = u
+    out[:, :, 1] = v
+    if improved:
+        np.copysign(np.sqrt(np.abs(out)), out, out=out)
+        B, R = out.shape[:2]
+        flat = out.reshape(B, R, -1)
+        norm = np.sqrt(np.einsum("brj,brj->br", flat, flat))[..., None]
+        np.divide(flat, norm, out=flat, where=norm > 0)

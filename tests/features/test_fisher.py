@@ -1,0 +1,209 @@
+"""FisherVector: scikit-image's fisher_vector given the same mixture, regions, state, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.mixture import GaussianMixture
+
+from warpnet.features import (
+    ColorFisherVector,
+    ColorStats,
+    DenseSIFT,
+    FisherVector,
+    _fisher,
+    features_from_state,
+    features_to_state,
+    make_features,
+)
+
+skfeature = pytest.importorskip("skimage.feature")
+
+
+def images(n=12, shape=(24, 24, 3), seed=0):
+    """Smooth random colour images (blocks of noise), so descriptors are not all alike."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (n, shape[0] // 4, shape[1] // 4, 3))
+    return np.repeat(np.repeat(small, 4, axis=1), 4, axis=2).astype(np.uint8)
+
+
+def skimage_mixture(fv):
+    """A scikit-learn GaussianMixture holding ``fv``'s mixture, for skimage.feature.fisher_vector."""
+    g = GaussianMixture(len(fv.weights_), covariance_type="diag")
+    g.weights_ = fv.weights_.astype(np.float64)
+    g.means_ = fv.means_.astype(np.float64)
+    g.covariances_ = fv.variances_.astype(np.float64)
+    g.precisions_cholesky_ = 1 / np.sqrt(g.covariances_)
+    return g
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x = images()
+    fv = FisherVector(n_components=5, pca_components=None, regions=((1, 1), (1, 3)),
+                      improved=False, n_descriptors=300, random_state=0,
+                      descriptor=DenseSIFT(patch_size=8, step=4)).fit(x)
+    return fv, x
+
+
+def test_equals_skimage_fisher_vector_per_region(fitted):
+    fv, x = fitted
+    desc, centres = fv.descriptor_.describe(x[:4].astype(np.float64))
+    ours = fv.encode(desc)
+    K, D = 5, 128
+    assert ours.shape == (4, 4 * 2 * K * D) and ours.dtype == np.float64
+    gmm = skimage_mixture(fv)
+    # regions: the whole image, then 3 horizontal stripes by patch centre row
+    stripe = np.minimum((centres[:, 0] + 0.5) * 3 // 24, 2).astype(int)
+    masks = [np.ones(len(centres), bool)] + [stripe == s for s in range(3)]
+    for i in range(4):
+        for r, mask in enumerate(masks):
+            ref = skfeature.fisher_vector(desc[i][mask], gmm, improved=False)
+            block = ours[i, r * 2 * K * D : (r + 1) * 2 * K * D]
+            np.testing.assert_allclose(block[: K * D], ref[K : K + K * D], atol=1e-5, rtol=1e-5)
+            # scikit-image's variance part has the opposite sign of VLFeat's
+            np.testing.assert_allclose(block[K * D :], -ref[K + K * D :], atol=1e-5, rtol=1e-5)
+
+
+def test_improved_is_signed_sqrt_then_l2_per_region(fitted):
+    fv, x = fitted
+    raw = fv.transform(x[:3].astype(np.float64)).reshape(3, 4, -1)
+    improved = clone(fv).set_params(improved=True)
+    for attr in ("descriptor_", "pca_mean_", "pca_components_", "weights_", "means_",
+                 "variances_", "image_shape_", "n_features_in_", "_n_features_out"):
+        setattr(improved, attr, getattr(fv, attr))
+    ours = improved.transform(x[:3].astype(np.float64)).reshape(3, 4, -1)
+    ref = np.sign(raw) * np.sqrt(np.abs(raw))
+    ref /= np.linalg.norm(ref, axis=2, keepdims=True)
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+
+
+def test_float32_path_is_close_to_float64_and_pca_is_applied():
+    x = images(20, seed=1)
+    fv = FisherVector(n_components=4, pca_components=16, n_descriptors=400, random_state=0,
+                      descriptor=DenseSIFT(patch_size=8)).fit(x)
+    assert fv.pca_components_.shape == (16, 128) and fv.means_.shape == (4, 16)
+    f32 = fv.transform(x)
+    f64 = fv.transform(x.astype(np.float64))
+    assert f32.dtype == np.float32 and f32.shape == (20, 4 * 2 * 4 * 16)
+    np.testing.assert_allclose(f32, f64, atol=2e-4)
+    desc, _ = fv.descriptor_.describe(x.astype(np.float64))
+    proj = (desc - fv.pca_mean_) @ fv.pca_components_.T
+    layout = fv._layout()
+    out = np.empty_like(f64)
+    _fisher.encode(proj, fv.weights_, fv.means_, fv.variances_, layout, True, out)
+    np.testing.assert_allclose(out, f64, atol=1e-9)
+
+
+def test_region_layout_groups():
+    centres = np.array([[1.5, 1.5], [1.5, 10.5], [10.5, 1.5], [22.5, 22.5]])
+    lay = _fisher.layout(centres, (24, 24), ((1, 1), (1, 3), (2, 1)))
+    assert lay.members.shape == (1 + 3 + 2, len(lay.bounds) - 1)
+    np.testing.assert_array_equal(lay.counts, [4, 2, 1, 1, 3, 1])
+
+
+def test_colour_fisher_vector_and_threads():
+    x = images(16, seed=2)
+    fv = ColorFisherVector(n_components=3, pca_components=8, regions=((1, 1),),
+                           n_descriptors=200, random_state=0,
+                           descriptor=ColorStats(patch_size=8, step=8), n_jobs=1).fit(x)
+    a = fv.transform(x)
+    assert a.shape == (16, 2 * 3 * 8) and np.isfinite(a).all()
+    fv2 = clone(fv).set_params(n_jobs=2).fit(x)
+    np.testing.assert_array_equal(fv2.transform(x), a)
+    assert type(ColorFisherVector()._descriptor()) is ColorStats
+    assert type(FisherVector()._descriptor()) is DenseSIFT
+
+
+def test_state_round_trip_through_json():
+    x = images(10, seed=3)
+    union = make_features("fisher-sift+fisher-color", {
+        "fisher-sift": {"n_components": 3, "pca_components": 8, "n_descriptors": 200,
+                        "random_state": 0, "descriptor": DenseSIFT(patch_size=8, scales=(8, 12))},
+        "fisher-color": {"n_components": 2, "pca_components": 4, "n_descriptors": 200,
+                         "random_state": 0, "regions": ((1, 1), (2, 2))},
+    }).fit(x)
+    config, arrays = features_to_state(union)
+    back = features_from_state(json.loads(json.dumps(config)), arrays)
+    np.testing.assert_array_equal(back.transform(x), union.transform(x))
+    sift_part = back.transformer_list[0][1]
+    assert sift_part.descriptor.scales == (8, 12) and sift_part.regions == ((1, 1), (1, 3))
+
+
+def test_state_with_pieces_that_do_not_fit_is_refused():
+    x = images(10, seed=4)
+    fv = FisherVector(n_components=3, pca_components=8, n_descriptors=200, random_state=0,
+                      descriptor=DenseSIFT(patch_size=8)).fit(x)
+    config, arrays = features_to_state(fv)
+    bad = dict(arrays, **{"fisher-sift.means_": np.zeros((3, 9), np.float32)})
+    with pytest.raises(ValueError, match=r"means_ must be finite with shape \(3, 8\)"):
+        features_from_state(config, bad)
+    bad = dict(arrays, **{"fisher-sift.variances_": -np.ones((3, 8), np.float32)})
+    with pytest.raises(ValueError, match="must be > 0"):
+        features_from_state(config, bad)
+    cfg = json.loads(json.dumps(config))
+    cfg["parts"][0]["params"]["descriptor"]["feature"] = "hog"
+    with pytest.raises(ValueError, match="unknown descriptor 'hog'"):
+        features_from_state(cfg, arrays)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"pca_components": 200}, "pca_components=200 is larger than the descriptor: DenseSIFT gives 128"),
+    ({"n_components": 50, "n_descriptors": 10}, r"n_descriptors \(10\) must be >= n_components \(50\)"),
+    ({"regions": ((1, 0),)}, "regions must be a non-empty tuple"),
+    ({"regions": ()}, "regions must be a non-empty tuple"),
+    ({"n_components": 0}, "n_components must be >= 1"),
+    ({"descriptor": "sift"}, "descriptor must be None, a DenseSIFT or a ColorStats"),
+    ({"improved": "yes"}, "improved must be one of"),
+    ({"max_iter": 0}, "max_iter must be >= 1"),
+    ({"descriptor": DenseSIFT(step=0)}, "step must be >= 1"),
+])
+def test_bad_parameters(kw, match):
+    with pytest.raises(ValueError, match=match):
+        FisherVector(**kw).fit(images(2, (32, 32, 3)))
+
+
+def test_bad_data():
+    with pytest.raises(ValueError, match="needs at least as many descriptors"):
+        FisherVector(n_components=30, n_descriptors=100, regions=((1, 1),),
+                     descriptor=DenseSIFT(patch_size=16)).fit(images(2, (20, 20, 3)))  # 2 x 4
+    with pytest.raises(ValueError, match="smaller than one patch"):
+        FisherVector().fit(images(2, (12, 12, 3)))
+    with pytest.raises(ValueError, match=r"leaves 2 region\(s\) without patches"):
+        FisherVector(descriptor=DenseSIFT(patch_size=16)).fit(images(2, (16, 16, 3)))
+    x = images(2, (32, 32, 3)).astype(np.float32)
+    x[1, 0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        FisherVector().fit(x)
+    with pytest.raises(NotFittedError):
+        FisherVector().transform(images(2))
+    with pytest.raises(ValueError, match="RGB"):
+        ColorFisherVector().fit(np.zeros((2, 32, 32)))
+
+
+def test_encode_checks_its_descriptors(fitted):
+    fv, _ = fitted
+    P = fv.descriptor_._n_patches(fv.image_shape_)
+    with pytest.raises(ValueError, match=rf"descriptors must be a numeric array \(N, {P}, 128\)"):
+        fv.encode(np.zeros((2, P + 1, 128)))
+    bad = np.zeros((1, P, 128))
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fv.encode(bad)
+
+
+def test_compiled_and_numpy_paths_agree(fitted, monkeypatch):
+    pytest.importorskip("numba")
+    if _fisher._kernels() is None:
+        pytest.skip("compiled kernels are off here")
+    fv, x = fitted
+    improved = clone(fv).set_params(improved=True, regions=((1, 1), (2, 2), (1, 3)))
+    improved.fit(x)
+    for dtype in (np.float32, np.float64):
+        compiled = improved.transform(x.astype(dtype))
+        monkeypatch.setattr(_fisher, "_KERNELS", [None])
+        plain = improved.transform(x.astype(dtype))
+        monkeypatch.undo()
+        np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
