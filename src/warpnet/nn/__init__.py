@@ -1,7 +1,8 @@
 """The neural-network engine: layers with explicit forward/backward, losses, penalties.
 
 Public names: ``Module``, ``Parameter``, ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``,
-``Softplus``, ``ELU``, ``Dropout``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
+``Softplus``, ``ELU``, ``Dropout``, ``Sequential``, ``mlp``; ``Graph`` (any DAG of modules) and
+``randomly_wired`` (with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses ``SoftmaxCrossEntropy``,
 ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
 ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
 ``model.get_config()``.
@@ -15,14 +16,17 @@ from ..registry import Registry
 from .activations import ACTIVATIONS, ELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, activation
 from .containers import Sequential, mlp
 from .gradcheck import gradcheck
+from .graph import Graph, Merge
 from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
+from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
 
 LAYERS: Registry[type[Module]] = Registry("layer")
-for _cls in (Linear, Dropout, Sequential, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, ELU):
+for _cls in (Linear, Dropout, Sequential, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, ELU,
+             Graph, WeightedSum, Mean, WiredNode):
     LAYERS.register(_cls.__name__)(_cls)
 
 
@@ -47,4 +51,5 @@ __all__ = [
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
     "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
+    "Graph", "Merge", "randomly_wired", "WiredNode", "WeightedSum", "Mean", "GRAPHS",
 ]
