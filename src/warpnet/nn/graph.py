@@ -26,6 +26,7 @@ class Merge(Module):
     """
 
     n_inputs: int = 1
+    preserves_width: bool = False  # True when the output has the inputs' width (sums, means)
 
     def forward_many(self, xs: Sequence[Array]) -> Array:
         """``xs``: ``n_inputs`` arrays of one shape (N, D) -> output (N, M)."""
@@ -83,7 +84,7 @@ def widths(module: Module) -> tuple[int | None, int | None, bool]:
     """
     if isinstance(module, Graph):
         return module.in_features, module.out_features, False
-    if type(module).__name__ in _WIDTH_PRESERVING:
+    if type(module).__name__ in _WIDTH_PRESERVING or getattr(module, "preserves_width", False):
         return None, None, True
     layers = getattr(module, "layers", None)
     if isinstance(layers, list) and all(isinstance(m, Module) for m in layers):  # a Sequential

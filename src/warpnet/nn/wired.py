@@ -50,6 +50,8 @@ class WeightedSum(Merge):
         weighted sigmoid(0) = 1/2); it is not weight-decayed (``regularize=False``).
     """
 
+    preserves_width = True
+
     def __init__(self, n_inputs: int, dtype: Any = "float32") -> None:
         self.n_inputs = _check_size("n_inputs", n_inputs)
         self.dtype = _check_dtype(dtype)
@@ -93,6 +95,8 @@ class WeightedSum(Merge):
 
 class Mean(Merge):
     """``y = (x_1 + ... + x_k) / k``.  Shape: k arrays (N, D) -> (N, D)."""
+
+    preserves_width = True
 
     def __init__(self, n_inputs: int) -> None:
         self.n_inputs = _check_size("n_inputs", n_inputs)
