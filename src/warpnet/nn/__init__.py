@@ -2,10 +2,10 @@
 
 Public names: ``Module``, ``Parameter``, ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``,
 ``Softplus``, ``ELU``, ``Dropout``, ``Sequential``, ``mlp``; ``Graph`` (any DAG of modules) and
-``randomly_wired`` (with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses ``SoftmaxCrossEntropy``,
-``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
-``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
-``model.get_config()``.
+``randomly_wired`` (with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses
+``SoftmaxCrossEntropy``, ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the
+registries ``LAYERS``, ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to
+rebuild a model from ``model.get_config()``.
 """
 
 from __future__ import annotations
