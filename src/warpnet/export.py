@@ -27,7 +27,7 @@ from .nn import ELU, Dropout, LeakyReLU, Linear, Module, ReLU, Sequential, Sigmo
 _SOFTPLUS_THRESHOLD = 40.0
 
 _SUPPORTED = ("Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus (beta=1), ELU, Dropout, "
-              "Sequential")
+              "Sequential, Graph (with WiredNode, WeightedSum, Mean)")
 
 
 def _torch() -> Any:
@@ -80,6 +80,10 @@ def to_torch(model: Any) -> Any:
 
 def _layer_to_torch(torch: Any, layer: Module) -> Any:
     nn = torch.nn
+    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+
+    if (graph := _graph_torch.to_torch(torch, layer, lambda m: _layer_to_torch(torch, m))) is not None:
+        return graph
     if isinstance(layer, Sequential):
         return nn.Sequential(*(_layer_to_torch(torch, child) for child in layer))
     if isinstance(layer, Linear):
@@ -141,6 +145,11 @@ def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> 
 
 def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Module:
     nn = torch.nn
+    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+
+    if (graph := _graph_torch.from_torch(torch, layer, lambda m: _layer_from_torch(torch, m, rng))) \
+            is not None:
+        return graph
     if isinstance(layer, nn.Sequential):
         return Sequential(*(_layer_from_torch(torch, child, rng) for child in layer))
     if isinstance(layer, nn.Linear):

@@ -317,3 +317,25 @@ def test_runs_on_every_namespace(xp):
     np.testing.assert_allclose(np.asarray(dx), ref_dx, rtol=1e-12, atol=1e-12)
     for a, p in zip(ref_grads, g.parameters(), strict=True):
         np.testing.assert_allclose(np.asarray(p.grad), a, rtol=1e-12, atol=1e-12)
+
+
+# -- export to PyTorch and back ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [branching_graph, lambda: wired(8, 4, "er", n_nodes=10, width=5,
+                                                                   seed=2, p=0.4)])
+def test_to_torch_and_back(make):
+    from warpnet.export import from_torch, to_torch
+
+    g = make().eval()
+    x = RNG.standard_normal((6, g.in_features))
+    t = to_torch(g)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = t(tx)
+    np.testing.assert_allclose(ty.detach().numpy(), g.forward(x), rtol=1e-12, atol=1e-12)
+    dout = RNG.standard_normal(tuple(ty.shape))
+    (ty * torch.tensor(dout)).sum().backward()
+    g.zero_grad()
+    np.testing.assert_allclose(tx.grad.numpy(), g.backward(dout), rtol=1e-10, atol=1e-12)
+    back = from_torch(t)[0]
+    assert isinstance(back, nn.Graph) and back.edges == g.edges
+    np.testing.assert_array_equal(back.forward(x), g.forward(x))
