@@ -134,7 +134,8 @@ class WiredNode(Merge):
     Args:
         n_inputs: number of incoming edges k.
         width: the width W of every input and of the output.
-        rng: seed or generator for the Linear's weights (He initialization).
+        rng: seed or generator for the Linear's weights (He initialization, scaled by
+            ``2 / sqrt(k)``: see below).
         dtype: "float32" or "float64".
 
     Shape:
@@ -143,13 +144,18 @@ class WiredNode(Merge):
     """
 
     def __init__(self, n_inputs: int, width: int, rng: int | np.random.Generator | None = None,
-                 dtype: Any = "float32", init: str = "he") -> None:
+                 dtype: Any = "float32", init: str | initializers.Initializer = "he") -> None:
         self.n_inputs = _check_size("n_inputs", n_inputs)
         self.width = _check_size("width", width)
         self.in_features = self.out_features = self.width
         self.dtype = _check_dtype(dtype)
         self.aggregate = WeightedSum(self.n_inputs, dtype=self.dtype)
         self.relu = ReLU()
+        if init == "he":
+            # The weighted sum starts as (x_1 + ... + x_k) / 2; a He gain of 2 / sqrt(k) makes up
+            # for it, so that a signal keeps its scale through a path of any depth at the start
+            # (with gain 1 it would halve at every single-input node).
+            init = initializers.INITIALIZERS.get("he")(gain=2.0 / math.sqrt(self.n_inputs))
         self.linear = Linear(self.width, self.width, init=init, rng=rng, dtype=self.dtype)
 
     def forward_many(self, xs: Sequence[Array]) -> Array:
