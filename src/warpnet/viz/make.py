@@ -37,6 +37,7 @@ FIGURE_NAMES: tuple[str, ...] = (
     "universal-approximation",
     "loss-landscape",
     "training",
+    "random-wiring",
 )
 ANIMATION_NAME = "space-warp.gif"
 DATA_FORMS = "None (digits), 'digits' or 'cifar10:PATH'"
@@ -205,6 +206,14 @@ def _training(ctx: _Context) -> Figure:
                         title="Training curves of a short digits run (64-100-10 ReLU net)")
 
 
+def _random_wiring(ctx: _Context) -> Figure:
+    from .random_wiring import fit_random_wiring, plot_random_wiring
+
+    net, wired, mlp, hidden = fit_random_wiring("ws", seed=ctx.seed)
+    return plot_random_wiring(net, wired, mlp, mlp_label=f"MLP 64-{hidden}-10 (same size)",
+                              title="WS(16 nodes, k=4, p=0.75) wired net against an MLP, digits")
+
+
 _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
     "templates": _templates,
     "feature-transform": _feature_transform,
@@ -215,6 +224,7 @@ _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
     "universal-approximation": _universal,
     "loss-landscape": _loss_landscape,
     "training": _training,
+    "random-wiring": _random_wiring,
 }
 
 
