@@ -58,4 +58,6 @@ def test_bad_input(trained):
     with pytest.raises(TypeError, match="Graph"):
         plot_random_wiring(nn.mlp([2, 2]), wired, mlp)
     with pytest.raises(ValueError, match="no validation accuracy"):
-        plot_random_wiring(net, History([{"epoch": 1, "val_accuracy": None}]), mlp)
+        plot_random_wiring(net, History([{"epoch": 1, "loss": 1.0, "train_accuracy": 0.5,
+                                          "val_loss": None, "val_accuracy": None, "lr": 0.1,
+                                          "seconds": 1.0}]), mlp)
