@@ -65,9 +65,9 @@ class WeightedSum(Merge):
         for x in xs:
             check_float_input(self, x)
         s = _sigmoid(self.weight.value)  # (k,)
-        y = s[0] * xs[0]
+        y = s[0] * xs[0]  # a new array: adding into it in place touches no input
         for i in range(1, self.n_inputs):
-            y = y + s[i] * xs[i]
+            y += s[i] * xs[i]
         self._xs, self._s = list(xs), s
         return y
 
@@ -76,8 +76,10 @@ class WeightedSum(Merge):
             raise RuntimeError(f"{self!r}: backward called before forward")
         xp = array_namespace(dout)
         s = self._s
-        # dL/dw_i = sigmoid'(w_i) * <dout, x_i>, sigmoid' = s (1 - s)
-        dots = xp.stack([xp.sum(dout * x) for x in self._xs])  # (k,)
+        # dL/dw_i = sigmoid'(w_i) * <dout, x_i>, sigmoid' = s (1 - s); the inner product of the
+        # flattened arrays, without an (N, D) temporary
+        flat = xp.reshape(dout, (-1,))
+        dots = xp.stack([xp.vecdot(flat, xp.reshape(x, (-1,))) for x in self._xs])  # (k,)
         self.weight.accumulate(dots * (s * (1.0 - s)))
         if not need_dx:
             return None
