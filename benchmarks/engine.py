@@ -368,7 +368,9 @@ def main() -> None:
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mb:.0f} MB")
-    wired_step_against_its_matmuls(rounds=2 if args.quick else 5)
+    for width, threads in ((256, None), (256, 1), (64, 1)):
+        wired_step_against_its_matmuls(width=width, rounds=2 if args.quick else 5,
+                                       blas_threads=threads)
 
 
 if __name__ == "__main__":
@@ -376,11 +378,18 @@ if __name__ == "__main__":
 
 
 def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: int = 256,
-                                   batch: int = 256, rounds: int = 5) -> dict[str, float]:
+                                   batch: int = 256, rounds: int = 5,
+                                   blas_threads: int | None = None) -> dict[str, float]:
     """A randomly wired net's training step (forward, softmax cross-entropy, backward, SGD with
     momentum; float32, 3072 inputs, 10 classes) against the matrix products it contains, timed
     alternately in this process: how much the graph's bookkeeping (merges, sums at fan-out,
-    ReLUs, the walk in topological order) adds on top of its Linear layers."""
+    ReLUs, the walk in topological order) adds on top of its Linear layers.  ``blas_threads``
+    limits BLAS's threads for both sides (None: as configured)."""
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            return wired_step_against_its_matmuls(graph, n_nodes, width, batch, rounds)
     from warpnet import nn, optim
 
     net = nn.randomly_wired(3072, 10, graph, n_nodes=n_nodes, width=width, seed=0)
@@ -423,7 +432,8 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
               "ratio": min(steps) / min(floors), "ratio_low": min(ratios), "ratio_high": max(ratios),
               "nodes": n_nodes, "edges": len(net.edges), "linears": len(linears)}
     print(f"wired net {graph.upper()}({n_nodes} nodes, {len(net.edges)} edges), width {width}, batch "
-          f"{batch}: step {result['step_ms']:.1f} ms, its {len(linears)} layers' matrix products "
-          f"alone {result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round "
+          f"{batch}, {_threads()} BLAS threads: step {result['step_ms']:.1f} ms, its {len(linears)} "
+          f"layers' matrix products alone {result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round "
           f"{result['ratio_low']:.2f}-{result['ratio_high']:.2f}; the bound is 1.3x)")
     return result
+
