@@ -381,7 +381,9 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mb:.0f} MB")
     autograd_comparison(rounds=1 if args.quick else 5)
-
+    for width, threads in ((256, None), (256, 1), (64, 1)):
+        wired_step_against_its_matmuls(width=width, rounds=2 if args.quick else 5,
+                                       blas_threads=threads)
 
 
 # -- the same step with the loss written as one warpnet.autograd expression ---------------------
@@ -444,3 +446,65 @@ def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: int = 256,
+                                   batch: int = 256, rounds: int = 5,
+                                   blas_threads: int | None = None) -> dict[str, float]:
+    """A randomly wired net's training step (forward, softmax cross-entropy, backward, SGD with
+    momentum; float32, 3072 inputs, 10 classes) against the matrix products it contains, timed
+    alternately in this process: how much the graph's bookkeeping (merges, sums at fan-out,
+    ReLUs, the walk in topological order) adds on top of its Linear layers.  ``blas_threads``
+    limits BLAS's threads for both sides (None: as configured)."""
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            return wired_step_against_its_matmuls(graph, n_nodes, width, batch, rounds)
+    from warpnet import nn, optim
+
+    net = nn.randomly_wired(3072, 10, graph, n_nodes=n_nodes, width=width, seed=0)
+    loss_fn = nn.SoftmaxCrossEntropy()
+    opt = optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+    x, y = _data([3072, 10], batch)
+
+    def step() -> None:
+        opt.zero_grad()
+        _, dscores = loss_fn(net.forward(x), y)
+        net.backward(dscores, need_dx=False)
+        opt.step()
+
+    # The same products on arrays of the same shapes: x @ W forward, x^T @ dout and dout @ W^T
+    # backward (the first layer needs no dout @ W^T).
+    rng = np.random.default_rng(0)
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    shapes = [(m.in_features, m.out_features) for m in linears]
+    work = [(rng.standard_normal((batch, i), dtype=np.float32),
+             rng.standard_normal((i, o), dtype=np.float32),
+             np.empty((batch, o), np.float32), np.empty((i, o), np.float32),
+             np.empty((batch, i), np.float32), k > 0) for k, (i, o) in enumerate(shapes)]
+
+    def products() -> None:
+        for a, w, out, *_ in work:
+            np.matmul(a, w, out=out)
+        for a, w, out, gw, ga, needs_dx in reversed(work):
+            np.matmul(a.T, out, out=gw)
+            if needs_dx:
+                np.matmul(out, w.T, out=ga)
+
+    step()
+    products()
+    steps, floors = [], []
+    for _ in range(rounds):  # alternate, so a busy moment of a shared machine hits both sides
+        steps.append(_time(step, 3, 3))
+        floors.append(_time(products, 3, 3))
+    ratios = [s / f for s, f in zip(steps, floors, strict=True)]
+    result = {"step_ms": min(steps) * 1e3, "matmuls_ms": min(floors) * 1e3,
+              "ratio": min(steps) / min(floors), "ratio_low": min(ratios), "ratio_high": max(ratios),
+              "nodes": n_nodes, "edges": len(net.edges), "linears": len(linears)}
+    print(f"wired net {graph.upper()}({n_nodes} nodes, {len(net.edges)} edges), width {width}, batch "
+          f"{batch}, {_threads()} BLAS threads: step {result['step_ms']:.1f} ms, its {len(linears)} "
+          f"layers' matrix products alone {result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round "
+          f"{result['ratio_low']:.2f}-{result['ratio_high']:.2f}; the bound is 1.3x)")
+    return result
+

@@ -19,6 +19,7 @@ _LAZY = {
     "LinearClassifier": "warpnet.estimators",
     "MLPClassifier": "warpnet.estimators",
     "MLPRegressor": "warpnet.estimators",
+    "WiredClassifier": "warpnet.estimators",
 }
 _SUBMODULES = {"nn", "optim", "train", "data", "features", "io", "viz", "export", "backend",
                "estimators", "autograd"}

@@ -23,10 +23,11 @@ from .nn import ACTIVATIONS, Activation, Dropout, Linear, Module, Sequential
 
 
 def _supported() -> str:
-    """The layer types with a PyTorch twin: Linear, Dropout, Sequential and every registered
-    activation that names one (``torch_name``)."""
+    """The layer types with a PyTorch twin: Linear, Dropout, Sequential, every registered
+    activation that names one (``torch_name``), and a Graph of those."""
     twins = [cls.__name__ for _, cls in ACTIVATIONS.items() if cls.torch_name is not None]
-    return ", ".join(["Linear", "Dropout", "Sequential", *twins])
+    return ", ".join(["Linear", "Dropout", "Sequential", *twins,
+                      "Graph (with WiredNode, WeightedSum, Mean)"])
 
 
 def _torch() -> Any:
@@ -79,6 +80,10 @@ def to_torch(model: Any) -> Any:
 
 def _layer_to_torch(torch: Any, layer: Module) -> Any:
     nn = torch.nn
+    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+
+    if (graph := _graph_torch.to_torch(torch, layer, lambda m: _layer_to_torch(torch, m))) is not None:
+        return graph
     if isinstance(layer, Sequential):
         return nn.Sequential(*(_layer_to_torch(torch, child) for child in layer))
     if isinstance(layer, Linear):
@@ -130,6 +135,11 @@ def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> 
 
 def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Module:
     nn = torch.nn
+    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+
+    if (graph := _graph_torch.from_torch(torch, layer, lambda m: _layer_from_torch(torch, m, rng))) \
+            is not None:
+        return graph
     if isinstance(layer, nn.Sequential):
         return Sequential(*(_layer_from_torch(torch, child, rng) for child in layer))
     if isinstance(layer, nn.Linear):

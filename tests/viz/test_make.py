@@ -23,7 +23,8 @@ def no_drawing(monkeypatch):
 def test_names_are_the_documented_ones():
     assert FIGURE_NAMES == ("templates", "feature-transform", "image-features", "activations",
                             "space-warp", "capacity", "universal-approximation",
-                            "loss-landscape", "training", "computational-graph")
+                            "loss-landscape", "training", "computational-graph",
+                            "random-wiring")
 
 
 def test_unknown_name_lists_the_known_ones(tmp_path, no_drawing):

@@ -86,3 +86,48 @@ def port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be in 0..65535, got {value}")
     return value
+
+
+def graph_spec(text: str) -> str:
+    """A random-graph family with its node count and parameters, e.g. ``ws:32,4,0.75`` (Watts-
+    Strogatz, 32 nodes, k=4, p=0.75), ``er:32,0.2`` or ``ba:32,5``; omitted values take the
+    paper's defaults.  Checked here (ranges included), returned unchanged."""
+    parse_graph_spec(text)
+    return text
+
+
+def parse_graph_spec(text: str) -> tuple[str, int, dict[str, float]]:
+    """``(family, n_nodes, params)`` of a ``graph_spec``; ArgumentTypeError naming what is wrong."""
+    from ..nn import GRAPHS
+
+    family, _, rest = text.partition(":")
+    if family not in GRAPHS:
+        raise argparse.ArgumentTypeError(f"expected FAMILY:NODES,PARAMS with FAMILY one of "
+                                         f"{', '.join(GRAPHS.names())}, got {text!r}")
+    names = list(GRAPHS.get(family).defaults)
+    parts = [p.strip() for p in rest.split(",")] if rest else []
+    if len(parts) > 1 + len(names):
+        raise argparse.ArgumentTypeError(f"{family} takes NODES,{','.join(names).upper()}, got {text!r}")
+    n_nodes = 32
+    if parts:
+        try:
+            n_nodes = int(parts[0])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the number of nodes must be a whole number, got "
+                                             f"{parts[0]!r} in {text!r}") from None
+        if n_nodes < 2:
+            raise argparse.ArgumentTypeError(f"the number of nodes must be >= 2, got {n_nodes}")
+    params: dict[str, float] = {}
+    for name, part in zip(names, parts[1:], strict=False):
+        cast = type(GRAPHS.get(family).defaults[name])
+        try:
+            params[name] = cast(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{family} parameter {name} must be "
+                                             f"{'a whole number' if cast is int else 'a number'}, "
+                                             f"got {part!r}") from None
+    try:
+        GRAPHS.get(family).check(n_nodes, {**GRAPHS.get(family).defaults, **params})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return family, n_nodes, params

@@ -37,6 +37,8 @@ class TrainConfig:
     image_size: int = 32
     model: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [100])
+    graph: str = "ws:32,4,0.75"  # --model wired: random-graph family, nodes, parameters
+    width: int = 64  # --model wired: units per node
     activation: str = "relu"
     dropout: float = 0.0
     loss: str = "softmax"
@@ -70,9 +72,15 @@ def add_parser(sub: Any) -> None:
                    "hog+color+bow (default: raw values)")
     p.add_argument("--image-size", type=_args.positive_int,
                    help=f"side length images of folder:PATH are resized to (default {d.image_size})")
-    p.add_argument("--model", choices=["linear", "mlp"], help=f"default: {d.model}")
+    p.add_argument("--model", choices=["linear", "mlp", "wired"], help=f"default: {d.model}; "
+                   "wired: a randomly wired network (--graph, --width)")
     p.add_argument("--hidden", type=_args.hidden_sizes,
                    help="hidden-layer widths of the mlp, e.g. 100 or 512,256 (default: 100)")
+    p.add_argument("--graph", type=_args.graph_spec, help="random graph of --model wired: ws:NODES,K,P "
+                   "(Watts-Strogatz), er:NODES,P (Erdos-Renyi) or ba:NODES,M (Barabasi-Albert) "
+                   f"(default: {d.graph})")
+    p.add_argument("--width", type=_args.positive_int, help=f"units per node of --model wired "
+                   f"(default: {d.width})")
     p.add_argument("--activation", choices=nn.ACTIVATIONS.names(), help=f"default: {d.activation}")
     p.add_argument("--dropout", type=_args.fraction, help="drop probability after each hidden "
                    "layer (default: 0)")
@@ -140,6 +148,11 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(**values)
     if config.model == "linear" and ("hidden" in given or "dropout" in given):
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
+    if config.model != "wired" and ("graph" in given or "width" in given):
+        raise UsageError(f"--graph and --width apply to --model wired, not {config.model}")
+    if config.model == "wired" and ("hidden" in given or "dropout" in given
+                                    or "activation" in given):
+        raise UsageError("--hidden, --dropout and --activation apply to --model mlp, not wired")
     if config.early_stopping is not None and config.val_fraction == 0:
         raise UsageError("--early-stopping needs a validation split (--val-fraction > 0)")
     _data.parse_spec(config.data)
@@ -162,6 +175,13 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
     """The network the config describes, initialized from ``config.seed``."""
     from .. import nn
 
+    if config.model == "wired":
+        family, n_nodes, params = _args.parse_graph_spec(config.graph)
+        try:
+            return nn.randomly_wired(n_inputs, n_classes, family, n_nodes=n_nodes,
+                                     width=config.width, seed=config.seed, **params)
+        except ValueError as exc:
+            raise UsageError(f"--graph {config.graph}: {exc}") from None
     hidden = config.hidden if config.model == "mlp" else []
     dropout = config.dropout if config.model == "mlp" else 0.0
     return nn.mlp([n_inputs, *hidden, n_classes], activation=config.activation, dropout=dropout,

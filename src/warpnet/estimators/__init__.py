@@ -1,9 +1,11 @@
 """scikit-learn compatible estimators on warpnet's engine: ``LinearClassifier``,
-``MLPClassifier`` and ``MLPRegressor`` (they work in ``Pipeline``, ``GridSearchCV``,
-``cross_val_score``; their ``network_`` exports to PyTorch with ``warpnet.export.to_torch``).
+``MLPClassifier``, ``MLPRegressor`` and ``WiredClassifier`` (a randomly wired network); they work
+in ``Pipeline``, ``GridSearchCV``, ``cross_val_score``; their ``network_`` exports to PyTorch
+with ``warpnet.export.to_torch``.
 """
 
 from ._classifier import LinearClassifier, MLPClassifier
 from ._regressor import MLPRegressor
+from ._wired import WiredClassifier
 
-__all__ = ["LinearClassifier", "MLPClassifier", "MLPRegressor"]
+__all__ = ["LinearClassifier", "MLPClassifier", "MLPRegressor", "WiredClassifier"]

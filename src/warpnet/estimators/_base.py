@@ -95,6 +95,12 @@ class BaseNetworkEstimator(BaseEstimator):
     def _loss_fn(self) -> nn.Loss:
         raise NotImplementedError
 
+    def _new_network(self, sizes: list[int], activation: str, dropout: float,
+                     rng: np.random.Generator, dtype: str) -> Module:
+        """A freshly initialized network for ``fit`` (an MLP with Glorot-uniform weights)."""
+        return _glorot_uniform(nn.mlp(sizes, activation, dropout=dropout, init="zeros", rng=rng,
+                                      dtype=dtype), rng)
+
     def _prepare_targets(self, y: np.ndarray, dtype: np.dtype, classes: Any, continuing: bool
                          ) -> tuple[np.ndarray, int, dict[str, Any]]:
         """(targets for the loss, number of network outputs, attributes to set on success)."""
@@ -167,9 +173,7 @@ class BaseNetworkEstimator(BaseEstimator):
             history = dict(loss_curve=list(self.loss_curve_), n_iter=self.n_iter_,
                            best_loss=self.best_loss_, no_improvement=self._no_improvement)
         else:
-            network = _glorot_uniform(
-                nn.mlp(sizes, activation, dropout=dropout, init="zeros", rng=rng,
-                       dtype=X.dtype.name), rng)
+            network = self._new_network(sizes, activation, dropout, rng, X.dtype.name)
             optimizer = None
             trainer_rng = rng
             history = dict(loss_curve=[], n_iter=0, best_loss=math.inf, no_improvement=0)

@@ -2,7 +2,8 @@
 
 Public names: ``Module``, ``Parameter``, ``Linear``, ``Activation`` and the registered
 activations ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus``, ``ELU``, ``GELU``, ``SiLU``;
-``Dropout``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
+``Dropout``, ``Sequential``, ``mlp``; ``Graph`` (any DAG of modules) and ``randomly_wired``
+(with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses ``SoftmaxCrossEntropy``,
 ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
 ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
 ``model.get_config()``.
@@ -28,16 +29,18 @@ from .activations import (
 )
 from .containers import Sequential, mlp
 from .gradcheck import gradcheck
+from .graph import Graph, Merge
 from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
+from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
 
 # Layers by class name, as ``get_config`` writes them: the ones below, and every registered
 # activation class (derived from ``ACTIVATIONS`` at each lookup).
 LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS)
-for _cls in (Linear, Dropout, Sequential):
+for _cls in (Linear, Dropout, Sequential, Graph, WeightedSum, Mean, WiredNode):
     LAYERS.register(_cls.__name__)(_cls)
 
 
@@ -63,4 +66,5 @@ __all__ = [
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
     "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
+    "Graph", "Merge", "randomly_wired", "WiredNode", "WeightedSum", "Mean", "GRAPHS",
 ]

@@ -38,6 +38,7 @@ FIGURE_NAMES: tuple[str, ...] = (
     "loss-landscape",
     "training",
     "computational-graph",
+    "random-wiring",
 )
 ANIMATION_NAME = "space-warp.gif"
 DATA_FORMS = "None (digits), 'digits' or 'cifar10:PATH'"
@@ -210,6 +211,12 @@ def _computational_graph(ctx: _Context) -> Figure:
     from .computational_graph import plot_computational_graph
 
     return plot_computational_graph()
+def _random_wiring(ctx: _Context) -> Figure:
+    from .random_wiring import fit_random_wiring, plot_random_wiring
+
+    net, wired, mlp, hidden = fit_random_wiring("ws", seed=ctx.seed)
+    return plot_random_wiring(net, wired, mlp, mlp_label=f"MLP 64-{hidden}-10 (same size)",
+                              title="WS(16 nodes, k=4, p=0.75) wired net against an MLP, digits")
 
 
 _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
@@ -223,6 +230,7 @@ _BUILDERS: dict[str, Callable[[_Context], Figure]] = {
     "loss-landscape": _loss_landscape,
     "training": _training,
     "computational-graph": _computational_graph,
+    "random-wiring": _random_wiring,
 }
 
 

@@ -1,0 +1,86 @@
+"""``warpnet train --model wired``: the run, the model file that stores the graph, and the errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from warpnet import io, nn
+from warpnet.cli import main
+
+pytest.importorskip("networkx")
+
+
+@pytest.fixture(scope="module")
+def wired_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wired")
+    code = main(["train", "--model", "wired", "--graph", "ba:12,2", "--width", "16", "--epochs", "4",
+                 "--optimizer", "adam", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_the_model_file_holds_the_graph_and_loading_never_resamples(wired_run):
+    saved = io.load(wired_run / "model.safetensors")
+    model = saved.model
+    assert isinstance(model, nn.Graph)
+    config = json.loads((wired_run / "config.json").read_text())["config"]
+    assert (config["model"], config["graph"], config["width"]) == ("wired", "ba:12,2", 16)
+    # The same graph drawn again from the run's seed: the file stored exactly these edges.
+    again = nn.randomly_wired(64, 10, "ba", n_nodes=12, width=16, seed=config["seed"], m=2)
+    assert model.edges == again.edges
+    # A second load gives the same function, bit for bit.
+    x = np.random.default_rng(0).standard_normal((7, 64)).astype(np.float32)
+    np.testing.assert_array_equal(io.load(wired_run / "model.safetensors").model.forward(x),
+                                  model.forward(x))
+
+
+def test_eval_reads_the_wired_model(wired_run, capsys):
+    assert main(["eval", str(wired_run / "model.safetensors")]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,code,needle", [
+    (["--graph", "ws:32,3,0.75"], 2, "k must be an even integer"),
+    (["--graph", "ws:8,8,0.5"], 2, "2 <= k < n_nodes = 8"),
+    (["--graph", "er:32,1.5"], 2, "p must be a probability in [0, 1]"),
+    (["--graph", "ba:32,32"], 2, "1 <= m < n_nodes = 32"),
+    (["--graph", "xx:3"], 2, "FAMILY one of ws, er, ba"),
+    (["--graph", "er:12,0.001"], 2, "no connected graph"),
+    (["--graph", "ws:32,4,0.75,1"], 2, "ws takes NODES,K,P"),
+    (["--width", "0"], 2, "--width"),
+    (["--hidden", "5"], 2, "apply to --model mlp, not wired"),
+])
+def test_bad_flags_exit_with_one_line(tmp_path, capsys, argv, code, needle):
+    assert main(["train", "--model", "wired", *argv, "--epochs", "1", "--out", str(tmp_path / "r"),
+                 "--quiet"]) == code
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_graph_flags_need_the_wired_model(tmp_path, capsys):
+    assert main(["train", "--graph", "ws:8,2,0.5", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "apply to --model wired" in capsys.readouterr().err
+
+
+def test_a_model_file_with_cyclic_edges_exits_1(tmp_path, capsys):
+    g = nn.Graph({"a": nn.Linear(4, 4), "b": nn.Linear(4, 4)}, [("a", "b")], ["a"], ["b"])
+
+    class Tampered:
+        def get_config(self):
+            config = g.get_config()
+            config["nodes"]["c"] = nn.Linear(4, 4).get_config()
+            config["edges"] += [["b", "c"], ["c", "b"]]
+            return config
+
+        def state_dict(self):
+            return {**g.state_dict(), "c.weight": np.zeros((4, 4), np.float32),
+                    "c.bias": np.zeros(4, np.float32)}
+
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(io.dumps(Tampered(), class_names=[str(i) for i in range(4)]))
+    assert main(["eval", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "cycle 'b' -> 'c' -> 'b'" in err and len(err.strip().splitlines()) == 1

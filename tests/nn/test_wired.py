@@ -1,0 +1,121 @@
+"""``nn.randomly_wired``: the graph it builds, its seeds, its parameter checks, and that it learns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from warpnet import nn
+from warpnet.nn.wired import Mean, WeightedSum, count_parameters, random_dag
+
+nx = pytest.importorskip("networkx")
+
+
+def test_importing_the_engine_does_not_import_networkx():
+    code = "import sys, warpnet.nn; print('networkx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("graph,params", [("ws", {}), ("er", {}), ("ba", {}), ("ws", {"k": 6}),
+                                          ("er", {"p": 0.5}), ("ba", {"m": 2})])
+def test_structure_follows_the_random_graph(graph, params):
+    g = nn.randomly_wired(10, 4, graph, n_nodes=16, width=8, seed=5, **params)
+    dag = random_dag(graph, 16, np.random.default_rng(5), **params)
+    # the DAG: every edge from a lower to a higher index, the undirected graph connected
+    assert all(a < b for a, b in dag)
+    assert nx.is_connected(nx.Graph(dag))
+    inner = [(int(a), int(b)) for a, b in g.edges if a.isdigit() and b.isdigit()]
+    assert sorted(inner) == dag
+    sources = {b for a, b in g.edges if a == "input"}
+    sinks = {a for a, b in g.edges if b == "output"}
+    assert sources == {str(j) for j in range(16) if all(b != j for _, b in dag)}
+    assert sinks == {str(i) for i in range(16) if all(a != i for a, _ in dag)}
+    for j in range(16):
+        node = g.nodes[str(j)]
+        assert isinstance(node, nn.WiredNode)
+        assert node.n_inputs == len(g.predecessors(str(j)))
+    assert isinstance(g.nodes["output"], Mean) and g.nodes["output"].n_inputs == len(sinks)
+    assert (g.in_features, g.out_features) == (10, 4)
+    assert g.forward(np.ones((3, 10), np.float32)).shape == (3, 4)
+
+
+def test_paper_defaults():
+    family = nn.GRAPHS.get
+    assert family("ws").defaults == {"k": 4, "p": 0.75}
+    assert family("er").defaults == {"p": 0.2}
+    assert family("ba").defaults == {"m": 5}
+
+
+def test_same_seed_same_graph_and_weights_other_seed_other_graph():
+    a = nn.randomly_wired(12, 3, "ws", n_nodes=20, width=8, seed=11)
+    b = nn.randomly_wired(12, 3, "ws", n_nodes=20, width=8, seed=11)
+    c = nn.randomly_wired(12, 3, "ws", n_nodes=20, width=8, seed=12)
+    assert a.edges == b.edges and a.get_config() == b.get_config()
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value, err_msg=name)
+    assert a.edges != c.edges
+
+
+def test_weighted_sum_weights_stay_positive_and_start_at_one_half():
+    ws = WeightedSum(3, dtype="float64")
+    xs = [np.full((2, 4), float(i + 1)) for i in range(3)]
+    np.testing.assert_allclose(ws.forward_many(xs), np.full((2, 4), 0.5 * (1 + 2 + 3)))
+    ws.weight.value[...] = [-800.0, 0.0, 800.0]  # the sigmoid stays finite and in [0, 1]
+    with np.errstate(over="raise"):
+        np.testing.assert_allclose(ws.forward_many(xs), np.full((2, 4), 0.5 * 2 + 3))
+
+
+def test_parameter_count():
+    g = nn.randomly_wired(30, 5, "ba", n_nodes=8, width=6, seed=0, m=2)
+    dag = random_dag("ba", 8, np.random.default_rng(0), m=2)
+    n_in = sum(max(1, sum(b == j for _, b in dag)) for j in range(8))
+    expected = (30 * 6 + 6) + 8 * (6 * 6 + 6) + n_in + (6 * 5 + 5)
+    assert count_parameters(g) == expected
+
+
+@pytest.mark.parametrize("graph,params,match", [
+    ("ws", {"k": 3}, "k must be an even integer"),
+    ("ws", {"k": 16}, r"2 <= k < n_nodes = 16"),
+    ("ws", {"k": 0}, "k must be an even"),
+    ("ws", {"p": 1.5}, r"p must be a probability in \[0, 1\], got p=1.5"),
+    ("er", {"p": -0.1}, "Erdos-Renyi p must be a probability"),
+    ("er", {"p": float("nan")}, "Erdos-Renyi p must be a probability"),
+    ("ba", {"m": 16}, r"1 <= m < n_nodes = 16"),
+    ("ba", {"m": 0}, "Barabasi-Albert m"),
+    ("ws", {"m": 2}, r"take parameters \['k', 'p'\], got unknown \['m'\]"),
+    ("xx", {}, "unknown random graph 'xx'"),
+    ("er", {"p": 0.01}, "gave no connected graph in 100 draws"),
+])
+def test_bad_graph_parameters_name_the_parameter(graph, params, match):
+    with pytest.raises(ValueError, match=match):
+        nn.randomly_wired(8, 2, graph, n_nodes=16, width=4, seed=0, **params)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_nodes": 1}, "n_nodes must be an integer >= 2"),
+    ({"width": 0}, "width must be a positive integer"),
+    ({"in_features": 2.5}, "in_features must be a positive integer"),
+    ({"dtype": "int8"}, "dtype must be one of"),
+])
+def test_bad_sizes(kwargs, match):
+    args = {"in_features": 8, "out_features": 2, "graph": "ba", "n_nodes": 6, "width": 4,
+            "m": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        nn.randomly_wired(**args)
+
+
+def test_a_wired_net_learns_spirals_with_the_trainer():
+    from warpnet.data import make_toy
+    from warpnet.train import Trainer
+
+    data = make_toy("spiral", 300, noise=0.1, seed=0)
+    x, y = data.x, data.y
+    net = nn.randomly_wired(2, int(y.max()) + 1, "ws", n_nodes=8, width=32, seed=0)
+    trainer = Trainer(net, "softmax", "adam", lr=0.01, epochs=60, batch_size=32, seed=0, verbose=0)
+    history = trainer.fit(x.astype(np.float32), y)
+    assert history.loss[-1] < 0.4 * history.loss[0]
+    assert trainer.evaluate(x.astype(np.float32), y)["accuracy"] > 0.9
