@@ -17,7 +17,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from array_api_compat import is_cupy_array, is_torch_array
@@ -31,18 +31,6 @@ __all__ = ["Tensor", "maximum", "exp", "log", "tanh", "sigmoid"]
 # Every tensor gets the next number when it is made.  An operation's result is made after its
 # operands, so ordering tensors by this number orders every result after what it was computed from.
 _serial = itertools.count()
-
-
-class Scaled(NamedTuple):
-    """A gradient ``alpha * array`` not yet computed: a vjp may return it so that ``backward``
-    adds it into another contribution in one pass (``backend.add_scaled``: BLAS's axpy on NumPy)
-    instead of making the product first and adding it after."""
-
-    alpha: float
-    array: Array
-
-    def compute(self) -> Array:
-        return self.array * self.alpha
 
 
 # A vector-Jacobian product: gradient of the result -> gradient of each operand (None: not needed).
@@ -207,12 +195,10 @@ class Tensor:
             g = node._pending
             if g is None:
                 continue  # every path from here to the output was cut (e.g. a constant operand)
-            if isinstance(g, Scaled):
-                g = g.compute()
             node._pending = None
             node.grad = g if node.grad is None else node.grad + g  # never written into: shared
             if node._param is not None:
-                node._param.accumulate(g)
+                node._param.grad += g
             if node._vjp is None:
                 continue
             for parent, contribution in zip(node._parents, node._vjp(g), strict=True):
@@ -317,11 +303,6 @@ class Tensor:
             if p == 0.0:  # x**0 is constant, even at x = 0 where p * x**(p-1) would be 0 * inf
                 return (g * 0.0 * a.value,)
             if p == 2.0:  # the common square: no power function
-                if isinstance(g, np.ndarray) and g.ndim and not any(g.strides):
-                    # g is one number spread over the array (the gradient of a sum, as in an
-                    # L2 penalty): 2 * g * x is that number times x, left for backward to add
-                    # into the other gradients of x in one pass.
-                    return (Scaled(2.0 * float(g.reshape(-1)[0]), a.value),)
                 return (g * (2.0 * a.value),)
             return (g * (p * a.value ** (p - 1.0)),)
 
@@ -504,20 +485,10 @@ def sigmoid(x: Any) -> Tensor:
 def _add_contribution(t: Tensor, c: Any, fresh: bool) -> None:
     """``t._pending += c`` during ``backward``; ``fresh``: ``c`` may be written into."""
     pending = t._pending
-    if type(c) is not Scaled and c.dtype != t.value.dtype:
+    if c.dtype != t.value.dtype:
         c, fresh = _xp(c).astype(c, t.value.dtype), True
     if pending is None:
         t._pending, t._owned = c, fresh
-    elif isinstance(c, Scaled) or isinstance(pending, Scaled):
-        scaled, other, other_fresh = (c, pending, t._owned) if isinstance(c, Scaled) \
-            else (pending, c, fresh)
-        if isinstance(other, Scaled):
-            other, other_fresh = other.compute(), True
-        if not other_fresh:
-            other, other_fresh = other + scaled.compute(), True
-        else:
-            other = backend.add_scaled(other, scaled.alpha, scaled.array)  # one pass, in place
-        t._pending, t._owned = other, True
     elif t._owned:
         t._pending += c
     else:
