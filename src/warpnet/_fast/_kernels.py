@@ -97,7 +97,8 @@ def sgd(w, g, v, lr, rho, decay, nesterov, momentum, zero):  # pragma: no cover 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, tiny, zero):  # pragma: no cover (compiled)
     """RMSProp's update of the flat arrays ``w`` and ``s`` in place, in the order of the plain
-    rule's operations (``s`` below ``tiny``, the smallest normal number, flushed to zero as there);
+    rule's operations (``s`` and ``w`` below ``tiny``, the smallest normal number, flushed to zero
+    as there);
     returns ``sum(w**2)`` of the weights before it."""
     n, block = np.uintp(w.size), np.uintp(BLOCK)
     squares = 0.0
@@ -111,7 +112,10 @@ def rmsprop(w, g, s, lr, rho, one_minus_rho, eps, decay, tiny, zero):  # pragma:
             if si < tiny:
                 si = tiny - tiny
             s[i] = si
-            w[i] = wi - lr * d / (np.sqrt(si) + eps)
+            wi = wi - lr * d / (np.sqrt(si) + eps)
+            if abs(wi) < tiny:
+                wi = tiny - tiny
+            w[i] = wi
         squares += part
     return squares
 
@@ -121,7 +125,8 @@ def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay,
          zero):  # pragma: no cover (compiled)
     """Adam's update of the flat arrays ``w``, ``m`` and ``v`` in place (``c1 = 1 - b1**t`` and
     ``c2 = 1 - b2**t``, the bias corrections of step t), in the order of the plain rule's
-    operations (moments below ``tiny``, the smallest normal number, flushed to zero as there);
+    operations (moments and weights below ``tiny``, the smallest normal number, flushed to zero as
+    there);
     returns ``sum(w**2)`` of the weights before it."""
     n, block = np.uintp(w.size), np.uintp(BLOCK)
     squares = 0.0
@@ -139,7 +144,10 @@ def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay,
                 vi = tiny - tiny
             m[i] = mi
             v[i] = vi
-            w[i] = wi - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
+            wi = wi - lr * (mi / c1) / (np.sqrt(vi / c2) + eps)
+            if abs(wi) < tiny:
+                wi = tiny - tiny
+            w[i] = wi
         squares += part
     return squares
 

@@ -19,7 +19,7 @@ class Adam(Optimizer):
         v = b2 * v + (1 - b2) * dw**2
         w -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
 
-    ``m`` and ``v`` are flushed to zero below the dtype's smallest normal number
+    ``m``, ``v`` and ``w`` are flushed to zero below the dtype's smallest normal number
     (``flush_subnormals``).
 
     Args:
@@ -51,6 +51,7 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - b1 ** t)
         v_hat = v / (1.0 - b2 ** t)
         w -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+        w[...] = flush_subnormals(w)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}

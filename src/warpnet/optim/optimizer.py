@@ -37,7 +37,9 @@ def flush_subnormals(x: Array) -> Array:
     A running average of a gradient that is zero in most steps (a weight of a pixel that is
     blank in almost every image) decays geometrically into subnormal floats, where arithmetic is
     some 100x slower on x86 and where a decay factor close to 1 rounds back to the same value, so
-    it stays there.  Below that size it changes no update anyway.
+    it stays there; under an adaptive rule with an L2 penalty such a weight itself shrinks
+    geometrically, and a subnormal weight slows every matrix product it is in.  Below that size
+    a value changes no update and no output anyway.
     """
     xp = array_namespace(x)
     return xp.where(xp.abs(x) < xp.finfo(x.dtype).smallest_normal, 0.0, x)

@@ -15,7 +15,9 @@ from .optimizer import OPTIMIZERS, Optimizer, check_number, flush_subnormals
 class RMSProp(Optimizer):
     """RMSProp: ``s = decay * s + (1 - decay) * dw**2;  w -= lr * dw / (sqrt(s) + eps)``.
 
-    ``s`` is flushed to zero below the dtype's smallest normal number (``flush_subnormals``).
+    ``s`` and ``w`` are flushed to zero below the dtype's smallest normal number
+    (``flush_subnormals``): with an L2 penalty, the weights of an input that is almost always zero
+    shrink geometrically under this rule, into subnormal floats, which slow the matrix products.
 
     Args:
         lr: learning rate (default 1e-3).
@@ -38,6 +40,7 @@ class RMSProp(Optimizer):
         s = state["square_avg"] = flush_subnormals(self.decay * state["square_avg"]
                                                    + (1.0 - self.decay) * (dw * dw))
         w -= self.lr * dw / (xp.sqrt(s) + self.eps)
+        w[...] = flush_subnormals(w)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "decay": self.decay, "eps": self.eps}
