@@ -20,6 +20,7 @@ from warpnet.cli import main  # noqa: E402
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 ARGS = ["features", "--features", "hog", "--chunk-size", "8"]
+FAST = ["features", "--features", "hog", "--chunk-size", "600"]  # 3 chunks: quick runs
 
 
 def command(out):
@@ -87,24 +88,24 @@ def test_rerun_of_a_complete_store_computes_nothing(reference, capsys):
 
 @pytest.mark.parametrize("extra, needle", [
     (["--seed", "3"], "seed=0, not 3"),
-    (["--chunk-size", "16"], "chunks of 8 rows"),
+    (["--chunk-size", "500"], "chunks of 600 rows"),
 ])
 def test_another_store_is_refused_unless_overwrite(reference, tmp_path, capsys, extra, needle):
     out = tmp_path / "feats.zarr"
-    assert main([*ARGS, "--out", str(out)]) == 0
+    assert main([*FAST, "--out", str(out)]) == 0
     before = arrays(out)[0]["x"]
-    assert main([*ARGS, "--out", str(out), *extra]) == 1
+    assert main([*FAST, "--out", str(out), *extra]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and needle in err and "--overwrite" in err
     np.testing.assert_array_equal(arrays(out)[0]["x"], before)  # nothing written is lost
-    assert main([*ARGS, "--out", str(out), *extra, "--overwrite"]) == 0
+    assert main([*FAST, "--out", str(out), *extra, "--overwrite"]) == 0
 
 
 def test_a_folder_that_is_not_a_store_is_refused(tmp_path, capsys):
     out = tmp_path / "feats.zarr"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert main([*ARGS, "--out", str(out)]) == 1
+    assert main([*FAST, "--out", str(out)]) == 1
     assert "not a" in capsys.readouterr().err and (out / "keep.txt").exists()
 
 
@@ -131,6 +132,7 @@ def test_scheduler_and_overwrite_need_a_zarr_out(tmp_path, capsys):
     assert ".zarr" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_features_through_a_tcp_scheduler(reference, tmp_path):
     import distributed
 
