@@ -9,7 +9,9 @@ over the whole global batch: the same update as one process with batch ``batch_s
 the order of floating-point additions.  NumPy gradients are handed to torch with
 ``torch.from_numpy`` (shared memory, no copy).  Rank 0 alone writes history, checkpoints and
 model files; a checkpoint records the world size and a resume with another one is refused.
-Dropout masks differ per rank (each rank's generators are re-seeded from ``(seed, rank)``).
+Dropout masks differ per rank (each rank's generators are re-seeded from the seed and the
+rank, and again from the completed epochs when a run resumes: reproducible, though a resumed
+run's masks are not those of an uninterrupted one).
 
 Backend: gloo for NumPy/CPU tensors, NCCL for CUDA tensors.
 """
@@ -138,10 +140,11 @@ class DataParallel:
         self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
         return float(t.item())
 
-    def reseed_dropout(self, layers: list[Any], seed: int) -> None:
-        """Give every rank its own reproducible dropout masks: generators from ``(seed, rank, i)``."""
+    def reseed_dropout(self, layers: list[Any], seed: int, epoch: int) -> None:
+        """Give every rank its own reproducible dropout masks: generators from
+        ``(seed, epoch, rank, i)`` (``epoch``: completed epochs, for a resumed run)."""
         for i, layer in enumerate(layers):
-            layer.rng = np.random.default_rng([seed, self.rank, i])
+            layer.rng = np.random.default_rng([seed, epoch, self.rank, i])
 
     def _as_tensor(self, g: Any) -> Any:
         if isinstance(g, np.ndarray):

@@ -114,7 +114,7 @@ class Trainer:
         self._epoch_end = [cb for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
         self._dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
         if self._dist is not None:
-            self._dist.reseed_dropout(self._dropouts, seed)
+            self._dist.reseed_dropout(self._dropouts, seed, 0)
             if not self._dist.is_writer:
                 self.config = dataclasses.replace(self.config, verbose=0)
         self._regression = self.loss_fn.regression
@@ -236,6 +236,8 @@ class Trainer:
         position = Position()
         if resume and path is not None and path.exists():
             position = load_state(self, path, rng, train)
+            if self._dist is not None:  # the checkpoint holds rank 0's masks: each rank its own
+                self._dist.reseed_dropout(self._dropouts, cfg.seed, self.epoch)
 
         progress = make_progress(cfg.verbose, cfg.epochs)
         try:
