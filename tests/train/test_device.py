@@ -54,3 +54,24 @@ def test_bad_device_names_and_missing_gpu():
     if not torch.cuda.is_available():
         with pytest.raises(DataError, match="CUDA GPU"):
             check_device("cuda")
+
+
+def test_estimators_take_a_device():
+    from sklearn.base import clone
+
+    from warpnet.estimators import MLPClassifier
+
+    X, y = data()
+    est = MLPClassifier((8,), max_iter=3, random_state=0, device="cpu")
+    assert clone(est).get_params()["device"] == "cpu"
+    est.fit(X, y)
+    assert isinstance(est.network_.parameters()[0].value, np.ndarray)
+    with pytest.raises(ValueError, match="device"):
+        MLPClassifier(device="tpu").fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(DataError, match="CUDA GPU"):
+            MLPClassifier((8,), max_iter=2, device="cuda").fit(X, y)
+    else:
+        gpu = MLPClassifier((8,), max_iter=3, random_state=0, device="cuda", dtype="float64").fit(X, y)
+        cpu = MLPClassifier((8,), max_iter=3, random_state=0, dtype="float64").fit(X, y)
+        np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-10)
