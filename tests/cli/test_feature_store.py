@@ -141,3 +141,21 @@ def test_features_through_a_tcp_scheduler(reference, tmp_path):
         out = tmp_path / "f.zarr"
         assert main([*ARGS, "--out", str(out), "--scheduler", cluster.scheduler_address]) == 0
     np.testing.assert_array_equal(arrays(out)[0]["x"], arrays(reference)[0]["x"])
+
+
+def test_train_from_a_store_equals_train_from_the_npz(reference, tmp_path, capsys):
+    assert main(["features", "--features", "hog", "--out", str(tmp_path / "f.npz")]) == 0
+    flags = ["--epochs", "2", "-q", "--hidden", "16"]
+    assert main(["train", "--data", f"zarr:{reference}", "--out", str(tmp_path / "a"), *flags]) == 0
+    assert main(["train", "--data", f"npz:{tmp_path / 'f.npz'}", "--out", str(tmp_path / "b"),
+                 *flags]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].split("(")[0] == lines[-2].split("(")[0]  # the same accuracies
+
+
+def test_train_refuses_an_unfinished_store(tmp_path, capsys):
+    out = tmp_path / "f.zarr"
+    assert main([*FAST, "--out", str(out)]) == 0
+    zarr.open_group(str(out), mode="r+").attrs["complete"] = False
+    assert main(["train", "--data", f"zarr:{out}", "--out", str(tmp_path / "run"), "-q"]) == 1
+    assert "unfinished" in capsys.readouterr().err

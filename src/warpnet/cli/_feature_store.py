@@ -173,3 +173,45 @@ def check_scheduler(text: str | None) -> str | None:
     if "://" not in text:
         raise UsageError(f"--scheduler must be an address like tcp://HOST:8786, got {text!r}")
     return text
+
+
+def load_store(path: Path):  # noqa: ANN201 - warpnet.data.Dataset
+    """The features of a complete store as a ``warpnet.data.Dataset`` (with its test split).
+
+    The rows are read chunk by chunk into one float32 array (features are small beside the
+    images they come from).
+
+    Raises:
+        DataError: not a warpnet feature store, an unfinished one, or arrays that do not fit.
+    """
+    from ..data import Dataset
+    from ..data.validation import check_features, check_labels
+
+    _, _, zarr = import_dask()
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception:  # noqa: BLE001 - any unreadable path is "not a store"
+        raise DataError(f"{str(path)!r} is not a Zarr group") from None
+    if group.attrs.get("format") != STORE_FORMAT:
+        raise DataError(f"{str(path)!r} is not a warpnet feature store")
+    if not group.attrs.get("complete"):
+        raise DataError(f"{str(path)!r} is unfinished: run the same 'warpnet features ... --out "
+                        f"{path}' again to write its missing chunks")
+    names = list(group.attrs["class_names"])
+    parts = {}
+    for key in ("x", "x_test"):
+        if key not in group:
+            continue
+        x = np.empty(group[key].shape, dtype=np.float32)
+        rows = group[key].chunks[0]
+        for start in range(0, len(x), rows):  # chunk by chunk: one decoded chunk at a time
+            x[start:start + rows] = group[key][start:start + rows]
+        check_features(x, f"{path} ({key})")
+        y = check_labels(group["y" + key[1:]][...], len(names), f"{path} (y{key[1:]})")
+        if len(y) != len(x):
+            raise DataError(f"{path}: {key} has {len(x)} rows but y{key[1:]} {len(y)}")
+        parts[key] = Dataset(x=x, y=y, class_names=names)
+    if "x" not in parts:
+        raise DataError(f"{str(path)!r} lacks the array 'x'")
+    ds = parts["x"]
+    return Dataset(x=ds.x, y=ds.y, class_names=names, test=parts.get("x_test"))
