@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV
 from warpnet.estimators import MLPClassifier
 
 HIDDEN = [(16,), (64,), (256,)]
-ALPHAS = [1e-4, 1e-2, 1.0]
+ALPHAS = [1e-4, 1e-2, 1e-1]
 
 
 def sweep(X, y, hidden=HIDDEN, alphas=ALPHAS, max_iter: int = 30, workers: int = 2):
