@@ -106,3 +106,20 @@ def test_tasks_run_blas_and_numba_on_one_thread():
 
     _dask._transform_block(np.zeros(2), Probe())
     assert seen and all(n == 1 for n in seen[0])
+
+
+def test_two_inputs_of_one_shape_computed_together_keep_their_own_features(client):
+    import dask
+
+    hog = build("hog").fit(images())
+    a, b = images(seed=1), images(seed=2)
+    fa, fb = dask.compute(hog.transform(da.from_array(a, chunks=5)),
+                          hog.transform(da.from_array(b, chunks=5)))
+    np.testing.assert_array_equal(fa, hog.transform(a))
+    np.testing.assert_array_equal(fb, hog.transform(b))
+    # a slice of a persisted array and the whole array in one session
+    persisted = client.persist(da.from_array(a, chunks=5))
+    part = hog.transform(persisted[:10]).compute()
+    whole = hog.transform(persisted).compute()
+    np.testing.assert_array_equal(part, whole[:10])
+    np.testing.assert_array_equal(whole, hog.transform(a))

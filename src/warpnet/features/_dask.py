@@ -93,7 +93,7 @@ def transform_dask(est: ImageTransformer, X: Any, out_dtype: type) -> Any:
         drop_axis=list(range(2, X.ndim)) if X.ndim > 2 else None,
         dtype=out_dtype,
         meta=np.empty((0, D), dtype=out_dtype),
-        name=f"warpnet-{type(est).__name__.lower()}",
+        token=f"warpnet-{type(est).__name__.lower()}",  # a key prefix; the name hashes the inputs
     )
 
 

@@ -238,6 +238,8 @@ class Trainer:
             position = load_state(self, path, rng, train)
             if self._dist is not None:  # the checkpoint holds rank 0's masks: each rank its own
                 self._dist.reseed_dropout(self._dropouts, cfg.seed, self.epoch)
+                if not self._dist.is_writer:  # the saved sums cover every rank: count them once
+                    position.loss_sum, position.correct = 0.0, 0
 
         progress = make_progress(cfg.verbose, cfg.epochs)
         try:
@@ -304,10 +306,14 @@ class Trainer:
                     progress.update(n, pos.loss_sum / done, acc)
                 else:
                     progress.update(n)
-                if interrupt.signum is not None:
+                signum = self._stop_signal(interrupt)
+                if signum is not None:
                     pos.seconds += time.perf_counter() - started
+                    if self._dist is not None:  # rank 0 saves the sums over every rank
+                        pos.loss_sum, correct = self._dist.sum(pos.loss_sum, int(pos.correct))
+                        pos.correct = int(correct)
                     save_state(self, path, rng, pos)
-                    raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+                    raise TrainingInterrupted(signum, epoch, _str(path))
         self.batch = n_batches
         train_seconds = pos.seconds + time.perf_counter() - started
         if self._dist is not None:  # the epoch's loss and accuracy over every rank's samples
@@ -336,8 +342,16 @@ class Trainer:
             cb.on_epoch_end(self, record)
         save_state(self, path, rng, Position(rng_state=rng.bit_generator.state))
         progress.end_epoch({**record, "samples_per_second": N / max(train_seconds, 1e-9)})
-        if interrupt.signum is not None:
-            raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+        signum = self._stop_signal(interrupt)
+        if signum is not None:
+            raise TrainingInterrupted(signum, epoch, _str(path))
+
+    def _stop_signal(self, interrupt: InterruptFlag) -> int | None:
+        """The signal to stop on; in a distributed run the ranks agree, so all stop together."""
+        if self._dist is None:
+            return interrupt.signum
+        signum = int(self._dist.max(interrupt.signum or 0))
+        return signum or None
 
     def _gradients(self, xb: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
