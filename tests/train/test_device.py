@@ -75,3 +75,28 @@ def test_estimators_take_a_device():
         gpu = MLPClassifier((8,), max_iter=3, random_state=0, device="cuda", dtype="float64").fit(X, y)
         cpu = MLPClassifier((8,), max_iter=3, random_state=0, dtype="float64").fit(X, y)
         np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-10)
+
+
+def test_estimator_device_path_with_early_stopping_on_torch_tensors(monkeypatch):
+    """The estimators' device path, run on PyTorch CPU tensors in place of CUDA ones."""
+    import array_api_compat.torch as xp
+
+    from warpnet.estimators import MLPClassifier
+    from warpnet.train import device as device_module
+
+    moved = []
+
+    def fake_to_device(model, device):
+        moved.append(device)
+        return model.to(xp, "cpu") if device == "cuda" else to_device(model, "cpu")
+
+    monkeypatch.setattr(device_module, "to_device", fake_to_device)
+    X, y = data()
+    kw = {"max_iter": 4, "random_state": 0, "dtype": "float64", "early_stopping": True,
+          "solver": "sgd"}
+    gpu = MLPClassifier((8,), device="cuda", **kw).fit(X, y)
+    cpu = MLPClassifier((8,), **kw).fit(X, y)
+    assert moved == ["cuda", "cpu"]
+    assert isinstance(gpu.network_.parameters()[0].value, np.ndarray)
+    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-10)
+    assert gpu.validation_scores_ == pytest.approx(cpu.validation_scores_, abs=1e-12)

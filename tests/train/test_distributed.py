@@ -24,21 +24,35 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 # One rank's run: the same data, model and seed on every rank; rank 0 saves the weights.
 WORKER = textwrap.dedent("""
-    import json, sys
+    import json, os, signal, sys
     import numpy as np
     from warpnet import nn
     from warpnet.train import Trainer
 
     out, epochs, batch, ckpt, resume, dropout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \\
         sys.argv[4], sys.argv[5] == "1", float(sys.argv[6])
+    stop_at = int(sys.argv[7]) if len(sys.argv) > 7 else -1
+
+    class SignalRankOne:  # SIGINT to rank 1 alone after `stop_at` steps
+        steps = 0
+
+        def on_after_backward(self, trainer):
+            self.steps += 1
+            if self.steps == stop_at and trainer._dist.rank == 1:
+                os.kill(os.getpid(), signal.SIGINT)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(203, 12))
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
     model = nn.mlp([12, 16, 3], dropout=dropout, rng=1, dtype="float64")
     trainer = Trainer(model, "softmax", "sgd", lr=0.1, momentum=0.9, reg=1e-3, batch_size=batch,
                       epochs=epochs, seed=5, verbose=0, distributed=True,
-                      checkpoint_dir=ckpt if ckpt != "-" else None)
-    history = trainer.fit(X, y, resume=resume)
+                      checkpoint_dir=ckpt if ckpt != "-" else None, callbacks=[SignalRankOne()])
+    try:
+        history = trainer.fit(X, y, resume=resume)
+    except KeyboardInterrupt:
+        import torch.distributed
+        torch.distributed.destroy_process_group()
+        sys.exit(3)
     if dropout:  # masks of the first forward in training mode, per rank
         np.save(out + f".mask{trainer._dist.rank}.npy", trainer._dropouts[0].rng.random(4))
     if trainer.writes_files:
@@ -145,3 +159,19 @@ def test_shards_are_disjoint_and_cover_every_global_batch():
         assert all(s[2][b] == len(order[start:start + 7]) for s in shards)
     with pytest.raises(ValueError, match="fewer than the 3 processes"):
         Fake(0, 3).check_batches(22, 7)  # the last global batch holds 1 sample
+
+
+@pytest.mark.slow
+def test_a_signal_to_one_rank_stops_all_and_resume_ends_like_one_process(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    results = run_ranks(tmp_path, 2, tmp_path / "a.npz", 3, 32, ckpt, 0, 0.0, 10, expect_ok=False)
+    assert [code for code, _ in results] == [3, 3], [e[-800:] for _, e in results]
+    run_ranks(tmp_path, 2, tmp_path / "b.npz", 3, 32, ckpt, 1, 0.0)
+    got = np.load(tmp_path / "b.npz")
+    expected, records = single_process(3, 32)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-10, err_msg=name)
+    dist_records = json.loads((tmp_path / "b.npz.json").read_text())
+    for a, b in zip(dist_records, records, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], abs=1e-10)
+        assert a["train_accuracy"] == pytest.approx(b["train_accuracy"], abs=1e-12)

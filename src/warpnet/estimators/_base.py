@@ -342,7 +342,15 @@ def _glorot_uniform(network: Module, rng: np.random.Generator) -> Module:
 def _forward(network: Module, X: np.ndarray) -> np.ndarray:
     """Eval-mode forward pass in slices of rows; leaves no cached batch behind."""
     network.eval()
-    parts = [network.forward(X[i:i + _PREDICT_ROWS]) for i in range(0, X.shape[0], _PREDICT_ROWS)]
+    first = network.parameters()[0].value
+    if isinstance(first, np.ndarray):
+        parts = [network.forward(X[i:i + _PREDICT_ROWS]) for i in range(0, X.shape[0], _PREDICT_ROWS)]
+    else:  # a network training on another device (device="cuda"): rows there, scores back
+        from .. import backend
+
+        xp, where = backend.array_namespace(first), backend.device(first)
+        parts = [backend.to_numpy(network.forward(xp.asarray(X[i:i + _PREDICT_ROWS], device=where)))
+                 for i in range(0, X.shape[0], _PREDICT_ROWS)]
     for m in network.modules():
         m._reset_buffers()
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
