@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -24,9 +26,8 @@ def test_twenty_lines_numpy_and_warpnet_give_the_same_losses():
         assert abs(a - b) <= 1e-6 * abs(a)
 
 
+@pytest.mark.slow  # a cluster of worker processes takes seconds to start
 def test_dask_sweep_runs_on_a_local_cluster():
-    import pytest
-
     pytest.importorskip("distributed")
     from sklearn.datasets import load_digits
 

@@ -159,3 +159,15 @@ def test_train_refuses_an_unfinished_store(tmp_path, capsys):
     zarr.open_group(str(out), mode="r+").attrs["complete"] = False
     assert main(["train", "--data", f"zarr:{out}", "--out", str(tmp_path / "run"), "-q"]) == 1
     assert "unfinished" in capsys.readouterr().err
+
+
+def test_runs_killed_before_the_first_chunk_are_completed(tmp_path, capsys):
+    empty = tmp_path / "empty.zarr"
+    empty.mkdir()  # killed right after the folder was made
+    assert main([*FAST, "--out", str(empty)]) == 0
+    ref = arrays(empty)[0]["x"]
+    bare = tmp_path / "bare.zarr"  # killed after the group, before its arrays
+    attrs = dict(zarr.open_group(str(empty), mode="r").attrs) | {"complete": False}
+    zarr.open_group(str(bare), mode="w", attributes=attrs)
+    assert main([*FAST, "--out", str(bare)]) == 0
+    np.testing.assert_array_equal(arrays(bare)[0]["x"], ref)

@@ -100,18 +100,23 @@ def open_store(path: Path, layout: dict[str, tuple[tuple[int, ...], int]], attrs
     _, _, zarr = import_dask()
     if path.exists() and overwrite:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if path.is_dir() and not any(path.iterdir()):  # a run killed before its first write
+        path.rmdir()
     if path.exists():
         reason = _mismatch(path, layout, attrs)
         if reason:
             raise DataError(f"{str(path)!r} {reason}; pass --overwrite to replace it or choose "
                             "another --out")
-        return zarr.open_group(str(path), mode="r+")
-    group = zarr.open_group(str(path), mode="w")
+        group = zarr.open_group(str(path), mode="r+")
+    else:
+        # The attributes go in with the group (one atomic write), so a run killed from here on
+        # leaves a store that the next run recognizes and completes.
+        group = zarr.open_group(str(path), mode="w",
+                                attributes={**attrs, "format": STORE_FORMAT, "complete": False})
     for name, (shape, rows) in layout.items():
-        if name.startswith("x"):
+        if name.startswith("x") and name not in group:
             group.create_array(name, shape=shape, chunks=(rows, shape[1]), dtype="float32",
                                fill_value=np.nan)
-    group.attrs.update({**attrs, "format": STORE_FORMAT, "complete": False})
     return group
 
 
@@ -132,7 +137,7 @@ def _mismatch(path: Path, layout: dict[str, tuple[tuple[int, ...], int]],
         if not name.startswith("x"):
             continue
         if name not in group:
-            return f"lacks the array {name!r}"
+            continue  # created by open_store (the run that made the store was killed first)
         arr = group[name]
         if arr.shape != shape or arr.dtype != np.float32 or arr.chunks[0] != rows:
             return (f"holds {name} of shape {arr.shape}, dtype {arr.dtype}, chunks of "

@@ -49,6 +49,10 @@ def to_device(model: Any, device: str) -> Any:
         import array_api_compat.numpy as xp
 
         return model.to(xp, "cpu")
+    import os
+
     import array_api_compat.torch as xp
 
-    return model.to(xp, "cuda")
+    # under torchrun each process takes the GPU of its LOCAL_RANK
+    local_rank = os.environ.get("LOCAL_RANK")
+    return model.to(xp, f"cuda:{int(local_rank)}" if local_rank is not None else "cuda")

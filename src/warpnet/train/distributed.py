@@ -72,8 +72,12 @@ class DataParallel:
                 raise UsageError("distributed training runs under torchrun, e.g. 'torchrun "
                                  "--nproc-per-node 2 -m warpnet train --distributed ...'; this "
                                  "process was not started by torchrun")
+            if device_kind == "cuda":  # one GPU per rank: the one torchrun's LOCAL_RANK names
+                torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
             dist.init_process_group("nccl" if device_kind == "cuda" else "gloo")
         self.torch, self.dist = torch, dist
+        # NCCL reduces CUDA tensors only: the small bookkeeping sums go where the gradients are.
+        self._scalars_device = "cuda" if device_kind == "cuda" else "cpu"
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         if self.world_size < 2:
             raise UsageError("distributed training needs at least 2 processes, the world holds 1: "
@@ -130,13 +134,15 @@ class DataParallel:
 
     def sum(self, *values: float) -> list[float]:
         """Sum of each float over the ranks (float64)."""
-        t = self.torch.tensor([float(v) for v in values], dtype=self.torch.float64)
+        t = self.torch.tensor([float(v) for v in values], dtype=self.torch.float64,
+                              device=self._scalars_device)
         self.dist.all_reduce(t, op=self.dist.ReduceOp.SUM)
         return [float(v) for v in t.tolist()]
 
     def max(self, value: float) -> float:
         """Largest ``value`` over the ranks."""
-        t = self.torch.tensor([float(value)], dtype=self.torch.float64)
+        t = self.torch.tensor([float(value)], dtype=self.torch.float64,
+                              device=self._scalars_device)
         self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
         return float(t.item())
 
