@@ -1,4 +1,7 @@
-"""``warpnet features --data ... --features ... --out FILE.npz``: compute image features once.
+"""``warpnet features --data ... --features ... --out FILE.npz|STORE.zarr``: compute image features once.
+
+A ``.zarr`` output is a feature store written chunk by chunk through Dask, resumable after a
+kill (see ``_feature_store``); what follows describes the arrays both forms hold.
 
 The feature transform is fit on the training part only (bag-of-words codebooks are learned there).
 The file holds ``x`` (every non-test sample, float32), ``y``, ``class_names`` and, when the source
@@ -24,10 +27,10 @@ NAME = "features"
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(NAME, help="compute image features once and save them as .npz",
+    p = sub.add_parser(NAME, help="compute image features once and save them as .npz or a .zarr store",
                        description="Fit a feature transform on the training part of a data set, "
                        "transform every image and save the vectors; train on them with "
-                       "'warpnet train --data npz:FILE.npz'.")
+                       "'warpnet train --data npz:FILE.npz' (or zarr:STORE.zarr).")
     p.add_argument("--data", default="digits", help=f"{_data.DATA_FORMS} (default: digits)")
     p.add_argument("--features", required=True, help="feature spec, e.g. hog+color+bow")
     p.add_argument("--out", type=Path, required=True,
