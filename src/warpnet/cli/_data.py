@@ -20,7 +20,7 @@ TEST_FRACTION = 0.2
 TEST_SEED = 0
 TOY_POINTS = 1000
 TOY_NOISE = 0.1
-DATA_FORMS = "digits, cifar10:PATH, folder:PATH, npz:PATH or toy:NAME"
+DATA_FORMS = "digits, cifar10:PATH, folder:PATH, npz:PATH, zarr:PATH or toy:NAME"
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ def load_dataset(spec: str, *, image_size: int = 32):  # noqa: ANN201 - (Dataset
     if kind == "npz":
         ds = _load_npz(_existing(arg))
         return ds, (255.0 if ds.x.ndim == 4 and ds.x.dtype == np.uint8 else None)
+    if kind == "zarr":
+        from ._feature_store import load_store
+
+        return load_store(Path(_existing(arg))), None
     return data.make_toy(arg, TOY_POINTS, TOY_NOISE, TEST_SEED), None
 
 
@@ -77,7 +81,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     from ..data import TOY_CLASSIFICATION
 
     kind, _, arg = spec.partition(":")
-    if kind not in ("digits", "cifar10", "folder", "npz", "toy"):
+    if kind not in ("digits", "cifar10", "folder", "npz", "zarr", "toy"):
         raise UsageError(f"--data {spec!r}: unknown kind {kind!r}; expected {DATA_FORMS}")
     if (kind == "digits") == bool(arg):
         raise UsageError(f"--data {spec!r}: expected {DATA_FORMS}")

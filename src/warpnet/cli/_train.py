@@ -111,6 +111,11 @@ def add_parser(sub: Any) -> None:
                    help="run folder (default: runs/latest)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training under torchrun (--batch-size is the global batch; "
+                   "rank 0 writes the run folder)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cpu (NumPy) or cuda (the engine on PyTorch CUDA tensors); default cpu")
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument("--verbose", "-v", dest="verbose", action="store_const", const=2,
                            default=1, help="more output")
@@ -171,6 +176,33 @@ def _check_feature_spec(spec: str) -> None:
         raise UsageError(f"--features {spec!r}: {exc}") from None
 
 
+def _check_scale_flags(args: argparse.Namespace) -> bool:
+    """Check --distributed and --device before anything is written; True where this process
+    writes the run folder (always, except on the ranks other than 0 of a distributed run).
+
+    Raises:
+        UsageError: --distributed outside torchrun or in a world of one process.
+        DataError: --device cuda without PyTorch or without a GPU.
+    """
+    if args.device != "cpu":
+        from ..train.device import check_device
+
+        check_device(args.device)
+    if not args.distributed:
+        return True
+    from ..train.distributed import torchrun_world
+
+    world = torchrun_world()
+    if world is None:
+        raise UsageError("--distributed runs under torchrun, e.g. 'torchrun --nproc-per-node 2 "
+                         "-m warpnet train --distributed ...'; this process was not started by "
+                         "torchrun")
+    if world[1] < 2:
+        raise UsageError("--distributed needs at least 2 processes, torchrun started 1: use "
+                         "--nproc-per-node 2 or more, or leave --distributed out")
+    return world[0] == 0
+
+
 def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: ANN201 - nn.Module
     """The network the config describes, initialized from ``config.seed``."""
     from .. import nn
@@ -195,7 +227,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = resolve_config(args)
     out: Path = args.out
-    _run_folder.prepare(out)  # before any data is read or any epoch is spent
+    writer = _check_scale_flags(args)  # before anything is written
+    if writer:
+        _run_folder.prepare(out)  # before any data is read or any epoch is spent
 
     source = _data.load_source(config.data, image_size=config.image_size)
     if config.val_fraction > 0:
@@ -211,13 +245,19 @@ def run(args: argparse.Namespace) -> int:
     x_test, y_test = pre.transform(source.x_test), source.y_test
 
     model = build_model(config, x_train.shape[1], len(source.class_names))
+    if args.device != "cpu":
+        from ..train.device import to_device
+
+        to_device(model, args.device)
     trainer = Trainer(model, config.loss, config.optimizer, lr=config.lr,
                       momentum=config.momentum, reg=config.reg, batch_size=config.batch_size,
                       epochs=config.epochs, seed=config.seed, schedule=config.schedule,
                       early_stopping=config.early_stopping,
-                      checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose)
+                      checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose,
+                      distributed=args.distributed)
     # The config goes first: a run interrupted in its first epoch can already be resumed.
-    _run_folder.write_json(out / _run_folder.CONFIG, {"config": dataclasses.asdict(config)})
+    if writer:
+        _run_folder.write_json(out / _run_folder.CONFIG, {"config": dataclasses.asdict(config)})
 
     started = time.perf_counter()
     try:
@@ -227,7 +267,16 @@ def run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as exc:
         raise KeyboardInterrupt(f"{exc}; continue with: warpnet train --resume --out {out}") from None
     seconds = time.perf_counter() - started
+    if args.distributed:
+        import torch.distributed as dist
 
+        dist.destroy_process_group()
+    if not writer:
+        return 0
+    if args.device != "cpu":  # model files hold NumPy arrays, whatever trained them
+        from ..train.device import to_device
+
+        to_device(model, "cpu")
     accuracy = {"train": trainer.evaluate(x_train, y_train)["accuracy"],
                 "validation": trainer.evaluate(x_val, y_val)["accuracy"] if x_val is not None
                 else None,

@@ -85,6 +85,7 @@ class BaseNetworkEstimator(BaseEstimator):
         "random_state": [RandomState()],
         "verbose": [Boolean(), Interval(int, 0, None, "left")],
         "dtype": [NoneValue(), Options(lambda: ["float32", "float64"])],
+        "device": [Options(lambda: ["cpu", "cuda"])],
     }
 
     # -- what subclasses provide ------------------------------------------------------------
@@ -287,7 +288,11 @@ class BaseNetworkEstimator(BaseEstimator):
                      y: np.ndarray, sample_weight: np.ndarray | None, epochs: int,
                      rng: np.random.Generator, stopper: NoImprovementStop) -> None:
         from ..train import Trainer
+        from ..train.device import to_device
 
+        device = getattr(self, "device", "cpu")
+        if device != "cpu":  # train on the device; the fitted network_ stays in NumPy
+            to_device(network, device)
         trainer = Trainer(network, loss=self._loss_fn(), optimizer=optimizer, reg=self.alpha,
                           penalty=self.penalty, batch_size=self._batch_size(X.shape[0]),
                           epochs=epochs, seed=int(rng.integers(2**31 - 1)),
@@ -298,6 +303,8 @@ class BaseNetworkEstimator(BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             try:
                 trainer.fit(X, y, sample_weight=sample_weight)
+                if device != "cpu":
+                    to_device(network, "cpu")
             except FloatingPointError as err:
                 # Count epochs over the estimator's whole life (partial_fit, warm starts) and
                 # name the estimator's own parameters.
@@ -339,7 +346,15 @@ def _glorot_uniform(network: Module, rng: np.random.Generator) -> Module:
 def _forward(network: Module, X: np.ndarray) -> np.ndarray:
     """Eval-mode forward pass in slices of rows; leaves no cached batch behind."""
     network.eval()
-    parts = [network.forward(X[i:i + _PREDICT_ROWS]) for i in range(0, X.shape[0], _PREDICT_ROWS)]
+    first = network.parameters()[0].value
+    if isinstance(first, np.ndarray):
+        parts = [network.forward(X[i:i + _PREDICT_ROWS]) for i in range(0, X.shape[0], _PREDICT_ROWS)]
+    else:  # a network training on another device (device="cuda"): rows there, scores back
+        from .. import backend
+
+        xp, where = backend.array_namespace(first), backend.device(first)
+        parts = [backend.to_numpy(network.forward(xp.asarray(X[i:i + _PREDICT_ROWS], device=where)))
+                 for i in range(0, X.shape[0], _PREDICT_ROWS)]
     for m in network.modules():
         m._reset_buffers()
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -394,6 +409,11 @@ COMMON_PARAMETERS = """
         float32 model end to end, float64 (or integer) input a float64 one.  "float32" trains in
         float32 whatever the input (about twice as fast; scikit-learn's ``StandardScaler`` in a
         pipeline hands on float64).  Prediction casts X to the model's dtype.
+    device : {"cpu", "cuda"}, default="cpu"
+        Where training runs: "cuda" trains the network on PyTorch CUDA tensors (the same
+        engine; the data moves to the GPU once per fit) and moves the fitted ``network_`` back
+        to NumPy, so prediction and pickles are the same as for "cpu".  Needs PyTorch and a GPU
+        (a ``DataError`` says which is missing).
 
     scikit-learn's ``shuffle`` is always on here; Adam's ``beta_1``, ``beta_2``, ``epsilon`` are
     fixed at its defaults 0.9, 0.999, 1e-8; ``power_t`` and ``max_fun`` belong to a schedule and a

@@ -183,7 +183,8 @@ class MLPClassifier(_NetworkClassifier):
                  batch_size: Any = "auto", max_iter: int = 200, tol: float = 1e-4,
                  n_iter_no_change: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, dropout: float = 0.0, warm_start: bool = False,
-                 random_state: Any = None, verbose: Any = False, dtype: str | None = None) -> None:
+                 random_state: Any = None, verbose: Any = False, dtype: str | None = None,
+                 device: str = "cpu") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -205,6 +206,7 @@ class MLPClassifier(_NetworkClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     def _architecture(self) -> tuple[list[int], str, float]:
         return hidden_sizes(self.hidden_layer_sizes), self.activation, float(self.dropout)
@@ -236,7 +238,8 @@ class LinearClassifier(_NetworkClassifier):
                  batch_size: Any = "auto", max_iter: int = 200, tol: float = 1e-4,
                  n_iter_no_change: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, warm_start: bool = False,
-                 random_state: Any = None, verbose: Any = False, dtype: str | None = None) -> None:
+                 random_state: Any = None, verbose: Any = False, dtype: str | None = None,
+                 device: str = "cpu") -> None:
         self.loss = loss
         self.alpha = alpha
         self.penalty = penalty
@@ -255,6 +258,7 @@ class LinearClassifier(_NetworkClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     def _architecture(self) -> tuple[list[int], str, float]:
         return [], "relu", 0.0  # no hidden layer: the activation is never used

@@ -49,7 +49,8 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
                  max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  dropout: float = 0.0, warm_start: bool = False, random_state: Any = None,
-                 verbose: Any = False, dtype: str | None = None) -> None:
+                 verbose: Any = False, dtype: str | None = None,
+                 device: str = "cpu") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -70,6 +71,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     def _architecture(self) -> tuple[list[int], str, float]:
         return hidden_sizes(self.hidden_layer_sizes), self.activation, float(self.dropout)

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import fit_sample, is_dask_array, transform_dask
 from ._parallel import chunk_starts, run_chunks
 from ._validation import check_images
 
@@ -34,6 +35,8 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     _allow_channels: tuple[int, ...] | None = None
     #: Pixels per chunk: small enough that a chunk's temporaries stay in cache.
     _chunk_pixels: int = 1 << 17
+    #: False when ``fit`` learns nothing from pixel values (a Dask ``fit`` then loads one image).
+    _learns_from_pixels: bool = True
 
     # -- hooks ---------------------------------------------------------------
     def _check_params(self) -> None:
@@ -63,7 +66,8 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Args:
             X: (N, H, W) or (N, H, W, C) images, uint8 or float on the 0..255 scale; or
-                (N, D) rows when ``image_shape`` is set.
+                (N, D) rows when ``image_shape`` is set; or a ``dask.array`` of either,
+                of which only a sample is loaded (see ``warpnet.features._dask``).
             y: ignored.
 
         Raises:
@@ -71,6 +75,8 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 wrong rank or too small for the parameters.
         """
         self._check_params()
+        if is_dask_array(X):
+            X = fit_sample(self, X)
         images, _ = check_images(
             X, image_shape=self.image_shape, allow_channels=self._allow_channels
         )
@@ -85,22 +91,36 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def transform(self, X: object) -> np.ndarray:
         """Features of each image: array (N, D), float64 for float64 input, else float32.
 
+        A ``dask.array`` chunked along the images gives a lazy ``dask.array`` (N, D)
+        with the same chunks along the images, equal bit for bit to the NumPy result.
+
         Raises:
             sklearn.exceptions.NotFittedError: (a ValueError) before ``fit``.
-            ValueError: images invalid or of another shape than those seen in ``fit``.
+            ValueError: images invalid or of another shape than those seen in ``fit``
+                (for a Dask array, pixel values are checked when a block is computed).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            # validate shape and dtype on one blank image; pixels are checked per block
+            probe = np.zeros((1, *X.shape[1:]), dtype=X.dtype)
+            images, out_dtype = check_images(
+                probe, image_shape=self.image_shape, allow_channels=self._allow_channels
+            )
+            self._check_fitted_shape(tuple(images.shape[1:]))
+            return transform_dask(self, X, out_dtype)
         images, out_dtype = check_images(
             X, image_shape=self.image_shape, allow_channels=self._allow_channels
         )
-        shape = tuple(images.shape[1:])
+        self._check_fitted_shape(tuple(images.shape[1:]))
+        return self._run_chunks(images, out_dtype)
+
+    def _check_fitted_shape(self, shape: tuple[int, ...]) -> None:
         if shape != self.image_shape_:
             raise ValueError(
                 f"X has {math.prod(shape)} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input (images of shape {shape}, "
                 f"fitted on {self.image_shape_})"
             )
-        return self._run_chunks(images, out_dtype)
 
     def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
         """Transform ``images`` chunk by chunk into a preallocated (N, D) array.

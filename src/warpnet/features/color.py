@@ -61,6 +61,8 @@ class ColorHistogram(ImageTransformer):
     _allow_channels = (3,)
     _chunk_pixels = 1 << 18  # uint8/int16 temporaries of a chunk stay in L2
 
+    _learns_from_pixels = False  # fit checks pixels only: a Dask fit loads one image
+
     def __init__(
         self,
         bins: int = 10,

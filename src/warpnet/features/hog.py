@@ -62,6 +62,8 @@ class HOG(ImageTransformer):
     # splits each into cache-sized pieces.
     _chunk_pixels = 1 << 20
 
+    _learns_from_pixels = False  # fit checks pixels only: a Dask fit loads one image
+
     def __init__(
         self,
         orientations: int = 9,

@@ -65,6 +65,7 @@ def save_state(trainer: Any, path: Path | None, rng: np.random.Generator, pos: P
         "schedule": None if trainer.schedule is None else
                     {"type": type(trainer.schedule).__name__, **trainer.schedule.state_dict()},
         "data": {"n_samples": trainer._train_shape[0], "n_features": trainer._train_shape[1]},
+        "world_size": getattr(trainer, "world_size", 1),
         "epoch": trainer.epoch,
         "stop_training": trainer.stop_training,
         "position": {"rng_state": pos.rng_state or rng.bit_generator.state,
@@ -93,6 +94,12 @@ def load_state(trainer: Any, path: Path, rng: np.random.Generator, train: Any) -
             if saved[key] != ours:
                 raise UsageError(f"{where} was written with {key}={saved[key]!r}, but this "
                                  f"run has {key}={ours!r}; resume with the same settings")
+        ranks, ours = int(meta.get("world_size", 1)), getattr(trainer, "world_size", 1)
+        if ranks != ours:
+            raise UsageError(f"{where} was written by {ranks} process(es), but this run has "
+                             f"{ours}: resume with the same world size (torchrun --nproc-per-node "
+                             f"{ranks})" if ranks > 1 else f"{where} was written by one process, "
+                             f"but this run has {ours}: resume it without --distributed")
         if meta["model"] != trainer.model.get_config():
             raise UsageError(f"{where} was written for a different model architecture")
         if meta["loss"] != trainer.loss_fn.get_config():

@@ -25,6 +25,7 @@ the host; the training accuracy is counted from the minibatch scores, so it need
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ from ..progress import Progress, make_progress
 from . import inputs
 from .checkpoint import CHECKPOINT_NAME
 from .config import DIGITS_DEFAULTS, TrainConfig
+from .distributed import DataParallel, device_kind
 from .evaluation import Data, count_correct, evaluate, forward_chunks
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
@@ -85,7 +87,7 @@ class Trainer:
                  batch_size: int = 200, epochs: int = 10, seed: int = 0,
                  schedule: str | LRSchedule | None = None, early_stopping: int | None = None,
                  checkpoint_dir: str | Path | None = None, verbose: int = 1,
-                 callbacks: Iterable[Any] = ()) -> None:
+                 callbacks: Iterable[Any] = (), distributed: bool = False) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a warpnet.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -105,8 +107,16 @@ class Trainer:
                     or callable(getattr(cb, "on_after_backward", None))):
                 raise TypeError(f"callback {cb!r} has neither on_epoch_end nor on_after_backward")
         self._after_backward = [cb for cb in self.callbacks if hasattr(cb, "on_after_backward")]
+        # Data parallel: gradients are averaged over the ranks first, before any user callback.
+        self._dist = DataParallel(device_kind(model.parameters()[0].value)) if distributed else None
+        if self._dist is not None:
+            self._after_backward.insert(0, self._dist)
         self._epoch_end = [cb for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
         self._dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+        if self._dist is not None:
+            self._dist.reseed_dropout(self._dropouts, seed, 0)
+            if not self._dist.is_writer:
+                self.config = dataclasses.replace(self.config, verbose=0)
         self._regression = self.loss_fn.regression
         # The step: compiled where ``warpnet._fast`` knows the model, else the plain loop.
         self.step = make_step(model, self.loss_fn, self.optimizer, self.penalty)
@@ -215,6 +225,8 @@ class Trainer:
         self._train_shape = (len(train), int(train.x.shape[1]))
         val = self._prepare_validation(validation, train)
         path = self._checkpoint_path()
+        if self._dist is not None:
+            self._dist.check_batches(len(train), cfg.batch_size)
 
         # Start: a fresh run, or the exact state of the last checkpoint.
         rng = np.random.default_rng(cfg.seed)
@@ -224,6 +236,10 @@ class Trainer:
         position = Position()
         if resume and path is not None and path.exists():
             position = load_state(self, path, rng, train)
+            if self._dist is not None:  # the checkpoint holds rank 0's masks: each rank its own
+                self._dist.reseed_dropout(self._dropouts, cfg.seed, self.epoch)
+                if not self._dist.is_writer:  # the saved sums cover every rank: count them once
+                    position.loss_sum, position.correct = 0.0, 0
 
         progress = make_progress(cfg.verbose, cfg.epochs)
         try:
@@ -231,7 +247,8 @@ class Trainer:
             # batch, instead of through NumPy's overflow warnings on the way there.
             with catch_signals() as interrupt, np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < cfg.epochs and not self.stop_training:
-                    self._train_epoch(train, val, rng, position, progress, interrupt, path)
+                    self._train_epoch(train, val, rng, position, progress, interrupt,
+                                      path if self.writes_files else None)
                     position = Position()
         finally:
             progress.close()
@@ -258,12 +275,17 @@ class Trainer:
         else:
             rng.bit_generator.state = pos.rng_state
         order = rng.permutation(N)  # (N,) int64
+        if self._dist is not None:  # this rank's share of every global batch
+            order, local_sizes, global_sizes = self._dist.shard(order, B)
+            B = local_sizes[0]
 
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
         with minibatches(train.x, train.y, train.w, order, B, buffers=self._batch_buffers) as batches:
             for b in range(pos.batch, n_batches):
                 self.batch = b
+                if self._dist is not None:
+                    self._dist.set_batch(local_sizes[b], global_sizes[b])
                 xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
                 loss, scores = self._gradients(xb, yb, wb, epoch, b, n_batches)
                 for cb in self._after_backward:
@@ -284,12 +306,19 @@ class Trainer:
                     progress.update(n, pos.loss_sum / done, acc)
                 else:
                     progress.update(n)
-                if interrupt.signum is not None:
+                signum = self._stop_signal(interrupt)
+                if signum is not None:
                     pos.seconds += time.perf_counter() - started
+                    if self._dist is not None:  # rank 0 saves the sums over every rank
+                        pos.loss_sum, correct = self._dist.sum(pos.loss_sum, int(pos.correct))
+                        pos.correct = int(correct)
                     save_state(self, path, rng, pos)
-                    raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+                    raise TrainingInterrupted(signum, epoch, _str(path))
         self.batch = n_batches
         train_seconds = pos.seconds + time.perf_counter() - started
+        if self._dist is not None:  # the epoch's loss and accuracy over every rank's samples
+            pos.loss_sum, pos.correct = self._dist.sum(pos.loss_sum, int(pos.correct))
+            pos.correct = int(pos.correct)
 
         # End of the epoch: validation, record, schedule, early stopping, callbacks, checkpoint.
         val_loss = val_accuracy = None
@@ -313,8 +342,16 @@ class Trainer:
             cb.on_epoch_end(self, record)
         save_state(self, path, rng, Position(rng_state=rng.bit_generator.state))
         progress.end_epoch({**record, "samples_per_second": N / max(train_seconds, 1e-9)})
-        if interrupt.signum is not None:
-            raise TrainingInterrupted(interrupt.signum, epoch, _str(path))
+        signum = self._stop_signal(interrupt)
+        if signum is not None:
+            raise TrainingInterrupted(signum, epoch, _str(path))
+
+    def _stop_signal(self, interrupt: InterruptFlag) -> int | None:
+        """The signal to stop on; in a distributed run the ranks agree, so all stop together."""
+        if self._dist is None:
+            return interrupt.signum
+        signum = int(self._dist.max(interrupt.signum or 0))
+        return signum or None
 
     def _gradients(self, xb: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
@@ -392,6 +429,16 @@ class Trainer:
         if self._on_numpy:
             return a
         return self._xp.asarray(a, device=backend.device(self._params[0].value))
+
+    @property
+    def world_size(self) -> int:
+        """Processes training together (1 unless ``distributed=True``)."""
+        return 1 if self._dist is None else self._dist.world_size
+
+    @property
+    def writes_files(self) -> bool:
+        """False on the ranks other than 0 of a distributed run (rank 0 alone writes)."""
+        return self._dist is None or self._dist.is_writer
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _checkpoint_path(self) -> Path | None:
