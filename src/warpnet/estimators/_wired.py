@@ -72,7 +72,7 @@ class WiredClassifier(_NetworkClassifier):
                  max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  warm_start: bool = False, random_state: Any = None, verbose: Any = False,
-                 dtype: str | None = None) -> None:
+                 dtype: str | None = None, device: str = "cpu") -> None:
         self.graph = graph
         self.n_nodes = n_nodes
         self.width = width
@@ -95,6 +95,7 @@ class WiredClassifier(_NetworkClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     def _architecture(self) -> tuple[list[int], str, float]:
         # One hidden width per node, so a warm start with another size is refused.
