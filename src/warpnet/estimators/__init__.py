@@ -1,9 +1,11 @@
 """scikit-learn compatible estimators on warpnet's engine: ``LinearClassifier``,
 ``MLPClassifier`` and ``MLPRegressor`` (they work in ``Pipeline``, ``GridSearchCV``,
-``cross_val_score``; their ``network_`` exports to PyTorch with ``warpnet.export.to_torch``).
+``cross_val_score``; their ``network_`` exports to PyTorch with ``warpnet.export.to_torch``), and
+``LateFusion``, a weighted average of the class scores of separately trained classifiers.
 """
 
 from ._classifier import LinearClassifier, MLPClassifier
+from ._fusion import LateFusion
 from ._regressor import MLPRegressor
 
-__all__ = ["LinearClassifier", "MLPClassifier", "MLPRegressor"]
+__all__ = ["LateFusion", "LinearClassifier", "MLPClassifier", "MLPRegressor"]

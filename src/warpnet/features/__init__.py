@@ -1,12 +1,13 @@
 """Image features as batched scikit-learn transformers.
 
 ``HOG`` (equal to ``skimage.feature.hog``), ``ColorHistogram`` (the classic hue
-histogram, exact for uint8), ``BagOfWords`` (k-means visual words), the ``FEATURES``
+histogram, exact for uint8), ``BagOfWords`` (k-means visual words;
+``KMeansTriangle`` is its Coates & Ng configuration), the ``FEATURES``
 registry, ``make_features("hog+color")`` and a pickle-free state round trip
 (``features_to_state`` / ``features_from_state``) for model files.
 """
 
-from .bow import BagOfWords
+from .bow import BagOfWords, KMeansTriangle
 from .color import ColorHistogram
 from .hog import HOG
 from .spec import (
@@ -22,6 +23,7 @@ __all__ = [
     "HOG",
     "BagOfWords",
     "ColorHistogram",
+    "KMeansTriangle",
     "classic_features",
     "features_from_state",
     "features_to_state",

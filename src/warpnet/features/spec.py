@@ -17,7 +17,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import ImageTransformer
-from .bow import BagOfWords
+from .bow import BagOfWords, KMeansTriangle
 from .color import ColorHistogram
 from .hog import HOG
 
@@ -26,11 +26,13 @@ FEATURES: dict[str, type[ImageTransformer]] = {
     "hog": HOG,
     "color": ColorHistogram,
     "bow": BagOfWords,
+    "kmeans-triangle": KMeansTriangle,
 }
 
 STATE_FORMAT = "warpnet.features/1"
 # Fitted attributes per class that are arrays (stored in ``arrays``, not the JSON config).
-_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {BagOfWords: ("codebook_",)}
+_BOW_ARRAYS = ("codebook_", "zca_mean_", "zca_matrix_")
+_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {BagOfWords: _BOW_ARRAYS, KMeansTriangle: _BOW_ARRAYS}
 # Constructor parameters that are tuples (JSON turns them into lists).
 _TUPLE_PARAMS = ("pixels_per_cell", "cells_per_block", "channels", "image_shape")
 
@@ -176,13 +178,16 @@ def features_from_state(
 
 
 def _check_codebook(est: BagOfWords, name: str, shape: tuple[int, ...]) -> None:
-    C = est.codebook_
-    channels = shape[2] if len(shape) == 3 else 1
-    dim = 36 if est.descriptor == "hog" else est.patch_size**2 * channels
-    if C.shape != (est.n_words, dim) or not np.isfinite(C).all():
-        raise ValueError(
-            f"{name}.codebook_ must be finite with shape {(est.n_words, dim)}, got {C.shape}"
-        )
+    dim = est._descriptor_length(shape)
+    zca = dim if est.whiten else 0
+    expected = {"codebook_": (est.n_words, dim), "zca_mean_": (zca,), "zca_matrix_": (zca, zca)}
+    for attr, want in expected.items():
+        got = getattr(est, attr)
+        if got.shape != want or not np.isfinite(got).all():
+            raise ValueError(
+                f"{name}.{attr} must be finite with shape {want} (whiten={est.whiten}), "
+                f"got shape {got.shape}"
+            )
 
 
 def _parts(transformer: object) -> list[tuple[str, ImageTransformer]]:

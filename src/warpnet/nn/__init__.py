@@ -19,6 +19,7 @@ from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
+from .ovr import OneVsAllHinge
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 
 LAYERS: Registry[type[Module]] = Registry("layer")
@@ -44,7 +45,7 @@ def build(config: dict[str, Any]) -> Module:
 __all__ = [
     "Module", "Parameter", "Linear", "Dropout", "Sequential", "mlp",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "activation",
-    "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
+    "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "OneVsAllHinge", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
     "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
 ]
