@@ -246,8 +246,8 @@ class LinearClassifier(_NetworkClassifier):
         "multi_class": [Options(lambda: _MULTI_CLASS)],
     }
 
-    def __init__(self, loss: str = "softmax", *, multi_class: str = "joint", alpha: float = 1e-4, penalty: str = "l2",
-                 solver: str = "sgd", learning_rate: str = "constant",
+    def __init__(self, loss: str = "softmax", *, multi_class: str = "joint", alpha: float = 1e-4,
+                 penalty: str = "l2", solver: str = "sgd", learning_rate: str = "constant",
                  learning_rate_init: float = 1e-2, momentum: float = 0.9, nesterov: bool = True,
                  batch_size: Any = "auto", max_iter: int = 200, tol: float = 1e-4,
                  n_iter_no_change: int = 10, early_stopping: bool = False,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,8 +14,8 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Tags, _safe_indexing
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..errors import UsageError
@@ -172,12 +172,12 @@ class LateFusion(ClassifierMixin, _BaseComposition):
             self.weights_, fused_acc = _best_weights(scores, y_val)
             self.validation_scores_ = {
                 **{name: float(np.mean(s.argmax(axis=1) == y_val))
-                   for (name, _), s in zip(systems, scores)},
+                   for (name, _), s in zip(systems, scores, strict=True)},
                 "fusion": fused_acc}
             if self.refit:
                 fitted = self._fit_all(systems, X, y, fit_params)
         self.estimators_ = fitted
-        self.named_estimators_ = {name: est for (name, _), est in zip(systems, fitted)}
+        self.named_estimators_ = {name: est for (name, _), est in zip(systems, fitted, strict=True)}
         self.classes_ = classes
         n_features = getattr(fitted[0], "n_features_in_", None)
         if n_features is not None:
@@ -188,7 +188,7 @@ class LateFusion(ClassifierMixin, _BaseComposition):
     def _fit_all(systems: list[tuple[str, Any]], X: Any, y: np.ndarray,
                  fit_params: dict[str, Any]) -> list[Any]:
         fitted = [clone(est).fit(X, y, **fit_params) for _, est in systems]
-        for (name, _), est in zip(systems, fitted):
+        for (name, _), est in zip(systems, fitted, strict=True):
             if not np.array_equal(getattr(est, "classes_", np.unique(y)), np.unique(y)):
                 raise ValueError(f"estimators[{name!r}] learned classes {list(est.classes_)}, "
                                  f"expected {list(np.unique(y))}")
@@ -209,7 +209,7 @@ class LateFusion(ClassifierMixin, _BaseComposition):
     def _fused(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimators_")
         return sum(w * _scores(est, X, self.classes_)
-                   for w, est in zip(self.weights_, self.estimators_))
+                   for w, est in zip(self.weights_, self.estimators_, strict=True))
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()

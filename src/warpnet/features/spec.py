@@ -31,8 +31,7 @@ FEATURES: dict[str, type[ImageTransformer]] = {
 
 STATE_FORMAT = "warpnet.features/1"
 # Fitted attributes per class that are arrays (stored in ``arrays``, not the JSON config).
-_BOW_ARRAYS = ("codebook_", "zca_mean_", "zca_matrix_")
-_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {BagOfWords: _BOW_ARRAYS, KMeansTriangle: _BOW_ARRAYS}
+_ARRAY_ATTRS: dict[type, tuple[str, ...]] = {BagOfWords: ("codebook_",)}
 # Constructor parameters that are tuples (JSON turns them into lists).
 _TUPLE_PARAMS = ("pixels_per_cell", "cells_per_block", "channels", "image_shape")
 
@@ -121,7 +120,7 @@ def features_to_state(
                 "image_shape_": list(est.image_shape_),
             }
         )
-        for attr in _ARRAY_ATTRS.get(type(est), ()):
+        for attr in _array_attrs(est):
             arrays[f"{name}.{attr}"] = np.asarray(getattr(est, attr))
     return config, arrays
 
@@ -151,6 +150,9 @@ def features_from_state(
             k: tuple(v) if k in _TUPLE_PARAMS and isinstance(v, list) else v
             for k, v in dict(part.get("params", {})).items()
         }
+        if issubclass(cls, BagOfWords) and "assignment" in params:  # files from before "encoding"
+            old = params.pop("assignment")
+            params["encoding"] = "triangle" if old == "soft" else old
         try:
             est = cls(**params)
         except TypeError as exc:
@@ -161,7 +163,7 @@ def features_from_state(
             raise ValueError(f"{part.get('name')}: image_shape_ must be (H, W[, C]), got {shape}")
         est._check_image_shape(shape)
         name = str(part.get("name", key))
-        for attr in _ARRAY_ATTRS.get(cls, ()):
+        for attr in _array_attrs(est):
             k = f"{name}.{attr}"
             if k not in arrays:
                 raise ValueError(f"arrays lacks {k!r}, needed by feature {name!r}")
@@ -177,7 +179,17 @@ def features_from_state(
     return FeatureUnion(built)
 
 
+def _array_attrs(est: ImageTransformer) -> tuple[str, ...]:
+    """Names of the fitted array attributes of ``est`` (the whitening only where it whitens)."""
+    if isinstance(est, BagOfWords):
+        return ("codebook_", "zca_mean_", "zca_matrix_") if est.whiten else ("codebook_",)
+    return _ARRAY_ATTRS.get(type(est), ())
+
+
 def _check_codebook(est: BagOfWords, name: str, shape: tuple[int, ...]) -> None:
+    if not est.whiten:
+        est.zca_mean_ = np.zeros(0, dtype=np.float32)
+        est.zca_matrix_ = np.zeros((0, 0), dtype=np.float32)
     dim = est._descriptor_length(shape)
     zca = dim if est.whiten else 0
     expected = {"codebook_": (est.n_words, dim), "zca_mean_": (zca,), "zca_matrix_": (zca, zca)}
