@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import Tags, _safe_indexing
+from sklearn.utils import Tags, _safe_indexing, assert_all_finite
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -145,6 +145,8 @@ class LateFusion(ClassifierMixin, _BaseComposition):
             y = y.ravel()
         if y.ndim != 1:
             raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
+        if y.dtype.kind == "f":
+            assert_all_finite(y, input_name="y")
         check_classification_targets(y)
         if len(y) != _num_samples(X):
             raise ValueError(f"X has {_num_samples(X)} rows but y has {len(y)} labels")
