@@ -143,13 +143,13 @@ def features_section(table: Table, x_train, y_train, x_test, y_test) -> None:
         table.add("HOG + hue histogram", describe(recipe), classic[0].shape[1], acc, target,
                   classic[2], seconds)
 
-    # Soft ("triangle") assignment: with the same codebook and SVM settings, hard votes reach
+    # Triangle ("soft") encoding: with the same codebook and SVM settings, hard votes reach
     # 43.1 % pooled where soft ones reach 52.9 % on this subset.
-    words = _extract(BagOfWords(n_words=256, assignment="soft", random_state=0), x_train, x_test)
+    words = _extract(BagOfWords(n_words=256, encoding="triangle", random_state=0), x_train, x_test)
     acc, seconds = fit_and_score(WORDS_SVM, words[0], y_train, words[1], y_test)
     table.add("bag of words (256, soft)", describe(WORDS_SVM), words[0].shape[1], acc, 0.44,
               words[2], seconds)
-    pooled = _extract(BagOfWords(n_words=256, pooling=2, assignment="soft", random_state=0),
+    pooled = _extract(BagOfWords(n_words=256, pooling=2, encoding="triangle", random_state=0),
                       x_train, x_test)
     acc, seconds = fit_and_score(POOLED_SVM, pooled[0], y_train, pooled[1], y_test)
     table.add("bag of words (256, soft, 2x2 pooled)", describe(POOLED_SVM), pooled[0].shape[1],

@@ -162,7 +162,8 @@ def test_compiled_and_numpy_paths_agree(monkeypatch):
 
 
 def test_zca_whitening_from_its_definition():
-    bow = coates().fit(images(20))
+    fitted = coates().fit(images(20)).zca_matrix_
+    np.testing.assert_allclose(fitted, fitted.T, atol=1e-5)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4000, 75)) @ rng.normal(size=(75, 75))  # correlated descriptors
     mean, P = bow_module._zca(X.astype(np.float32))
