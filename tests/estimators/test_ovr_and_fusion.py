@@ -150,3 +150,13 @@ def test_late_fusion_errors(digits):
             LateFusion([("a", ovr()), ("b", ovr())], **kw).fit(X_train, y_train)
     with pytest.raises(ValueError, match="validation_fraction"):
         LateFusion([("a", ovr())], validation_fraction=0.01).fit(X_train[:30], y_train[:30])
+
+
+def test_squared_hinge_one_vs_all(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = LinearClassifier(
+        "squared_svm", multi_class="ovr", alpha=1e-3, learning_rate_init=3e-3, max_iter=30,
+        learning_rate="cosine", random_state=0).fit(X_train, y_train)
+    assert model._loss_fn().squared and model.score(X_test, y_test) > 0.93
+    with pytest.raises(UsageError, match="needs multi_class='ovr'"):
+        LinearClassifier("squared_svm").fit(X_train, y_train)

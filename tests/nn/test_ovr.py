@@ -86,3 +86,11 @@ def test_float32_stays_float32():
     scores, y = data()
     loss, d = OneVsAllHinge()(scores.astype(np.float32), y)
     assert d.dtype == np.float32
+
+
+def test_squared_variant_by_name():
+    scores, y = data()
+    a = nn.loss("svm_ovr_squared")(scores, y)
+    b = OneVsAllHinge(squared=True)(scores, y)
+    assert float(a[0]) == float(b[0])
+    np.testing.assert_array_equal(a[1], b[1])

@@ -17,9 +17,9 @@ from ._params import Interval, LayerSizes, Options
 
 _CLASSIFICATION_LOSSES = ("softmax", "svm")
 # multi_class: "joint" scores all classes in one loss (softmax cross-entropy, Weston-Watkins
-# SVM); "ovr" trains one binary problem per class (loss "svm" only: the engine's "svm_ovr").
+# SVM); "ovr" trains one binary problem per class with the engine's one-vs-all hinge losses.
 _MULTI_CLASS = ("joint", "ovr")
-_OVR_LOSSES = {"svm": "svm_ovr"}
+_OVR_LOSSES = {"svm": "svm_ovr", "squared_svm": "svm_ovr_squared"}
 
 
 def _loss_names() -> list[str]:
@@ -221,7 +221,9 @@ class LinearClassifier(_NetworkClassifier):
 
     Parameters
     ----------
-    loss : {{"softmax", "svm"}}, default="softmax"
+    loss : {{"softmax", "svm", "squared_svm"}}, default="softmax"
+        "squared_svm" (squared hinges, scikit-learn's ``LinearSVC`` default) needs
+        ``multi_class="ovr"``.
     multi_class : {{"joint", "ovr"}}, default="joint"
         "joint": one loss over all class scores (softmax cross-entropy, or the Weston-Watkins
         multiclass SVM).  "ovr" (``loss="svm"`` only): one-vs-all linear SVMs, one binary hinge
@@ -242,7 +244,7 @@ class LinearClassifier(_NetworkClassifier):
 
     _parameter_constraints = {
         **BaseNetworkEstimator._parameter_constraints,
-        "loss": [Options(_loss_names)],
+        "loss": [Options(lambda: [*_loss_names(), "squared_svm"])],
         "multi_class": [Options(lambda: _MULTI_CLASS)],
     }
 
@@ -277,6 +279,9 @@ class LinearClassifier(_NetworkClassifier):
         if self.multi_class == "ovr" and self.loss not in _OVR_LOSSES:
             raise UsageError(f"multi_class='ovr' needs loss in {sorted(_OVR_LOSSES)}, got "
                              f"loss={self.loss!r}; use multi_class='joint' for {self.loss!r}")
+        if self.multi_class == "joint" and self.loss not in _CLASSIFICATION_LOSSES:
+            raise UsageError(f"loss={self.loss!r} needs multi_class='ovr' (it is a one-vs-all "
+                             f"loss), got multi_class='joint'")
         return [], "relu", 0.0  # no hidden layer: the activation is never used
 
     def _loss_fn(self) -> nn.Loss:

@@ -60,3 +60,11 @@ class OneVsAllHinge(Loss):
 
     def __repr__(self) -> str:
         return f"OneVsAllHinge(margin={self.margin}, squared={self.squared})"
+
+
+@LOSSES.register("svm_ovr_squared")
+class OneVsAllSquaredHinge(OneVsAllHinge):
+    """``OneVsAllHinge(squared=True)`` by name: ``sum_c max(0, margin - t_c s_c)**2`` (L2-SVMs)."""
+
+    def __init__(self, margin: float = 1.0) -> None:
+        super().__init__(margin=margin, squared=True)
