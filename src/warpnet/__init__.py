@@ -16,6 +16,7 @@ from typing import Any
 __version__ = "0.2.0.dev0"
 
 _LAZY = {
+    "LateFusion": "warpnet.estimators",
     "LinearClassifier": "warpnet.estimators",
     "MLPClassifier": "warpnet.estimators",
     "MLPRegressor": "warpnet.estimators",

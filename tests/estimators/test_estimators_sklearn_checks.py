@@ -6,10 +6,15 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from warpnet import LinearClassifier, MLPClassifier, MLPRegressor
+from warpnet.estimators import LateFusion
 
 ESTIMATORS = [
     LinearClassifier(),
     LinearClassifier(loss="svm"),
+    LinearClassifier(loss="svm", multi_class="ovr"),
+    LateFusion([("softmax", LinearClassifier(random_state=0)),
+                ("ovr", LinearClassifier(loss="svm", multi_class="ovr", random_state=0))],
+               random_state=0),
     MLPClassifier(),
     MLPRegressor(),
 ]

@@ -6,11 +6,18 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from warpnet.features import FEATURES  # noqa: E402
+from warpnet.features import FEATURES, ColorStats, DenseSIFT  # noqa: E402
 from warpnet.features._dask import fit_sample  # noqa: E402
 
 # Small, fast parameters for features that learn (the others use their defaults).
-SMALL = {"bow": {"n_words": 6, "n_patches": 400, "patch_size": 4, "stride": 4, "random_state": 0}}
+SMALL = {
+    "bow": {"n_words": 6, "n_patches": 400, "patch_size": 4, "stride": 4, "random_state": 0},
+    "kmeans-triangle": {"n_words": 6, "n_patches": 400, "random_state": 0},
+    "fisher-sift": {"n_components": 2, "pca_components": 8, "regions": ((1, 1), (1, 2)),
+                    "descriptor": DenseSIFT(patch_size=8, step=4), "random_state": 0},
+    "fisher-color": {"n_components": 2, "pca_components": 8, "regions": ((1, 1), (1, 2)),
+                     "descriptor": ColorStats(patch_size=8, step=4), "random_state": 0},
+}
 
 
 def images(n=20, seed=0, shape=(16, 16, 3), dtype=np.uint8):

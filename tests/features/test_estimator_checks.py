@@ -10,7 +10,7 @@ skipped by scikit-learn itself unless SCIPY_ARRAY_API=1 (the features are NumPy-
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from warpnet.features import HOG, BagOfWords, ColorHistogram
+from warpnet.features import HOG, BagOfWords, ColorHistogram, KMeansTriangle
 
 _NOT_RGB = "rows of {n} values are not whole RGB pixels (need a multiple of 3)"
 COLOR_EXPECTED_FAILURES = {
@@ -41,6 +41,7 @@ def expected_failures(estimator):
         ColorHistogram(bins=3, space="rgb", channels=("r", "g", "b"), image_shape=(1, -1, 3)),
         BagOfWords(n_words=2, n_patches=20, patch_size=1, stride=1, random_state=0,
                    image_shape=(1, -1)),
+        KMeansTriangle(n_words=2, n_patches=20, patch_size=1, random_state=0, image_shape=(1, -1)),
     ],
     expected_failed_checks=expected_failures,
 )

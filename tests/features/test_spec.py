@@ -19,6 +19,7 @@ from warpnet.features import (
     ColorStats,
     DenseSIFT,
     FisherVector,
+    KMeansTriangle,
     classic_features,
     features_from_state,
     features_to_state,
@@ -35,7 +36,8 @@ def images(n=10, seed=0):
 def test_registry_names():
     assert FEATURES == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords,
                         "dense-sift": DenseSIFT, "color-stats": ColorStats,
-                        "fisher-sift": FisherVector, "fisher-color": ColorFisherVector}
+                        "fisher-sift": FisherVector, "fisher-color": ColorFisherVector,
+                        "kmeans-triangle": KMeansTriangle}
 
 
 def test_make_features_concatenates_in_spec_order():
@@ -111,3 +113,29 @@ def test_pipeline_clone_and_classifier():
     assert cloned.get_params()["featureunion__hog__orientations"] == 9
     names = make_features("color").fit(X).get_feature_names_out()
     assert list(names[:2]) == ["color__colorhistogram0", "color__colorhistogram1"]
+
+
+def test_kmeans_triangle_state_round_trip_with_whitening():
+    from warpnet.features import KMeansTriangle
+
+    X = images(4)
+    est = KMeansTriangle(n_words=6, n_patches=300, patch_size=4, stride=2, random_state=0).fit(X)
+    union = make_features("kmeans-triangle", {"kmeans-triangle": est.get_params()}).fit(X)
+    config, arrays = features_to_state(union)
+    assert set(arrays) == {"kmeans-triangle.codebook_", "kmeans-triangle.zca_mean_",
+                           "kmeans-triangle.zca_matrix_"}
+    again = features_from_state(json.loads(json.dumps(config)), arrays)
+    np.testing.assert_array_equal(again.transform(X), union.transform(X))
+    bad = dict(arrays)
+    bad["kmeans-triangle.zca_matrix_"] = np.zeros((3, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="zca_matrix_"):
+        features_from_state(config, bad)
+
+
+def test_bag_of_words_files_with_the_old_assignment_parameter_load():
+    config, arrays = features_to_state(BagOfWords(**BOW).fit(images(3)))
+    params = config["parts"][0]["params"]
+    params["assignment"] = "soft"
+    del params["encoding"], params["whiten"], params["normalize"]
+    again = features_from_state(config, arrays)
+    assert again.encoding == "triangle" and again.normalize and not again.whiten

@@ -23,9 +23,17 @@ def torch_svm(scores, y, margin=1.0):
     return margins.sum() / n
 
 
+def torch_svm_ovr(scores, y, margin=1.0, squared=False):
+    t = 2.0 * torch.nn.functional.one_hot(y, scores.shape[1]).to(scores.dtype) - 1.0
+    hinge = torch.clamp(margin - t * scores, min=0)
+    return (hinge * hinge if squared else hinge).sum() / scores.shape[0]
+
+
 TORCH_LOSSES = {
     "softmax": lambda s, y: torch.nn.functional.cross_entropy(s, y),
     "svm": torch_svm,
+    "svm_ovr": torch_svm_ovr,
+    "svm_ovr_squared": lambda s, y: torch_svm_ovr(s, y, squared=True),
     "mse": lambda s, t: torch.nn.functional.mse_loss(s, t),
 }
 

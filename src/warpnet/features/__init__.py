@@ -1,7 +1,8 @@
 """Image features as batched scikit-learn transformers.
 
 ``HOG`` (equal to ``skimage.feature.hog``), ``ColorHistogram`` (the classic hue
-histogram, exact for uint8), ``BagOfWords`` (k-means visual words), the dense
+histogram, exact for uint8), ``BagOfWords`` (k-means visual words;
+``KMeansTriangle`` is its Coates & Ng configuration), the dense
 descriptors ``DenseSIFT`` and ``ColorStats``, their ``FisherVector`` encoding
 (``ColorFisherVector``: colour by default), ``ProductQuantizer`` compression into
 ``CompressedFeatures``, the ``FEATURES``
@@ -9,7 +10,7 @@ registry, ``make_features("hog+color")`` and a pickle-free state round trip
 (``features_to_state`` / ``features_from_state``) for model files.
 """
 
-from .bow import BagOfWords
+from .bow import BagOfWords, KMeansTriangle
 from .color import ColorHistogram
 from .dense import ColorStats, DenseSIFT
 from .fisher import ColorFisherVector, FisherVector
@@ -33,6 +34,7 @@ __all__ = [
     "CompressedFeatures",
     "DenseSIFT",
     "FisherVector",
+    "KMeansTriangle",
     "ProductQuantizer",
     "classic_features",
     "features_from_state",

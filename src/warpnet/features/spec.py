@@ -17,7 +17,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import ImageTransformer
-from .bow import BagOfWords
+from .bow import BagOfWords, KMeansTriangle
 from .color import ColorHistogram
 from .dense import ColorStats, DenseDescriptor, DenseSIFT
 from .fisher import STATE_ARRAYS, ColorFisherVector, FisherVector
@@ -32,6 +32,7 @@ FEATURES: dict[str, type[ImageTransformer]] = {
     "color-stats": ColorStats,
     "fisher-sift": FisherVector,
     "fisher-color": ColorFisherVector,
+    "kmeans-triangle": KMeansTriangle,
 }
 
 STATE_FORMAT = "warpnet.features/1"
@@ -128,7 +129,7 @@ def features_to_state(
                 "image_shape_": list(est.image_shape_),
             }
         )
-        for attr in _ARRAY_ATTRS.get(type(est), ()):
+        for attr in _array_attrs(est):
             arrays[f"{name}.{attr}"] = np.asarray(getattr(est, attr))
     return config, arrays
 
@@ -154,8 +155,12 @@ def features_from_state(
         if key not in FEATURES:
             raise ValueError(f"unknown feature {key!r} in config: expected one of {sorted(FEATURES)}")
         cls = FEATURES[key]
+        params = dict(_params_from_json(part.get("params", {})))
+        if issubclass(cls, BagOfWords) and "assignment" in params:  # files from before "encoding"
+            old = params.pop("assignment")
+            params["encoding"] = "triangle" if old == "soft" else old
         try:
-            est = cls(**_params_from_json(part.get("params", {})))
+            est = cls(**params)
         except TypeError as exc:
             raise ValueError(f"bad parameters for {key!r}: {exc}") from exc
         est._check_params()
@@ -164,7 +169,7 @@ def features_from_state(
             raise ValueError(f"{part.get('name')}: image_shape_ must be (H, W[, C]), got {shape}")
         est._check_image_shape(shape)
         name = str(part.get("name", key))
-        for attr in _ARRAY_ATTRS.get(cls, ()):
+        for attr in _array_attrs(est):
             k = f"{name}.{attr}"
             if k not in arrays:
                 raise ValueError(f"arrays lacks {k!r}, needed by feature {name!r}")
@@ -182,14 +187,27 @@ def features_from_state(
     return FeatureUnion(built)
 
 
+def _array_attrs(est: ImageTransformer) -> tuple[str, ...]:
+    """Names of the fitted array attributes of ``est`` (the whitening only where it whitens)."""
+    if isinstance(est, BagOfWords):
+        return ("codebook_", "zca_mean_", "zca_matrix_") if est.whiten else ("codebook_",)
+    return _ARRAY_ATTRS.get(type(est), ())
+
+
 def _check_codebook(est: BagOfWords, name: str, shape: tuple[int, ...]) -> None:
-    C = est.codebook_
-    channels = shape[2] if len(shape) == 3 else 1
-    dim = 36 if est.descriptor == "hog" else est.patch_size**2 * channels
-    if C.shape != (est.n_words, dim) or not np.isfinite(C).all():
-        raise ValueError(
-            f"{name}.codebook_ must be finite with shape {(est.n_words, dim)}, got {C.shape}"
-        )
+    if not est.whiten:
+        est.zca_mean_ = np.zeros(0, dtype=np.float32)
+        est.zca_matrix_ = np.zeros((0, 0), dtype=np.float32)
+    dim = est._descriptor_length(shape)
+    zca = dim if est.whiten else 0
+    expected = {"codebook_": (est.n_words, dim), "zca_mean_": (zca,), "zca_matrix_": (zca, zca)}
+    for attr, want in expected.items():
+        got = getattr(est, attr)
+        if got.shape != want or not np.isfinite(got).all():
+            raise ValueError(
+                f"{name}.{attr} must be finite with shape {want} (whiten={est.whiten}), "
+                f"got shape {got.shape}"
+            )
 
 
 def _parts(transformer: object) -> list[tuple[str, ImageTransformer]]:

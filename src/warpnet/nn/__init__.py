@@ -34,6 +34,7 @@ from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
+from .ovr import OneVsAllHinge
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
 
@@ -63,7 +64,7 @@ __all__ = [
     "Module", "Parameter", "Linear", "Dropout", "Sequential", "mlp",
     "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "GELU", "SiLU",
     "activation",
-    "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
+    "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "OneVsAllHinge", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
     "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
     "Graph", "Merge", "randomly_wired", "WiredNode", "WeightedSum", "Mean", "GRAPHS",
