@@ -66,7 +66,10 @@ def load_dataset(spec: str, *, image_size: int = 32):  # noqa: ANN201 - (Dataset
         ds = _load_npz(_existing(arg))
         return ds, (255.0 if ds.x.ndim == 4 and ds.x.dtype == np.uint8 else None)
     if kind == "zarr":
+        from . import _extras
         from ._feature_store import load_store
+
+        _extras.require("dask", "--data zarr:PATH")
 
         return load_store(Path(_existing(arg))), None
     return data.make_toy(arg, TOY_POINTS, TOY_NOISE, TEST_SEED), None

@@ -15,7 +15,7 @@ from ..errors import UsageError
 # extra -> the modules it installs that warpnet imports (top-level names).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "torch": ("torch",),
-    "dask": ("dask", "dask.array"),
+    "dask": ("dask", "dask.array", "distributed", "zarr"),
     "playground": ("starlette", "uvicorn", "websockets"),
 }
 

@@ -145,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
 def _run_zarr(args: argparse.Namespace) -> int:
     """Write the features into a Zarr store chunk by chunk through Dask (see ``_feature_store``)."""
     from ..preprocessing import seeded_features
+    from . import _extras
     from . import _feature_store as fs
 
+    _extras.require("dask", "a .zarr --out")
     out: Path = args.out
     scheduler = fs.check_scheduler(args.scheduler)
     if scheduler is not None:

@@ -184,12 +184,16 @@ def _check_scale_flags(args: argparse.Namespace) -> bool:
         UsageError: --distributed outside torchrun or in a world of one process.
         DataError: --device cuda without PyTorch or without a GPU.
     """
+    from . import _extras
+
     if args.device != "cpu":
         from ..train.device import check_device
 
+        _extras.require("torch", f"--device {args.device}")
         check_device(args.device)
     if not args.distributed:
         return True
+    _extras.require("torch", "--distributed")
     from ..train.distributed import torchrun_world
 
     world = torchrun_world()
