@@ -33,6 +33,9 @@ class Position:
 
 @dataclass
 class EarlyStopping:
+    """The early-stopping record of a run: stop after ``patience`` epochs without a better
+    validation value; ``best_state`` holds the weights of ``best_epoch`` (restored at the end)."""
+
     patience: int
     best_value: float = math.inf
     best_epoch: int = 0
