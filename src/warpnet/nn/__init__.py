@@ -2,7 +2,7 @@
 
 Public names: ``Module``, ``Parameter``, ``Linear``, ``Activation`` and the registered
 activations ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus``, ``ELU``, ``GELU``, ``SiLU``;
-``Dropout``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
+``Dropout``, ``BatchNorm1d``, ``LayerNorm``, ``Sequential``, ``mlp``; losses ``SoftmaxCrossEntropy``,
 ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
 ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
 ``model.get_config()``.
@@ -32,12 +32,13 @@ from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 
 # Layers by class name, as ``get_config`` writes them: the ones below, and every registered
 # activation class (derived from ``ACTIVATIONS`` at each lookup).
 LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS)
-for _cls in (Linear, Dropout, Sequential):
+for _cls in (Linear, Dropout, Sequential, BatchNorm1d, LayerNorm):
     LAYERS.register(_cls.__name__)(_cls)
 
 
@@ -57,7 +58,7 @@ def build(config: dict[str, Any]) -> Module:
 
 
 __all__ = [
-    "Module", "Parameter", "Linear", "Dropout", "Sequential", "mlp",
+    "Module", "Parameter", "Linear", "Dropout", "BatchNorm1d", "LayerNorm", "Sequential", "mlp",
     "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "GELU", "SiLU",
     "activation",
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
