@@ -54,6 +54,8 @@ def compile_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
             return None
     if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in (optim.SGD, optim.RMSProp, optim.Adam):
         return None
+    if getattr(loss, "label_smoothing", 0.0):  # the fused loss computes the plain one-hot target
+        return None
     if penalty is not None and type(penalty) not in _KNOWN_PENALTIES:
         return None
     params = model.parameters()
