@@ -1,7 +1,8 @@
 """Optimizers (update rules over explicit state) and learning-rate schedules.
 
 One module per rule, each its whole-array formula: ``SGD`` (momentum, Nesterov), ``RMSProp``,
-``Adam``, ``AdamW`` (decoupled weight decay); the ``Optimizer`` base class and the ``OPTIMIZERS`` registry; ``optimizer(name, params)``;
+``Adam``, ``AdamW`` (decoupled weight decay); the ``Optimizer`` base class and the
+``OPTIMIZERS`` registry; ``optimizer(name, params)``;
 schedules ``StepLR`` and ``CosineLR`` (with optional linear warm-up) in ``SCHEDULES``.
 """
 

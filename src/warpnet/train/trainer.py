@@ -39,10 +39,10 @@ from ..errors import DataError, UsageError
 from ..optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
 from ..progress import Progress, make_progress
 from . import inputs
+from .augment import parse_augment
 from .checkpoint import CHECKPOINT_NAME
 from .config import DIGITS_DEFAULTS, TrainConfig
 from .evaluation import Data, count_correct, evaluate, forward_chunks
-from .augment import parse_augment
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
 from .regularize import WeightEMA, clip_grad_norm
