@@ -169,7 +169,7 @@ class BaseNetworkEstimator(BaseEstimator):
         else:
             network = _glorot_uniform(
                 nn.mlp(sizes, activation, dropout=dropout, init="zeros", rng=rng,
-                       dtype=X.dtype.name), rng)
+                       dtype=X.dtype.name, norm=getattr(self, "normalization", None)), rng)
             optimizer = None
             trainer_rng = rng
             history = dict(loss_curve=[], n_iter=0, best_loss=math.inf, no_improvement=0)

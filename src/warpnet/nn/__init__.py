@@ -26,7 +26,7 @@ from .activations import (
     Tanh,
     activation,
 )
-from .containers import Sequential, mlp
+from .containers import NORMS, Sequential, mlp
 from .gradcheck import gradcheck
 from .init import INITIALIZERS
 from .layers import Dropout, Linear
@@ -63,5 +63,5 @@ __all__ = [
     "activation",
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
-    "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
+    "NORMS", "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
 ]
