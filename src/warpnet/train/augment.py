@@ -86,27 +86,25 @@ class Augmentation:
         n = x.shape[0]
         H, W = self.image_shape[:2]
         img = x.reshape(n, H, W, -1)  # (n, H, W, C), a view
-        if self.flip:
-            mirror = rng.random(n) < 0.5
-            img = np.where(mirror[:, None, None, None], img[:, :, ::-1], img)
-        if self.shift:
-            s = self.shift
-            padded = np.zeros((n, H + 2 * s, W + 2 * s, img.shape[3]), x.dtype)
-            padded[:, s:s + H, s:s + W] = img
-            dy = rng.integers(0, 2 * s + 1, n)
-            dx = rng.integers(0, 2 * s + 1, n)
-            rows = dy[:, None] + np.arange(H)  # (n, H)
-            cols = dx[:, None] + np.arange(W)  # (n, W)
-            img = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+        # The draws, always in this order (the same seed gives the same batches).
+        mirror = rng.random(n) < 0.5 if self.flip else np.zeros(n, bool)
+        s = self.shift
+        # Offsets in [0, 2s] of the H x W window in the image padded by s: shift by (dy - s, dx - s).
+        dy = rng.integers(0, 2 * s + 1, n) - s if s else np.zeros(n, np.int64)
+        dx = rng.integers(0, 2 * s + 1, n) - s if s else np.zeros(n, np.int64)
+        out = np.zeros_like(img) if s else np.empty_like(img)
+        for i in range(n):  # slices per image: far cheaper than a gather over every pixel
+            src = img[i, :, ::-1] if mirror[i] else img[i]
+            sy, sx = int(dy[i]), int(dx[i])  # out[y, x] = src[y + sy, x + sx], zero outside
+            out[i, max(0, -sy):H - max(0, sy), max(0, -sx):W - max(0, sx)] = \
+                src[max(0, sy):H + min(0, sy), max(0, sx):W + min(0, sx)]
         if self.cutout:
-            cy = rng.integers(0, H, n)
-            cx = rng.integers(0, W, n)
-            lo_y, lo_x = cy - self.cutout // 2, cx - self.cutout // 2
-            ys, xs = np.arange(H), np.arange(W)
-            inside = (((ys >= lo_y[:, None]) & (ys < lo_y[:, None] + self.cutout))[:, :, None]
-                      & ((xs >= lo_x[:, None]) & (xs < lo_x[:, None] + self.cutout))[:, None, :])
-            img = np.where(inside[:, :, :, None], np.zeros((), x.dtype), img)
-        return np.ascontiguousarray(img, dtype=x.dtype).reshape(n, -1)
+            L = self.cutout
+            cy = rng.integers(0, H, n) - L // 2
+            cx = rng.integers(0, W, n) - L // 2
+            for i in range(n):
+                out[i, max(0, int(cy[i])):max(0, int(cy[i]) + L), max(0, int(cx[i])):max(0, int(cx[i]) + L)] = 0
+        return out.reshape(n, -1)
 
 
 _ITEM = re.compile(r"^(flip|shift|cutout)(?:=(\d+))?$")
