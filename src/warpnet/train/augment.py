@@ -103,7 +103,8 @@ class Augmentation:
             cy = rng.integers(0, H, n) - L // 2
             cx = rng.integers(0, W, n) - L // 2
             for i in range(n):
-                out[i, max(0, int(cy[i])):max(0, int(cy[i]) + L), max(0, int(cx[i])):max(0, int(cx[i]) + L)] = 0
+                y0, x0 = int(cy[i]), int(cx[i])
+                out[i, max(0, y0):max(0, y0 + L), max(0, x0):max(0, x0 + L)] = 0
         return out.reshape(n, -1)
 
 
