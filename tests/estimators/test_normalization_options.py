@@ -32,3 +32,15 @@ def test_bad_values():
         MLPClassifier(label_smoothing=1.0).fit(X, y)
     with pytest.raises(ValueError, match="label_smoothing"):
         MLPClassifier(label_smoothing=0.1, loss="svm").fit(X, y)
+
+
+def test_regressor_normalization():
+    from warpnet.estimators import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.normal(size=300)
+    reg = MLPRegressor((16,), normalization="layer", max_iter=60, random_state=0,
+                       learning_rate_init=1e-2).fit(X, y)
+    assert any(isinstance(m, nn.LayerNorm) for m in reg.network_.modules())
+    assert reg.score(X, y) > 0.9
