@@ -259,18 +259,25 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
 
 
 def mlp_section(x_train, y_train, x_test, y_test, epochs: int, hidden: tuple[int, ...],
-                ablation_epochs: int, torch_threads: int | None) -> None:
-    import dataclasses
-
+                ablation_epochs: int, torch_threads: int | None,
+                ablation_hidden: tuple[int, ...] | None = None, parts: str = "best,ablation") -> None:
     scaler = Standardizer().fit(x_train.reshape(len(x_train), -1))
     xs_train = scaler.transform(x_train.reshape(len(x_train), -1))
     xs_test = scaler.transform(x_test.reshape(len(x_test), -1))
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     best = MLPRecipe(hidden=hidden, epochs=epochs)
-    n = len(xs_train)
+    if "best" in parts:
+        _best_rows(best, xs_train, y_train, xs_test, y_test, torch_threads)
+    if "ablation" in parts:
+        _ablation_rows(ablation_hidden or hidden, ablation_epochs, best.lr, xs_train, y_train,
+                       xs_test, y_test)
+
+
+def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, torch_threads) -> None:
+    n, epochs, hidden = len(xs_train), best.epochs, best.hidden
     print(f"\nmlp-best: hidden {hidden}, {epochs} epochs, batch {best.batch_size} "
           f"({n} training images)", flush=True)
-    acc, seconds, history = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
+    acc, seconds, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
     print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s  {seconds / epochs:.2f} s/epoch  "
           f"{n * epochs / seconds:,.0f} samples/s  (target >= 62 %, aim 65 %)", flush=True)
     try:
@@ -287,6 +294,10 @@ def mlp_section(x_train, y_train, x_test, y_test, epochs: int, hidden: tuple[int
               f"(PyTorch speed / warpnet speed; <= 1.0 means warpnet is at least as fast); "
               f"accuracy difference {100 * (acc - t_acc):+.2f} points", flush=True)
 
+
+def _ablation_rows(hidden, ablation_epochs, lr, xs_train, y_train, xs_test, y_test) -> None:
+    import dataclasses
+
     steps = [
         ("plain (AdamW, constant lr)", MLPRecipe(hidden, None, None, False, 0.0, epochs=ablation_epochs)),
         ("+ BatchNorm", MLPRecipe(hidden, "batch", None, False, 0.0, epochs=ablation_epochs)),
@@ -297,10 +308,10 @@ def mlp_section(x_train, y_train, x_test, y_test, epochs: int, hidden: tuple[int
         ("+ label smoothing 0.1", MLPRecipe(hidden, "batch", "flip,shift=4", True, 0.1,
                                             epochs=ablation_epochs)),
     ]
-    print(f"\nwhat each piece adds ({ablation_epochs} epochs each, warpnet):")
+    print(f"\nwhat each piece adds (hidden {hidden}, {ablation_epochs} epochs each, warpnet):")
     print(f"{'recipe':<34} {'test acc':>8} {'seconds':>8}")
     for name, recipe in steps:
-        acc, seconds, _ = _warpnet_mlp(dataclasses.replace(recipe, lr=best.lr), xs_train, y_train,
+        acc, seconds, _ = _warpnet_mlp(dataclasses.replace(recipe, lr=lr), xs_train, y_train,
                                        xs_test, y_test)
         print(f"{name:<34} {acc:>8.2%} {seconds:>8.1f}", flush=True)
 
@@ -312,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20, help="epochs of the mlp-best runs")
     parser.add_argument("--hidden", default="1024,1024,1024", help="hidden widths of mlp-best")
     parser.add_argument("--ablation-epochs", type=int, default=10, help="epochs of each ablation row")
+    parser.add_argument("--ablation-hidden", default=None,
+                        help="hidden widths of the ablation rows (default: --hidden)")
+    parser.add_argument("--parts", default="best,ablation",
+                        help="of the mlp section: best (with PyTorch beside it), ablation, or both")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="threads of the PyTorch run (default: PyTorch's own choice)")
     args = parser.parse_args(argv)
@@ -330,8 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         table.show()
     if args.section in ("mlp", "all"):
         hidden = tuple(int(h) for h in args.hidden.split(","))
+        ablation_hidden = None if args.ablation_hidden is None else \
+            tuple(int(h) for h in args.ablation_hidden.split(","))
         mlp_section(x_train, y_train, x_test, y_test, args.epochs, hidden, args.ablation_epochs,
-                    args.torch_threads)
+                    args.torch_threads, ablation_hidden, args.parts)
     return 0
 
 
