@@ -158,3 +158,14 @@ def test_bad_inputs():
         nn.LayerNorm(3, eps=0)
     with pytest.raises(ValueError, match="norm"):
         nn.mlp([3, 4, 2], norm="group")
+
+
+def test_trainer_refuses_a_batch_of_one_with_batchnorm():
+    from warpnet.errors import UsageError
+
+    X = np.random.default_rng(0).normal(size=(21, 3)).astype(np.float32)
+    y = np.arange(21) % 2
+    trainer = Trainer(nn.mlp([3, 4, 2], norm="batch"), batch_size=10, epochs=1, verbose=0)
+    with pytest.raises(UsageError, match="batch_size=10"):
+        trainer.fit(X, y)
+    Trainer(nn.mlp([3, 4, 2], norm="layer"), batch_size=10, epochs=1, verbose=0).fit(X, y)

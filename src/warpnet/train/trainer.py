@@ -245,6 +245,11 @@ class Trainer:
         cfg = self.config
         train = self._prepare(X, y, sample_weight, "X", "y")
         self._train_shape = (len(train), int(train.x.shape[1]))
+        if (cfg.batch_size == 1 or len(train) % cfg.batch_size == 1) and any(
+                isinstance(m, nn.BatchNorm1d) for m in self.model.modules()):
+            raise UsageError(f"batch_size={cfg.batch_size} leaves a minibatch of one sample (of "
+                             f"{len(train)}), which BatchNorm1d cannot normalise in training mode; "
+                             "choose another batch_size")
         val = self._prepare_validation(validation, train)
         path = self._checkpoint_path()
 
