@@ -119,7 +119,7 @@ def test_model_file_and_torch_round_trip(tmp_path, norm):
     assert nn.build(model.get_config()).get_config() == model.get_config()
 
 
-def test_trainer_runs_plain_step_and_evaluates_in_eval_mode():
+def test_trainer_trains_and_evaluates_in_eval_mode():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 6)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
@@ -127,7 +127,7 @@ def test_trainer_runs_plain_step_and_evaluates_in_eval_mode():
         model = nn.mlp([6, 16, 2], norm=norm, rng=0)
         trainer = Trainer(model, "softmax", "sgd", lr=0.1, momentum=0.9, epochs=15, batch_size=20,
                           verbose=0)
-        assert not getattr(trainer.step, "compiled", False)
+        assert trainer.step.compiled  # normalisation layers run inside the compiled step
         trainer.fit(X, y)
         assert trainer.evaluate(X, y)["accuracy"] > 0.9
         assert model.training
@@ -169,3 +169,26 @@ def test_trainer_refuses_a_batch_of_one_with_batchnorm():
     with pytest.raises(UsageError, match="batch_size=10"):
         trainer.fit(X, y)
     Trainer(nn.mlp([3, 4, 2], norm="layer"), batch_size=10, epochs=1, verbose=0).fit(X, y)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+@pytest.mark.parametrize("opt_name", ["adamw", "sgd"])
+def test_compiled_step_equals_plain_step(norm, opt_name):
+    from warpnet import optim
+    from warpnet.train.step import make_step
+
+    rng = np.random.default_rng(0)
+    models = [nn.mlp([6, 9, 8, 4], norm=norm, rng=1, dtype="float64") for _ in range(2)]
+    steps = []
+    for compiled, model in zip((True, False), models, strict=True):
+        opt = optim.optimizer(opt_name, model.parameters(), lr=0.01,
+                              **({"momentum": 0.9, "weight_decay": 1e-3} if opt_name == "sgd"
+                                 else {"weight_decay": 0.1}))
+        steps.append(make_step(model, nn.SoftmaxCrossEntropy(0.1), opt, compiled=compiled))
+    assert steps[0].compiled and not steps[1].compiled
+    for _ in range(5):
+        x, y = rng.normal(size=(12, 6)), rng.integers(0, 4, 12)
+        assert steps[0](x, y) == pytest.approx(steps[1](x, y), rel=1e-12)
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values(), strict=True):
+        # (a bias right before BatchNorm has a gradient of rounding noise, which Adam scales up)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=name)
