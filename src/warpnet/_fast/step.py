@@ -5,8 +5,8 @@ a ``Sequential`` of ``Linear``, ``Dropout``, warpnet's own activations and norma
 (``BatchNorm1d``, ``LayerNorm``: their plain forward/backward), with parameters that
 are C-contiguous NumPy float32/float64 arrays; softmax cross-entropy, SVM or MSE; ``SGD``,
 ``RMSProp``, ``Adam`` or ``AdamW`` (not with an L2 penalty); no penalty, ``L2`` or ``L1`` -- and
-None for anything else, which then runs the plain step (``warpnet.train.step``).  It computes the same numbers as the plain step
-(tests hold the two equal) in fewer passes over memory:
+None for anything else, which then runs the plain step (``warpnet.train.step``).  It computes the
+same numbers as the plain step (tests hold the two equal) in fewer passes over memory:
 
 - forward: each ``Linear`` writes ``x @ W`` into a buffer kept from step to step
   (``np.matmul(..., out=)``), a ReLU after it clips that buffer in place;
