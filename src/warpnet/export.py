@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .nn import ACTIVATIONS, Activation, Dropout, Linear, Module, Sequential
+from .nn import ACTIVATIONS, Activation, BatchNorm1d, Dropout, LayerNorm, Linear, Module, Sequential
 
 
 def _supported() -> str:
     """The layer types with a PyTorch twin: Linear, Dropout, Sequential, every registered
     activation that names one (``torch_name``), and a Graph of those."""
     twins = [cls.__name__ for _, cls in ACTIVATIONS.items() if cls.torch_name is not None]
-    return ", ".join(["Linear", "Dropout", "Sequential", *twins,
+    return ", ".join(["Linear", "Dropout", "BatchNorm1d", "LayerNorm", "Sequential", *twins,
                       "Graph (with WiredNode, WeightedSum, Mean)"])
 
 
@@ -99,6 +99,8 @@ def _layer_to_torch(torch: Any, layer: Module) -> Any:
         return getattr(nn, layer.torch_name)(**layer.torch_kwargs())
     if isinstance(layer, Dropout):
         return nn.Dropout(layer.p)
+    if isinstance(layer, (BatchNorm1d, LayerNorm)):
+        return _norm_to_torch(torch, layer)
     raise TypeError(f"cannot export layer {layer!r} to PyTorch; supported: {_supported()}")
 
 
@@ -157,7 +159,50 @@ def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Modul
             return cls.from_torch(layer)
     if isinstance(layer, nn.Dropout):
         return Dropout(float(layer.p), rng=rng)
+    if type(layer) in (nn.BatchNorm1d, nn.LayerNorm):
+        return _norm_from_torch(torch, layer)
     raise TypeError(f"cannot import {type(layer).__name__} from PyTorch; supported: {_supported()}")
 
 
 __all__ = ["to_torch", "from_torch"]
+
+
+def _norm_to_torch(torch: Any, layer: BatchNorm1d | LayerNorm) -> Any:
+    state = {name: torch.from_numpy(np.array(backend.to_numpy(value)))
+             for name, value in layer.state_dict().items()}
+    dtype = torch.float64 if layer.dtype == "float64" else torch.float32
+    if isinstance(layer, BatchNorm1d):
+        out = torch.nn.BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum, dtype=dtype)
+        state["num_batches_tracked"] = out.num_batches_tracked
+    else:
+        out = torch.nn.LayerNorm(layer.num_features, eps=layer.eps, dtype=dtype)
+    out.load_state_dict(state)
+    return out
+
+
+def _norm_from_torch(torch: Any, layer: Any) -> Module:
+    nn = torch.nn
+    if isinstance(layer, nn.BatchNorm1d):
+        if not (layer.affine and layer.track_running_stats) or layer.momentum is None:
+            raise ValueError(f"{layer!r}: warpnet's BatchNorm1d has affine=True, "
+                             "track_running_stats=True and a numeric momentum")
+        names = ("weight", "bias", "running_mean", "running_var")
+        dtype = layer.weight.dtype
+    else:
+        shape = tuple(layer.normalized_shape)
+        if len(shape) != 1 or not layer.elementwise_affine or layer.bias is None:
+            raise ValueError(f"{layer!r}: warpnet's LayerNorm normalises one trailing dimension "
+                             "with a learned weight and bias")
+        names = ("weight", "bias")
+        dtype = layer.weight.dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"{layer!r} has {dtype} weights; warpnet takes float32 or float64")
+    name = "float64" if dtype == torch.float64 else "float32"
+    if isinstance(layer, nn.BatchNorm1d):
+        out: Module = BatchNorm1d(layer.num_features, momentum=float(layer.momentum),
+                                  eps=float(layer.eps), dtype=name)
+    else:
+        out = LayerNorm(shape[0], eps=float(layer.eps), dtype=name)
+    sd = layer.state_dict()
+    out.load_state_dict({k: sd[k].detach().cpu().numpy() for k in names})
+    return out

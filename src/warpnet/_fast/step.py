@@ -1,11 +1,12 @@
 """The compiled training step: the plain step's arithmetic with buffers, BLAS and compiled loops.
 
 ``compile_step(model, loss, optimizer, penalty)`` returns a ``CompiledStep`` for what it knows --
-a ``Sequential`` of ``Linear``, ``Dropout`` and warpnet's own activations, with parameters that
+a ``Sequential`` of ``Linear``, ``Dropout``, warpnet's own activations and normalisation layers
+(``BatchNorm1d``, ``LayerNorm``: their plain forward/backward), with parameters that
 are C-contiguous NumPy float32/float64 arrays; softmax cross-entropy, SVM or MSE; ``SGD``,
-``RMSProp`` or ``Adam``; no penalty, ``L2`` or ``L1`` -- and None for anything else, which then
-runs the plain step (``warpnet.train.step``).  It computes the same numbers as the plain step
-(tests hold the two equal) in fewer passes over memory:
+``RMSProp``, ``Adam`` or ``AdamW`` (not with an L2 penalty); no penalty, ``L2`` or ``L1`` -- and
+None for anything else, which then runs the plain step (``warpnet.train.step``).  It computes the
+same numbers as the plain step (tests hold the two equal) in fewer passes over memory:
 
 - forward: each ``Linear`` writes ``x @ W`` into a buffer kept from step to step
   (``np.matmul(..., out=)``), a ReLU after it clips that buffer in place;
@@ -37,6 +38,10 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # Activations of warpnet itself: their plain ``forward``/``backward`` are known to keep what
 # they need (the compiled step calls them as they are; ReLU it runs in place).
 _KNOWN_ACTIVATIONS = (nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ELU, nn.GELU, nn.SiLU)
+# Layers with parameters that the compiled step runs through their plain forward/backward (it
+# clears their gradients first and leaves their parameters to the optimizer's loops).
+_KNOWN_NORMS = (nn.BatchNorm1d, nn.LayerNorm)
+_KNOWN_OPTIMIZERS = (optim.SGD, optim.RMSProp, optim.Adam, optim.AdamW)
 _KNOWN_LOSSES = (nn.SoftmaxCrossEntropy, nn.MulticlassSVM, nn.MSE)
 _KNOWN_PENALTIES = (nn.L2, nn.L1)
 
@@ -50,10 +55,12 @@ def compile_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
     if type(model) is not nn.Sequential:
         return None
     for layer in model.layers:
-        if type(layer) not in (nn.Linear, nn.Dropout, nn.ReLU, *_KNOWN_ACTIVATIONS):
+        if type(layer) not in (nn.Linear, nn.Dropout, nn.ReLU, *_KNOWN_ACTIVATIONS, *_KNOWN_NORMS):
             return None
-    if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in (optim.SGD, optim.RMSProp, optim.Adam):
+    if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in _KNOWN_OPTIMIZERS:
         return None
+    if type(optimizer) is optim.AdamW and type(penalty) is nn.L2 and penalty.strength:
+        return None  # the L2 value would be summed after the decoupled decay
     if penalty is not None and type(penalty) not in _KNOWN_PENALTIES:
         return None
     params = model.parameters()
@@ -144,7 +151,8 @@ class CompiledStep:
         return loss, scores
 
     def _loss(self, scores: np.ndarray, y: Any, sample_weight: Any) -> tuple[Array, Array]:
-        if sample_weight is None and type(self.loss) is nn.SoftmaxCrossEntropy:
+        if (sample_weight is None and type(self.loss) is nn.SoftmaxCrossEntropy
+                and not self.loss.label_smoothing):
             compiled = fused.softmax_cross_entropy(scores, y)
             if compiled is not None:
                 return compiled
@@ -177,6 +185,10 @@ class CompiledStep:
                 dout = compiled if compiled is not None else dout * (inputs[i] > 0)
                 owned = True
             else:
+                own = layer.parameters()  # a normalisation layer's scale and shift
+                for p in own:
+                    p.zero_grad()
+                    next(grads), next(params)
                 dout, owned = layer.backward(dout, need_dx=i > 0), False
                 if i == 0:
                     return
@@ -205,9 +217,15 @@ def update_parameters(opt: optim.Optimizer, l2_decay: float = 0.0) -> float:
     optimizer's plain rule instead."""
     opt.steps += 1
     squares = 0.0
+    decoupled = type(opt) is optim.AdamW
     for p, state in zip(opt.params, opt.state, strict=True):
         opt.init_state(p, state)
-        decay = opt.weight_decay + (l2_decay if p.regularize else 0.0)
+        if decoupled:  # AdamW: shrink the weight, then Adam's rule from the gradient alone
+            if opt.weight_decay and p.regularize:
+                p.value *= 1.0 - opt.lr * opt.weight_decay
+            decay = l2_decay if p.regularize else 0.0
+        else:
+            decay = opt.weight_decay + (l2_decay if p.regularize else 0.0)
         found = _compiled_update(opt, p.value, p.grad, state, decay)
         if found is None:  # the plain rule
             if l2_decay and p.regularize:
@@ -225,7 +243,7 @@ def _compiled_update(opt: optim.Optimizer, w: Any, g: Any, state: dict[str, Arra
         return fused.sgd(w, g, state.get("velocity"), opt.lr, opt.momentum, decay, opt.nesterov)
     if type(opt) is optim.RMSProp:
         return fused.rmsprop(w, g, state["square_avg"], opt.lr, opt.decay, opt.eps, decay)
-    if type(opt) is optim.Adam:
+    if type(opt) in (optim.Adam, optim.AdamW):
         return fused.adam(w, g, state["exp_avg"], state["exp_avg_sq"], opt.lr, opt.betas, opt.eps,
                           opt.steps, decay)
     return None

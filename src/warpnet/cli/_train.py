@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import UsageError
 from . import _args, _data, _run_folder
 from ._curve import write_training_curve
+from ._recipes import RECIPES
 
 NAME = "train"
 
@@ -52,6 +53,14 @@ class TrainConfig:
     early_stopping: int | None = None
     val_fraction: float = 0.1
     seed: int = 0
+    norm: str | None = None
+    weight_decay: float | None = None  # None: the optimizer's default
+    label_smoothing: float = 0.0
+    clip_norm: float | None = None
+    warmup: int = 0
+    ema: float | None = None
+    augment: str | None = None
+    recipe: str | None = None
 
 
 # Flags that may change when a run is resumed: they do not alter what was already trained.
@@ -107,6 +116,24 @@ def add_parser(sub: Any) -> None:
                    help=f"share of the training part held out for validation (default: "
                    f"{d.val_fraction:g})")
     p.add_argument("--seed", type=_args.non_negative_int, help=f"default: {d.seed}")
+    p.add_argument("--recipe", choices=RECIPES.names(),
+                   help="named settings replacing the defaults (flags given override them): "
+                   "mlp-best is the best fully-connected net for colour images")
+    p.add_argument("--norm", choices=["batch", "layer", "none"],
+                   help="normalisation after each hidden Linear (default: none)")
+    p.add_argument("--weight-decay", type=_args.non_negative_float,
+                   help="the optimizer's weight decay (decoupled for adamw; default: the "
+                   "optimizer's own, 0.01 for adamw, 0 otherwise)")
+    p.add_argument("--label-smoothing", type=_args.fraction,
+                   help="label smoothing of the softmax loss, in [0, 1) (default: 0)")
+    p.add_argument("--clip-norm", type=_args.positive_float,
+                   help="clip the gradients to this global norm (default: none)")
+    p.add_argument("--warmup", type=_args.non_negative_int,
+                   help="epochs of linear learning-rate warm-up before --schedule cosine (default: 0)")
+    p.add_argument("--ema", type=_args.fraction, metavar="DECAY",
+                   help="evaluate and keep an exponential moving average of the weights (default: none)")
+    p.add_argument("--augment", help="image augmentation, e.g. flip,shift=4,cutout=8 "
+                   "(needs image inputs; default: none)")
     p.add_argument("--out", type=Path, default=Path("runs/latest"),
                    help="run folder (default: runs/latest)")
     p.add_argument("--resume", action="store_true",
@@ -133,6 +160,11 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     values = dataclasses.asdict(TrainConfig())
+    recipe = given.get("recipe")
+    if args.resume and recipe is None:
+        recipe = _run_folder.read_config(args.out).get("config", {}).get("recipe")
+    if recipe is not None:
+        values.update(RECIPES.get(recipe))
     if args.resume:
         saved = _run_folder.read_config(args.out).get("config", {})
         values.update({k: v for k, v in saved.items() if k in values})
@@ -150,7 +182,22 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(f"--momentum applies to --optimizer {' or '.join(takes)}, "
                          f"not {values['optimizer']}")
     values.update({k: v for k, v in rule.defaults().items() if values[k] is None})
+    if values["norm"] == "none":
+        values["norm"] = None
     config = TrainConfig(**values)
+    if config.label_smoothing and config.loss != "softmax":
+        raise UsageError(f"--label-smoothing applies to --loss softmax, not {config.loss}")
+    if config.warmup and config.schedule != "cosine":
+        raise UsageError("--warmup goes with --schedule cosine")
+    if config.warmup >= config.epochs:
+        raise UsageError(f"--warmup {config.warmup} must be smaller than --epochs {config.epochs}")
+    if config.augment is not None:
+        from ..train.augment import parse_augment
+
+        # The items only (any image is large enough here); the image shape comes with the data.
+        parse_augment(config.augment, (1 << 16, 1 << 16))
+        if config.features is not None:
+            raise UsageError("--augment transforms images, but --features gives feature vectors")
     if config.model == "linear" and ("hidden" in given or "dropout" in given):
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
     if config.model != "wired" and ("graph" in given or "width" in given):
@@ -221,7 +268,7 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
     hidden = config.hidden if config.model == "mlp" else []
     dropout = config.dropout if config.model == "mlp" else 0.0
     return nn.mlp([n_inputs, *hidden, n_classes], activation=config.activation, dropout=dropout,
-                  rng=config.seed)
+                  rng=config.seed, norm=config.norm if config.model == "mlp" else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -249,6 +296,9 @@ def run(args: argparse.Namespace) -> int:
     x_test, y_test = pre.transform(source.x_test), source.y_test
 
     model = build_model(config, x_train.shape[1], len(source.class_names))
+    if config.augment is not None and pre.image_shape is None:
+        raise UsageError(f"--augment needs image inputs, but --data {config.data} gives "
+                         "feature vectors")
     if args.device != "cpu":
         from ..train.device import to_device
 
@@ -258,7 +308,10 @@ def run(args: argparse.Namespace) -> int:
                       epochs=config.epochs, seed=config.seed, schedule=config.schedule,
                       early_stopping=config.early_stopping,
                       checkpoint_dir=out / _run_folder.CHECKPOINTS, verbose=args.verbose,
-                      distributed=args.distributed)
+                      distributed=args.distributed,
+                      weight_decay=config.weight_decay, label_smoothing=config.label_smoothing,
+                      clip_norm=config.clip_norm, warmup=config.warmup, ema=config.ema,
+                      augment=config.augment, image_shape=pre.image_shape)
     # The config goes first: a run interrupted in its first epoch can already be resumed.
     if writer:
         _run_folder.write_json(out / _run_folder.CONFIG, {"config": dataclasses.asdict(config)})

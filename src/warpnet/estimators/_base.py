@@ -100,7 +100,7 @@ class BaseNetworkEstimator(BaseEstimator):
                      rng: np.random.Generator, dtype: str) -> Module:
         """A freshly initialized network for ``fit`` (an MLP with Glorot-uniform weights)."""
         return _glorot_uniform(nn.mlp(sizes, activation, dropout=dropout, init="zeros", rng=rng,
-                                      dtype=dtype), rng)
+                                      dtype=dtype, norm=getattr(self, "normalization", None)), rng)
 
     def _prepare_targets(self, y: np.ndarray, dtype: np.dtype, classes: Any, continuing: bool
                          ) -> tuple[np.ndarray, int, dict[str, Any]]:

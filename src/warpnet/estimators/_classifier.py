@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from .. import nn
 from ..errors import UsageError
 from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator, hidden_sizes
-from ._params import Interval, LayerSizes, Options
+from ._params import Interval, LayerSizes, NoneValue, Options
 
 _CLASSIFICATION_LOSSES = ("softmax", "svm")
 # multi_class: "joint" scores all classes in one loss (softmax cross-entropy, Weston-Watkins
@@ -38,6 +38,11 @@ class _NetworkClassifier(ClassifierMixin, BaseNetworkEstimator):
     """Target handling and prediction of the classifiers."""
 
     def _loss_fn(self) -> nn.Loss:
+        smoothing = getattr(self, "label_smoothing", 0.0)
+        if smoothing:
+            if self.loss != "softmax":
+                raise ValueError(f"label_smoothing applies to loss='softmax' only, not {self.loss!r}")
+            return nn.SoftmaxCrossEntropy(label_smoothing=smoothing)
         return nn.loss(self.loss)
 
     def _prepare_targets(self, y: np.ndarray, dtype: np.dtype, classes: Any, continuing: bool
@@ -166,6 +171,10 @@ class MLPClassifier(_NetworkClassifier):
         "auto": 1e-2 for ``solver="sgd"``, 1e-3 for "adam" and "rmsprop" (see below).
     dropout : float in [0, 1), default=0
         Probability of dropping each hidden unit during training (none at prediction).
+    normalization : {{None, "batch", "layer"}}, default=None
+        A ``BatchNorm1d`` or ``LayerNorm`` between each hidden ``Linear`` and its activation.
+    label_smoothing : float in [0, 1), default=0
+        Target ``(1 - eps) * onehot + eps / n_classes`` for loss "softmax".
 {COMMON_PARAMETERS}
     Attributes
     ----------
@@ -179,6 +188,8 @@ class MLPClassifier(_NetworkClassifier):
         "loss": [Options(_loss_names)],
         "dropout": [Interval(float, 0.0, 1.0, "left")],
         "learning_rate_init": [Options(lambda: ["auto"]), Interval(float, 0.0, None, "neither")],
+        "normalization": [NoneValue(), Options(lambda: list(nn.NORMS))],
+        "label_smoothing": [Interval(float, 0.0, 1.0, "left")],
     }
 
     def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
@@ -189,7 +200,10 @@ class MLPClassifier(_NetworkClassifier):
                  n_iter_no_change: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, dropout: float = 0.0, warm_start: bool = False,
                  random_state: Any = None, verbose: Any = False, dtype: str | None = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", normalization: str | None = None,
+                 label_smoothing: float = 0.0) -> None:
+        self.normalization = normalization
+        self.label_smoothing = label_smoothing
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss

@@ -11,7 +11,7 @@ from sklearn.utils import Tags
 
 from .. import nn
 from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator, hidden_sizes
-from ._params import Interval, LayerSizes, Options
+from ._params import Interval, LayerSizes, NoneValue, Options
 
 
 class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
@@ -29,6 +29,8 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
     solver : default="adam"
     learning_rate_init : default=1e-3
     dropout : float in [0, 1), default=0
+    normalization : {{None, "batch", "layer"}}, default=None
+        A ``BatchNorm1d`` or ``LayerNorm`` between each hidden ``Linear`` and its activation.
 {COMMON_PARAMETERS}
     Attributes
     ----------
@@ -40,6 +42,7 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
         "hidden_layer_sizes": [LayerSizes()],
         "activation": [Options(lambda: nn.ACTIVATIONS.names())],
         "dropout": [Interval(float, 0.0, 1.0, "left")],
+        "normalization": [NoneValue(), Options(lambda: list(nn.NORMS))],
     }
 
     def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
@@ -50,7 +53,8 @@ class MLPRegressor(RegressorMixin, BaseNetworkEstimator):
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  dropout: float = 0.0, warm_start: bool = False, random_state: Any = None,
                  verbose: Any = False, dtype: str | None = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", normalization: str | None = None) -> None:
+        self.normalization = normalization
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha

@@ -2,8 +2,9 @@
 
 Public names: ``Module``, ``Parameter``, ``Linear``, ``Activation`` and the registered
 activations ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softplus``, ``ELU``, ``GELU``, ``SiLU``;
-``Dropout``, ``Sequential``, ``mlp``; ``Graph`` (any DAG of modules) and ``randomly_wired``
-(with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses ``SoftmaxCrossEntropy``,
+``Dropout``, ``BatchNorm1d``, ``LayerNorm``, ``Sequential``, ``mlp``; ``Graph`` (any DAG of
+modules) and ``randomly_wired`` (with ``WiredNode``, ``WeightedSum``, ``Mean``, ``GRAPHS``); losses
+``SoftmaxCrossEntropy``,
 ``MulticlassSVM``, ``MSE``; penalties ``L2``, ``L1``; ``gradcheck``; the registries ``LAYERS``,
 ``ACTIVATIONS``, ``LOSSES``, ``PENALTIES``, ``INITIALIZERS``; ``build`` to rebuild a model from
 ``model.get_config()``.
@@ -27,13 +28,14 @@ from .activations import (
     Tanh,
     activation,
 )
-from .containers import Sequential, mlp
+from .containers import NORMS, Sequential, mlp
 from .gradcheck import gradcheck
 from .graph import Graph, Merge
 from .init import INITIALIZERS
 from .layers import Dropout, Linear
 from .losses import LOSSES, MSE, Loss, MulticlassSVM, SoftmaxCrossEntropy, loss, softmax
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm
 from .ovr import OneVsAllHinge
 from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
@@ -41,7 +43,8 @@ from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
 # Layers by class name, as ``get_config`` writes them: the ones below, and every registered
 # activation class (derived from ``ACTIVATIONS`` at each lookup).
 LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS)
-for _cls in (Linear, Dropout, Sequential, Graph, WeightedSum, Mean, WiredNode):
+for _cls in (Linear, Dropout, Sequential, BatchNorm1d, LayerNorm, Graph, WeightedSum, Mean,
+             WiredNode):
     LAYERS.register(_cls.__name__)(_cls)
 
 
@@ -61,11 +64,11 @@ def build(config: dict[str, Any]) -> Module:
 
 
 __all__ = [
-    "Module", "Parameter", "Linear", "Dropout", "Sequential", "mlp",
+    "Module", "Parameter", "Linear", "Dropout", "BatchNorm1d", "LayerNorm", "Sequential", "mlp",
     "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "ELU", "GELU", "SiLU",
     "activation",
     "Loss", "SoftmaxCrossEntropy", "MulticlassSVM", "OneVsAllHinge", "MSE", "loss", "softmax",
     "Penalty", "L2", "L1", "penalty", "gradcheck", "build",
-    "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
+    "NORMS", "LAYERS", "ACTIVATIONS", "LOSSES", "PENALTIES", "INITIALIZERS",
     "Graph", "Merge", "randomly_wired", "WiredNode", "WeightedSum", "Mean", "GRAPHS",
 ]

@@ -13,6 +13,10 @@ from . import init as initializers
 from .activations import ACTIVATIONS
 from .layers import Dropout, Linear
 from .module import Module
+from .normalization import BatchNorm1d, LayerNorm
+
+# Normalisation layers ``mlp`` can put between each hidden Linear and its activation.
+NORMS: dict[str, type[Module]] = {"batch": BatchNorm1d, "layer": LayerNorm}
 
 
 class Sequential(Module):
@@ -67,7 +71,7 @@ class Sequential(Module):
 
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropout: float = 0.0,
         init: str | None = None, rng: int | np.random.Generator | None = None,
-        dtype: Any = "float32") -> Sequential:
+        dtype: Any = "float32", norm: str | None = None) -> Sequential:
     """A fully-connected network ``Linear -> act -> ... -> Linear``.
 
     Args:
@@ -81,7 +85,14 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
             probabilities (loss close to ln C).
         rng: seed or generator for the weights (and the dropout masks).
         dtype: "float32" or "float64".
+        norm: None, "batch" (a ``BatchNorm1d``) or "layer" (a ``LayerNorm``) between each hidden
+            ``Linear`` and its activation.
+
+    Raises:
+        ValueError: fewer than two sizes, a wrong number of activations, an unknown name.
     """
+    if norm is not None and norm not in NORMS:
+        raise ValueError(f"norm must be None or one of {', '.join(NORMS)}, got {norm!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least the input and output sizes, got {sizes}")
@@ -96,6 +107,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
     for i in range(n_hidden):
         layer_init = init or ACTIVATIONS.get(acts[i]).init
         layers.append(Linear(sizes[i], sizes[i + 1], init=layer_init, rng=rng, dtype=dtype))
+        if norm is not None:
+            layers.append(NORMS[norm](sizes[i + 1], dtype=dtype))
         layers.append(ACTIVATIONS.get(acts[i])())
         if dropout:
             layers.append(Dropout(dropout, rng=rng))

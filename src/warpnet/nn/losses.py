@@ -86,7 +86,21 @@ class SoftmaxCrossEntropy(Loss):
 
     Shape: scores (N, C) float, y (N,) integers in [0, C).  Computed with log-sum-exp after
     subtracting each row's maximum, so scores of any finite size give a finite loss.
+
+    Args:
+        label_smoothing: eps in [0, 1): the target is ``(1 - eps) * onehot + eps / C`` instead of
+            the one-hot row, so the loss is ``-sum_j target_j log p_j`` and its gradient
+            ``softmax - target`` (as ``torch.nn.functional.cross_entropy(label_smoothing=eps)``).
+
+    Raises:
+        ValueError: label_smoothing outside [0, 1).
     """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float))
+                or not 0.0 <= label_smoothing < 1.0):
+            raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
@@ -96,11 +110,21 @@ class SoftmaxCrossEntropy(Loss):
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # (N, C)
         log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
         onehot = _one_hot(xp, y, C, scores.dtype)  # (N, C)
+        if self.label_smoothing:
+            onehot = (1.0 - self.label_smoothing) * onehot + self.label_smoothing / C  # the target
         per_row = -xp.sum(log_probs * onehot, axis=1, keepdims=True)  # -log p_y: (N, 1)
         dscores = xp.exp(log_probs) - onehot  # softmax - onehot
         if w is None:
             return xp.sum(per_row) / N, dscores / N
         return xp.sum(per_row * w), dscores * w
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "SoftmaxCrossEntropy",
+                **({"label_smoothing": self.label_smoothing} if self.label_smoothing else {})}
+
+    def __repr__(self) -> str:
+        return f"SoftmaxCrossEntropy(label_smoothing={self.label_smoothing})" if self.label_smoothing \
+            else "SoftmaxCrossEntropy()"
 
 
 @LOSSES.register("svm")

@@ -70,6 +70,9 @@ class Module:
     """
 
     training: bool = True
+    # Names of array attributes that are state but not learned (e.g. BatchNorm's running
+    # statistics): saved and loaded with the parameters, moved by ``to``, never optimized.
+    buffer_names: tuple[str, ...] = ()
 
     def forward(self, x: Array) -> Array:
         raise NotImplementedError
@@ -93,6 +96,13 @@ class Module:
                 yield prefix + name, value
         for name, child in self.named_children():
             yield from child.named_parameters(prefix + name + ".")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Array]]:
+        """``(name, array)`` pairs of the non-learned state arrays (``buffer_names``), depth first."""
+        for name in self.buffer_names:
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -118,12 +128,13 @@ class Module:
 
     # -- saving -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Array]:
-        """Parameter values by name (the arrays themselves, not copies)."""
-        return {name: p.value for name, p in self.named_parameters()}
+        """Parameter values and buffers by name (the arrays themselves, not copies)."""
+        return {**{name: p.value for name, p in self.named_parameters()}, **dict(self.named_buffers())}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy values into the parameters in place; names, shapes must match exactly."""
-        own = dict(self.named_parameters())
+        own: dict[str, Any] = dict(self.named_parameters())
+        own.update({name: _Buffer(array) for name, array in self.named_buffers()})
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
@@ -158,6 +169,9 @@ class Module:
             p.value = xp.asarray(host, device=device) if device is not None else xp.asarray(host)
             p.grad = array_namespace(p.value).zeros_like(p.value)
         for m in self.modules():
+            for name in m.buffer_names:
+                host = backend.to_numpy(getattr(m, name))
+                setattr(m, name, xp.asarray(host, device=device) if device is not None else xp.asarray(host))
             m._reset_buffers()
         return self
 
@@ -175,6 +189,20 @@ class Module:
         from .._display import module_html
 
         return module_html(self)
+
+
+class _Buffer:
+    """A buffer seen as a parameter by ``load_state_dict`` (its value is written in place)."""
+
+    def __init__(self, value: Array) -> None:
+        self.value = value
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    def zero_grad(self) -> None:
+        pass
 
 
 def _same_namespace(a: Any, b: Any) -> bool:

@@ -1,8 +1,9 @@
 """Optimizers (update rules over explicit state) and learning-rate schedules.
 
 One module per rule, each its whole-array formula: ``SGD`` (momentum, Nesterov), ``RMSProp``,
-``Adam``; the ``Optimizer`` base class and the ``OPTIMIZERS`` registry; ``optimizer(name, params)``;
-schedules ``StepLR`` and ``CosineLR`` in ``SCHEDULES``.
+``Adam``, ``AdamW`` (decoupled weight decay); the ``Optimizer`` base class and the
+``OPTIMIZERS`` registry; ``optimizer(name, params)``;
+schedules ``StepLR`` and ``CosineLR`` (with optional linear warm-up) in ``SCHEDULES``.
 """
 
 from __future__ import annotations  # noqa: I001
@@ -12,7 +13,8 @@ from .optimizer import OPTIMIZERS, Optimizer, flush_subnormals, optimizer
 from .sgd import SGD
 from .rmsprop import RMSProp
 from .adam import Adam
+from .adamw import AdamW
 from .schedules import SCHEDULES, CosineLR, LRSchedule, StepLR
 
-__all__ = ["Optimizer", "SGD", "RMSProp", "Adam", "optimizer", "OPTIMIZERS", "flush_subnormals",
+__all__ = ["Optimizer", "SGD", "RMSProp", "Adam", "AdamW", "optimizer", "OPTIMIZERS", "flush_subnormals",
            "LRSchedule", "StepLR", "CosineLR", "SCHEDULES"]

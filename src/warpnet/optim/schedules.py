@@ -51,18 +51,36 @@ class StepLR(LRSchedule):
 
 
 class CosineLR(LRSchedule):
-    """``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / t_max)) / 2``, then eta_min."""
+    """Linear warm-up for ``warmup`` epochs, then cosine annealing over the remaining epochs::
 
-    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
+        epoch < warmup:  lr = base_lr * (epoch + 1) / (warmup + 1)
+        afterwards:      lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T)) / 2,
+                         t = epoch - warmup, T = t_max - warmup (eta_min once t >= T)
+
+    ``epoch`` counts the completed epochs, so the first epoch runs at ``lr_at(0)`` (set on
+    construction).  Without warm-up this is ``torch.optim.lr_scheduler.CosineAnnealingLR``.
+
+    Raises:
+        ValueError: t_max < 1, warmup outside [0, t_max), eta_min outside [0, base_lr].
+    """
+
+    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0, warmup: int = 0) -> None:
         super().__init__(optimizer)
         if isinstance(t_max, bool) or not isinstance(t_max, int) or t_max < 1:
             raise ValueError(f"t_max must be a positive integer, got {t_max!r}")
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup < t_max:
+            raise ValueError(f"warmup must be an integer in [0, t_max={t_max}), got {warmup!r}")
         self.t_max = t_max
+        self.warmup = warmup
         self.eta_min = _number("eta_min", eta_min, 0.0, self.base_lr, hi_open=False)
+        optimizer.lr = self.lr_at(0)
 
     def lr_at(self, epoch: int) -> float:
-        t = min(epoch, self.t_max)
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.t_max)) / 2
+        if epoch < self.warmup:
+            return self.base_lr * (epoch + 1) / (self.warmup + 1)
+        span = self.t_max - self.warmup
+        t = min(epoch - self.warmup, span)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / span)) / 2
 
 
 SCHEDULES: Registry[type[LRSchedule]] = Registry("learning-rate schedule")

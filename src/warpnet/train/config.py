@@ -22,7 +22,7 @@ DIGITS_DEFAULTS: dict[str, Any] = {
 }
 
 # Settings a checkpoint must share with the run that resumes it (epochs may grow).
-RESUME_KEYS = ("batch_size", "seed", "reg", "penalty", "early_stopping")
+RESUME_KEYS = ("batch_size", "seed", "reg", "penalty", "early_stopping", "clip_norm", "ema", "augment")
 
 
 
@@ -43,6 +43,12 @@ class TrainConfig:
             too and keeps moving after the accuracy has plateaued.
         checkpoint_dir: folder for ``checkpoint.npz`` (created if missing), or None.
         verbose: 0 silent, 1 progress bar on a terminal (plain lines otherwise), 2 plain lines.
+        clip_norm: scale the gradients down to this global norm before each update, or None.
+        warmup: epochs of linear learning-rate warm-up before the cosine schedule (0: none).
+        ema: decay of an exponential moving average of the weights used for validation and
+            left in the model when ``fit`` returns, in [0, 1), or None.
+        augment: image augmentation, e.g. "flip,shift=4,cutout=8" (``train.augment``), or None.
+        image_shape: (H, W) or (H, W, C) of the input rows; needed by ``augment``.
     """
 
     batch_size: int = 200
@@ -53,6 +59,11 @@ class TrainConfig:
     early_stopping: int | None = None
     checkpoint_dir: str | None = None
     verbose: int = 1
+    clip_norm: float | None = None
+    warmup: int = 0
+    ema: float | None = None
+    augment: str | None = None
+    image_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         positive_int("batch_size", self.batch_size)
@@ -69,6 +80,22 @@ class TrainConfig:
             positive_int("early_stopping", self.early_stopping)
         if self.verbose not in (0, 1, 2) or isinstance(self.verbose, bool):
             raise UsageError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
+        if self.clip_norm is not None and (
+                isinstance(self.clip_norm, bool) or not isinstance(self.clip_norm, (int, float))
+                or not math.isfinite(self.clip_norm) or self.clip_norm <= 0):
+            raise UsageError(f"clip_norm must be a finite number > 0 or None, got {self.clip_norm!r}")
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, (int, np.integer)) \
+                or not 0 <= self.warmup < self.epochs:
+            raise UsageError(f"warmup must be an integer in [0, epochs={self.epochs}), got {self.warmup!r}")
+        if self.ema is not None and (isinstance(self.ema, bool) or not isinstance(self.ema, (int, float))
+                                     or not 0.0 <= self.ema < 1.0):
+            raise UsageError(f"ema must be a decay in [0, 1) or None, got {self.ema!r}")
+        if self.augment is not None:
+            from .augment import parse_augment
+
+            aug = parse_augment(self.augment, self.image_shape)
+            object.__setattr__(self, "augment", None if aug is None else aug.spec())
+            object.__setattr__(self, "image_shape", None if aug is None else aug.image_shape)
         # Stored as plain Python values so the config goes into JSON unchanged.
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "reg", float(self.reg))

@@ -54,6 +54,9 @@ def save_state(trainer: Any, path: Path | None, rng: np.random.Generator, pos: P
     for i, state in enumerate(opt["state"]):
         for key, value in state.items():
             arrays[f"optim:{i}:{key}"] = backend.to_numpy(value)
+    if trainer.ema is not None:
+        for name, value in trainer.ema.state().items():
+            arrays[f"ema:{name}"] = value
     es = trainer._early
     if es is not None:
         for name, value in es.best_state.items():
@@ -133,6 +136,9 @@ def load_state(trainer: Any, path: Path, rng: np.random.Generator, train: Any) -
         })
         if trainer.schedule is not None:
             trainer.schedule.load_state_dict(meta["schedule"])
+        if trainer.ema is not None:
+            trainer.ema.load({name[len("ema:"):]: value for name, value in arrays.items()
+                              if name.startswith("ema:")})
         if len(meta["dropout"]) != len(trainer._dropouts):
             raise UsageError(f"{where} holds {len(meta['dropout'])} dropout layers, the model "
                              f"has {len(trainer._dropouts)}")

@@ -40,12 +40,14 @@ from ..errors import DataError, UsageError
 from ..optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
 from ..progress import Progress, make_progress
 from . import inputs
+from .augment import parse_augment
 from .checkpoint import CHECKPOINT_NAME
 from .config import DIGITS_DEFAULTS, TrainConfig
 from .distributed import DataParallel, device_kind
 from .evaluation import Data, count_correct, evaluate, forward_chunks
 from .history import History
 from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
+from .regularize import WeightEMA, clip_grad_norm
 from .state import EarlyStopping, Position, load_state, save_state
 from .step import make_step, minibatches
 
@@ -69,8 +71,12 @@ class Trainer:
             ``trainer.stop_training = True``) and/or ``on_after_backward(trainer)`` (runs between
             backward and the optimizer step, with every ``Parameter.grad`` complete, e.g. for a
             gradient all-reduce in data-parallel training).
-        reg, penalty, batch_size, epochs, seed, early_stopping, checkpoint_dir, verbose: see
-            ``TrainConfig``.
+        weight_decay: the optimizer's weight decay (decoupled for "adamw"), with an optimizer name.
+        label_smoothing: in [0, 1), for loss "softmax" (``SoftmaxCrossEntropy(label_smoothing)``).
+        reg, penalty, batch_size, epochs, seed, early_stopping, checkpoint_dir, verbose,
+            clip_norm, warmup (with schedule "cosine"), ema, augment, image_shape: see
+            ``TrainConfig``.  Clipping runs the plain step (on the whole gradient, penalty
+            included); augmentation transforms each gathered minibatch (``train.augment``).
 
     Attributes:
         config, model, loss_fn, optimizer, schedule, callbacks; during and after ``fit``:
@@ -87,7 +93,11 @@ class Trainer:
                  batch_size: int = 200, epochs: int = 10, seed: int = 0,
                  schedule: str | LRSchedule | None = None, early_stopping: int | None = None,
                  checkpoint_dir: str | Path | None = None, verbose: int = 1,
-                 callbacks: Iterable[Any] = (), distributed: bool = False) -> None:
+                 callbacks: Iterable[Any] = (), weight_decay: float | None = None,
+                 label_smoothing: float = 0.0, clip_norm: float | None = None, warmup: int = 0,
+                 ema: float | None = None, augment: str | None = None,
+                 image_shape: tuple[int, ...] | None = None,
+                 distributed: bool = False) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a warpnet.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -96,9 +106,11 @@ class Trainer:
             raise ValueError("model has no parameters to train")
         self.config = TrainConfig(batch_size=batch_size, epochs=epochs, seed=seed, reg=reg,
                                   penalty=penalty, early_stopping=early_stopping,
-                                  checkpoint_dir=checkpoint_dir, verbose=verbose)
-        self.loss_fn = self._make_loss(loss)
-        self.optimizer = self._make_optimizer(optimizer, lr, momentum)
+                                  checkpoint_dir=checkpoint_dir, verbose=verbose,
+                                  clip_norm=clip_norm, warmup=warmup, ema=ema, augment=augment,
+                                  image_shape=image_shape)
+        self.loss_fn = self._make_loss(loss, label_smoothing)
+        self.optimizer = self._make_optimizer(optimizer, lr, momentum, weight_decay)
         self.schedule = self._make_schedule(schedule)
         self.penalty = nn.penalty(self.config.penalty, self.config.reg)
         self.callbacks = tuple(callbacks)
@@ -119,13 +131,20 @@ class Trainer:
                 self.config = dataclasses.replace(self.config, verbose=0)
         self._regression = self.loss_fn.regression
         # The step: compiled where ``warpnet._fast`` knows the model, else the plain loop.
-        self.step = make_step(model, self.loss_fn, self.optimizer, self.penalty)
+        self.step = make_step(model, self.loss_fn, self.optimizer, self.penalty,
+                              compiled=self.config.clip_norm is None)
+        self.ema: WeightEMA | None = None  # made by ``fit`` when ``config.ema`` is set
+        self._augment = None if self.config.augment is None else \
+            parse_augment(self.config.augment, self.config.image_shape)
         self._batch_buffers: dict[Any, Any] = {}  # the minibatch buffers, shared by a fit's epochs
         first = self._params[0].value
         self._xp = array_namespace(first)
         self._on_numpy = backend.is_numpy_array(first)
         self._dtype = backend.to_numpy(first[:0]).dtype  # parameters' dtype as a NumPy dtype
         self._n_features, self._n_outputs = inputs.model_io_sizes(model)
+        if self._augment is not None and self._n_features not in (None, self._augment.n_features):
+            raise UsageError(f"image_shape {self._augment.image_shape} has "
+                             f"{self._augment.n_features} values, the model takes {self._n_features}")
         self.history = History()
         self.epoch = 0
         self.batch = 0
@@ -135,17 +154,27 @@ class Trainer:
 
     # -- construction helpers --------------------------------------------------------------------
     @staticmethod
-    def _make_loss(loss: str | nn.Loss) -> nn.Loss:
+    def _make_loss(loss: str | nn.Loss, label_smoothing: float = 0.0) -> nn.Loss:
         if isinstance(loss, str):
-            return nn.loss(loss)  # an unknown name raises UsageError
+            loss_fn = nn.loss(loss)  # an unknown name raises UsageError
+            if label_smoothing != 0.0:
+                if not isinstance(loss_fn, nn.SoftmaxCrossEntropy):
+                    raise UsageError(f"label_smoothing applies to loss 'softmax' only, not {loss!r}")
+                try:
+                    loss_fn = nn.SoftmaxCrossEntropy(label_smoothing)
+                except ValueError as err:
+                    raise UsageError(str(err)) from None
+            return loss_fn
         if not isinstance(loss, nn.Loss):
             raise TypeError(f"loss must be a name or a warpnet.nn.Loss, got {type(loss).__name__}")
+        if label_smoothing != 0.0:
+            raise UsageError("label_smoothing goes with a loss name; give the loss instance its own")
         return loss
 
     def _make_optimizer(self, optimizer: str | Optimizer, lr: float | None,
-                        momentum: float | None) -> Optimizer:
+                        momentum: float | None, weight_decay: float | None = None) -> Optimizer:
         if isinstance(optimizer, Optimizer):
-            if lr is not None or momentum is not None:
+            if lr is not None or momentum is not None or weight_decay is not None:
                 raise UsageError("lr and momentum go with an optimizer name; this optimizer "
                                  "instance already has its own")
             own = {id(p) for p in self._params}
@@ -165,12 +194,16 @@ class Trainer:
                 takes = [name for name, c in OPTIMIZERS.items() if c.takes_momentum]
                 raise UsageError(f"momentum applies to {', '.join(takes)} only, not to {optimizer!r}")
             kwargs["momentum"] = momentum
+        if weight_decay is not None:
+            kwargs["weight_decay"] = weight_decay
         try:
             return cls(self._params, **kwargs)
         except ValueError as err:
             raise UsageError(str(err)) from None
 
     def _make_schedule(self, schedule: str | LRSchedule | None) -> LRSchedule | None:
+        if self.config.warmup and schedule != "cosine":
+            raise UsageError(f"warmup goes with schedule 'cosine', not {schedule!r}")
         if schedule is None:
             return None
         if isinstance(schedule, LRSchedule):
@@ -183,7 +216,7 @@ class Trainer:
         cls = SCHEDULES.get(schedule)
         epochs = self.config.epochs
         if schedule == "cosine":
-            return cls(self.optimizer, t_max=epochs)
+            return cls(self.optimizer, t_max=epochs, warmup=self.config.warmup)
         return cls(self.optimizer, step_size=max(1, math.ceil(epochs / 3)))
 
     def _new_early_stopping(self) -> EarlyStopping | None:
@@ -223,6 +256,11 @@ class Trainer:
         cfg = self.config
         train = self._prepare(X, y, sample_weight, "X", "y")
         self._train_shape = (len(train), int(train.x.shape[1]))
+        if (cfg.batch_size == 1 or len(train) % cfg.batch_size == 1) and any(
+                isinstance(m, nn.BatchNorm1d) for m in self.model.modules()):
+            raise UsageError(f"batch_size={cfg.batch_size} leaves a minibatch of one sample (of "
+                             f"{len(train)}), which BatchNorm1d cannot normalise in training mode; "
+                             "choose another batch_size")
         val = self._prepare_validation(validation, train)
         path = self._checkpoint_path()
         if self._dist is not None:
@@ -234,6 +272,7 @@ class Trainer:
         self.stop_training = False
         self._early = self._new_early_stopping()
         position = Position()
+        self.ema = None if cfg.ema is None else WeightEMA(self.model, cfg.ema)
         if resume and path is not None and path.exists():
             position = load_state(self, path, rng, train)
             if self._dist is not None:  # the checkpoint holds rank 0's masks: each rank its own
@@ -255,6 +294,8 @@ class Trainer:
             self._batch_buffers.clear()
         if self._early is not None and self._early.best_state:
             self.model.load_state_dict(self._early.best_state)
+        elif self.ema is not None:
+            self.ema.swap(self.model)  # leave the averaged weights in the model
         return self.history
 
     def _train_epoch(self, train: Data, val: Data | None, rng: np.random.Generator,
@@ -287,10 +328,16 @@ class Trainer:
                 if self._dist is not None:
                     self._dist.set_batch(local_sizes[b], global_sizes[b])
                 xb, yb, wb = batches.get(b)  # (n, D), (n,) or (n, K), (n,) or None
+                if self._augment is not None:
+                    xb = self._augment_batch(xb, epoch, b)
                 loss, scores = self._gradients(xb, yb, wb, epoch, b, n_batches)
                 for cb in self._after_backward:
                     cb.on_after_backward(self)
+                if cfg.clip_norm is not None:
+                    clip_grad_norm(self._params, cfg.clip_norm)
                 loss_value = float(loss) + self.step.update()  # data loss + penalty
+                if self.ema is not None:
+                    self.ema.update(self._params)
                 if not math.isfinite(loss_value):
                     raise FloatingPointError(f"the training loss became {loss_value} in epoch "
                                              f"{epoch}, batch {b + 1}/{n_batches} (the weight "
@@ -323,7 +370,11 @@ class Trainer:
         # End of the epoch: validation, record, schedule, early stopping, callbacks, checkpoint.
         val_loss = val_accuracy = None
         if val is not None:
+            if self.ema is not None:
+                self.ema.swap(self.model)
             val_loss, val_accuracy = evaluate(self.model, self.loss_fn, val)
+            if self.ema is not None:
+                self.ema.swap(self.model)
         record = {
             "epoch": epoch,
             "loss": pos.loss_sum / N,
@@ -352,6 +403,15 @@ class Trainer:
             return interrupt.signum
         signum = int(self._dist.max(interrupt.signum or 0))
         return signum or None
+
+    def _augment_batch(self, xb: Array, epoch: int, b: int) -> Array:
+        """The minibatch with the augmentation's draws for ``(seed, epoch, batch)``."""
+        rng = np.random.default_rng([self.config.seed, epoch, b])
+        assert self._augment is not None
+        if self._on_numpy:
+            return self._augment(xb, rng)
+        out = self._augment(backend.to_numpy(xb), rng)
+        return self._xp.asarray(out, device=backend.device(xb))
 
     def _gradients(self, xb: Array, yb: Array, wb: Array | None, epoch: int, b: int,
                    n_batches: int) -> tuple[Array, Array]:
