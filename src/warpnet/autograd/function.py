@@ -68,7 +68,7 @@ class Function(Module):
 
             LAYERS.register(cls.__name__)(cls)
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         x, y = self._x, self._out
         if x is None or y is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
@@ -98,7 +98,7 @@ def _array_forward(expression: Any) -> Any:
     """The module's ``forward`` around the user's Tensor ``expression``."""
 
     @functools.wraps(expression)
-    def forward(self: Function, x: Any, out: Array | None = None) -> Any:
+    def forward(self: Function, x: Any) -> Any:
         if isinstance(x, Tensor):  # inside a larger expression: a tensor in, a tensor out
             return _checked(self, expression(self, x))
         check_float_input(self, x)

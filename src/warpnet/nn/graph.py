@@ -36,12 +36,12 @@ class Merge(Module):
         """Gradients with respect to each input, in the order of ``xs`` (None if not ``need_dx``)."""
         raise NotImplementedError
 
-    def forward(self, x: Array, out: Array | None = None) -> Array:
+    def forward(self, x: Array) -> Array:
         if self.n_inputs != 1:
             raise ValueError(f"{self!r} takes {self.n_inputs} inputs; call forward_many")
         return self.forward_many([x])
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         dxs = self.backward_many(dout, need_dx)
         return None if dxs is None else dxs[0]
 
@@ -274,7 +274,7 @@ class Graph(Module):
         return depth
 
     # -- forward / backward -------------------------------------------------------------------
-    def forward(self, x: Array, out: Array | None = None) -> Array:
+    def forward(self, x: Array) -> Array:
         values: list[Any] = [None] * len(self._plan)
         for i, module, preds, merge, takes_x in self._plan:
             ins = [x] if takes_x else []
@@ -292,7 +292,7 @@ class Graph(Module):
             return results[0]
         return array_namespace(x).concat(results, axis=1)  # (N, M1 + M2 + ...)
 
-    def backward(self, dout: Array, out: Array | None = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         if self._out_widths is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
         if dout.ndim != 2 or dout.shape[1] != sum(self._out_widths):

@@ -110,7 +110,7 @@ class BatchNorm1d(_Norm):
         self.running_mean: Array = np.zeros(self.num_features, ftype)
         self.running_var: Array = np.ones(self.num_features, ftype)
 
-    def forward(self, x: Array, out: Any = None) -> Array:
+    def forward(self, x: Array) -> Array:
         self._check_input(x)
         xp = array_namespace(x)
         if self.training:
@@ -131,7 +131,7 @@ class BatchNorm1d(_Norm):
         self._x_hat = xc * self._inv_std  # (N, F)
         return self._x_hat * self.weight.value + self.bias.value
 
-    def backward(self, dout: Array, out: Any = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         g = self._affine_backward(dout, need_dx)
         if g is None:
             return None
@@ -170,7 +170,7 @@ class LayerNorm(_Norm):
     def __init__(self, num_features: int, eps: float = 1e-5, dtype: Any = "float32") -> None:
         super().__init__(num_features, eps, dtype)
 
-    def forward(self, x: Array, out: Any = None) -> Array:
+    def forward(self, x: Array) -> Array:
         self._check_input(x)
         xp = array_namespace(x)
         mean = xp.mean(x, axis=1, keepdims=True)  # (N, 1)
@@ -180,7 +180,7 @@ class LayerNorm(_Norm):
         self._x_hat = xc * self._inv_std  # (N, F)
         return self._x_hat * self.weight.value + self.bias.value
 
-    def backward(self, dout: Array, out: Any = None, need_dx: bool = True) -> Array | None:
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         g = self._affine_backward(dout, need_dx)
         if g is None:
             return None
