@@ -119,3 +119,47 @@ def test_a_wired_net_learns_spirals_with_the_trainer():
     history = trainer.fit(x.astype(np.float32), y)
     assert history.loss[-1] < 0.4 * history.loss[0]
     assert trainer.evaluate(x.astype(np.float32), y)["accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_nodes_with_normalisation_pass_gradcheck_save_and_export(norm, tmp_path):
+    net = nn.randomly_wired(5, 3, "ws", n_nodes=6, width=4, seed=0, dtype="float64", norm=norm,
+                            k=2, p=0.5)
+    assert all(type(net.nodes[str(j)].norm) is nn.NORMS[norm] for j in range(6))
+    rng = np.random.default_rng(1)
+    for name, p in net.named_parameters():  # zero biases would put whole rows on ReLU's kink
+        if name.endswith("bias"):
+            p.value[...] = rng.normal(0.0, 0.5, p.shape)
+    x = rng.normal(size=(7, 5))
+    errors = nn.gradcheck(net, x, h=1e-4, per_array=True)
+    if norm == "batch":
+        # Batch normalisation undoes a shift (the Linear's bias) and a scale (a one-input node's
+        # aggregation weight, through ReLU and Linear) of its input: those gradients are zero up
+        # to rounding, where relative errors mean nothing; check them absolutely instead.
+        for name, p in net.named_parameters():
+            if np.abs(p.grad).max() < 1e-9:
+                errors.pop(name)
+        assert any(name.endswith("linear.bias") for name in dict(net.named_parameters())
+                   if name not in errors)
+    # Near-invariant directions leave the aggregation weights' gradients small, so centred
+    # differences carry a few 1e-5 of relative error there; a wrong gradient is off by ~1.
+    assert max(errors.values()) < (1e-4 if norm == "batch" else 1e-6)
+    net.forward(x)  # running statistics move away from their start
+    rebuilt = nn.build(net.get_config())
+    rebuilt.load_state_dict(net.state_dict())
+    net.eval(), rebuilt.eval()
+    np.testing.assert_array_equal(rebuilt.forward(x), net.forward(x))
+    torch = pytest.importorskip("torch")
+    from warpnet import export
+
+    twin = export.to_torch(net)
+    np.testing.assert_allclose(twin(torch.from_numpy(x)).detach().numpy(), net.forward(x), rtol=1e-10,
+                               atol=1e-12)
+    back = export.from_torch(twin)
+    back.eval()
+    np.testing.assert_allclose(back.forward(x), net.forward(x), rtol=1e-12, atol=1e-12)
+
+
+def test_an_unknown_norm_is_refused():
+    with pytest.raises(ValueError, match="norm must be None or one of"):
+        nn.randomly_wired(5, 3, "ws", n_nodes=6, width=4, seed=0, norm="group", k=2, p=0.5)

@@ -120,7 +120,8 @@ def add_parser(sub: Any) -> None:
                    help="named settings replacing the defaults (flags given override them): "
                    "mlp-best is the best fully-connected net for colour images")
     p.add_argument("--norm", choices=["batch", "layer", "none"],
-                   help="normalisation after each hidden Linear (default: none)")
+                   help="normalisation after each hidden Linear, or after each node's Linear of a wired "
+                        "net (default: none)")
     p.add_argument("--weight-decay", type=_args.non_negative_float,
                    help="the optimizer's weight decay (decoupled for adamw; default: the "
                    "optimizer's own, 0.01 for adamw, 0 otherwise)")
@@ -262,7 +263,8 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
         family, n_nodes, params = _args.parse_graph_spec(config.graph)
         try:
             return nn.randomly_wired(n_inputs, n_classes, family, n_nodes=n_nodes,
-                                     width=config.width, seed=config.seed, **params)
+                                     width=config.width, seed=config.seed, norm=config.norm,
+                                     **params)
         except ValueError as exc:
             raise UsageError(f"--graph {config.graph}: {exc}") from None
     hidden = config.hidden if config.model == "mlp" else []

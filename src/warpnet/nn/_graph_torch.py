@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .containers import NORMS
 from .graph import Graph, Merge
 from .module import Module
 from .wired import Mean, WeightedSum, WiredNode
@@ -47,14 +48,16 @@ def torch_classes(torch: Any) -> dict[str, type]:
             return sum(xs[1:], xs[0]) / len(xs)
 
     class TorchWiredNode(nn.Module):
-        """``linear(relu(aggregate(xs)))``."""
+        """``linear(relu(aggregate(xs)))``, then ``norm`` when there is one."""
 
-        def __init__(self, aggregate: Any, linear: Any) -> None:
+        def __init__(self, aggregate: Any, linear: Any, norm: Any = None) -> None:
             super().__init__()
             self.aggregate, self.relu, self.linear = aggregate, nn.ReLU(), linear
+            self.norm = norm
 
         def forward(self, xs: list[Any]) -> Any:
-            return self.linear(self.relu(self.aggregate(xs)))
+            y = self.linear(self.relu(self.aggregate(xs)))
+            return y if self.norm is None else self.norm(y)
 
     merges = (TorchWeightedSum, TorchMean, TorchWiredNode)
 
@@ -95,7 +98,8 @@ def to_torch(torch: Any, layer: Module, convert: Callable[[Module], Any]) -> Any
     if isinstance(layer, Mean):
         return classes["TorchMean"](layer.n_inputs)
     if isinstance(layer, WiredNode):
-        return classes["TorchWiredNode"](convert(layer.aggregate), convert(layer.linear))
+        return classes["TorchWiredNode"](convert(layer.aggregate), convert(layer.linear),
+                                         None if layer.norm is None else convert(layer.norm))
     if isinstance(layer, Merge):
         raise TypeError(f"cannot export merge {layer!r} to PyTorch")
     return None
@@ -116,8 +120,16 @@ def from_torch(torch: Any, module: Any, convert: Callable[[Any], Module]) -> Mod
         return Mean(module.n_inputs)
     if isinstance(module, classes["TorchWiredNode"]):
         aggregate, linear = convert(module.aggregate), convert(module.linear)
-        node = WiredNode(aggregate.n_inputs, linear.in_features, init="zeros", dtype=linear.dtype)
-        node.load_state_dict({f"aggregate.{k}": v for k, v in aggregate.state_dict().items()}
-                             | {f"linear.{k}": v for k, v in linear.state_dict().items()})
+        norm = None if module.norm is None else convert(module.norm)
+        norm_name = None if norm is None else next(
+            name for name, cls in NORMS.items() if type(norm) is cls)
+        node = WiredNode(aggregate.n_inputs, linear.in_features, init="zeros", dtype=linear.dtype,
+                         norm=norm_name)
+        state = ({f"aggregate.{k}": v for k, v in aggregate.state_dict().items()}
+                 | {f"linear.{k}": v for k, v in linear.state_dict().items()})
+        if norm is not None:
+            state |= {f"norm.{k}": v for k, v in norm.state_dict().items()}
+        node.load_state_dict(state)
+        node.train(module.training)
         return node
     return None

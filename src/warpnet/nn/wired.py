@@ -25,7 +25,7 @@ from ..backend import Array, array_namespace
 from ..registry import Registry
 from . import init as initializers
 from .activations import ReLU
-from .containers import Sequential
+from .containers import NORMS, Sequential
 from .graph import Graph, Merge
 from .layers import Linear, _check_dtype, _check_size
 from .module import Parameter, check_float_input
@@ -131,7 +131,8 @@ class Mean(Merge):
 
 
 class WiredNode(Merge):
-    """A node of a randomly wired network: ``Linear(ReLU(WeightedSum(xs)))``.
+    """A node of a randomly wired network: ``Linear(ReLU(WeightedSum(xs)))``, then a
+    normalisation layer when ``norm`` names one (the paper's ReLU -> conv -> BN, fully connected).
 
     Args:
         n_inputs: number of incoming edges k.
@@ -139,6 +140,7 @@ class WiredNode(Merge):
         rng: seed or generator for the Linear's weights (He initialization, scaled by
             ``2 / sqrt(k)``: see below).
         dtype: "float32" or "float64".
+        norm: None, "batch" (``BatchNorm1d``) or "layer" (``LayerNorm``) after the Linear.
 
     Shape:
         xs: k arrays (N, W) -> (N, W).  Parameters ``aggregate.weight`` (k,), ``linear.weight``
@@ -146,7 +148,10 @@ class WiredNode(Merge):
     """
 
     def __init__(self, n_inputs: int, width: int, rng: int | np.random.Generator | None = None,
-                 dtype: Any = "float32", init: str | initializers.Initializer = "he") -> None:
+                 dtype: Any = "float32", init: str | initializers.Initializer = "he",
+                 norm: str | None = None) -> None:
+        if norm is not None and norm not in NORMS:
+            raise ValueError(f"norm must be None or one of {', '.join(NORMS)}, got {norm!r}")
         self.n_inputs = _check_size("n_inputs", n_inputs)
         self.width = _check_size("width", width)
         self.in_features = self.out_features = self.width
@@ -159,17 +164,30 @@ class WiredNode(Merge):
             # (with gain 1 it would halve at every single-input node).
             init = initializers.INITIALIZERS.get("he")(gain=2.0 / math.sqrt(self.n_inputs))
         self.linear = Linear(self.width, self.width, init=init, rng=rng, dtype=self.dtype)
+        self.norm = None if norm is None else NORMS[norm](self.width, dtype=self.dtype)
 
     def forward_many(self, xs: Sequence[Array]) -> Array:
-        return self.linear.forward(self.relu.forward(self.aggregate.forward_many(xs)))
+        y = self.linear.forward(self.relu.forward(self.aggregate.forward_many(xs)))
+        return y if self.norm is None else self.norm.forward(y)
 
     def backward_many(self, dout: Array, need_dx: bool = True) -> list[Array] | None:
+        if self.norm is not None:
+            dout = self.norm.backward(dout)
         dh = self.relu.backward(self.linear.backward(dout))
         return self.aggregate.backward_many(dh, need_dx=need_dx)
 
+    def norm_name(self) -> str | None:
+        """The ``norm`` argument this node was built with (None, "batch" or "layer")."""
+        if self.norm is None:
+            return None
+        return next(name for name, cls in NORMS.items() if type(self.norm) is cls)
+
     def get_config(self) -> dict[str, Any]:
-        return {"type": "WiredNode", "n_inputs": self.n_inputs, "width": self.width,
-                "dtype": self.dtype}
+        config = {"type": "WiredNode", "n_inputs": self.n_inputs, "width": self.width,
+                  "dtype": self.dtype}
+        if self.norm is not None:
+            config["norm"] = self.norm_name()
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> WiredNode:
@@ -269,7 +287,7 @@ def random_dag(graph: str, n_nodes: int, rng: int | np.random.Generator | None =
 
 def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nodes: int = 32,
                    width: int = 64, seed: int | np.random.Generator | None = None,
-                   dtype: Any = "float32", **graph_params: Any) -> Graph:
+                   dtype: Any = "float32", norm: str | None = None, **graph_params: Any) -> Graph:
     """A randomly wired fully-connected network, as a ``Graph``.
 
     Args:
@@ -282,6 +300,7 @@ def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nod
         seed: seed or generator for the graph and the weights: the same seed gives the same graph
             and the same weights.
         dtype: "float32" or "float64".
+        norm: None, "batch" or "layer": a normalisation layer after each node's Linear.
         graph_params: ``k``, ``p`` (ws, default 4, 0.75), ``p`` (er, default 0.2), ``m`` (ba,
             default 5).
 
@@ -299,6 +318,8 @@ def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nod
     out_features = _check_size("out_features", out_features)
     width = _check_size("width", width)
     dtype = _check_dtype(dtype)
+    if norm is not None and norm not in NORMS:
+        raise ValueError(f"norm must be None or one of {', '.join(NORMS)}, got {norm!r}")
     rng = backend.as_generator(seed)
     try:
         dag = random_dag(graph, n_nodes, rng, **graph_params)
@@ -314,7 +335,7 @@ def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nod
     nodes: dict[str, Any] = {"input": Linear(in_features, width, rng=rng, dtype=dtype)}
     edges: list[tuple[str, str]] = []
     for j in range(n):
-        nodes[str(j)] = WiredNode(max(1, len(preds[j])), width, rng=rng, dtype=dtype)
+        nodes[str(j)] = WiredNode(max(1, len(preds[j])), width, rng=rng, dtype=dtype, norm=norm)
         edges += [(str(i), str(j)) for i in preds[j]] if preds[j] else [("input", str(j))]
     sinks = [str(j) for j in range(n) if not has_succ[j]]
     nodes["output"] = Mean(len(sinks))
