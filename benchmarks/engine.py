@@ -444,8 +444,6 @@ def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> None:
           f"{first[0]:.6f} and {first[1]:.6f}")
 
 
-if __name__ == "__main__":
-    main()
 
 
 def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: int = 256,
@@ -508,3 +506,6 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
           f"{result['ratio_low']:.2f}-{result['ratio_high']:.2f}; the bound is 1.3x)")
     return result
 
+
+if __name__ == "__main__":
+    main()
