@@ -88,3 +88,19 @@ def test_a_present_but_broken_optional_package_is_not_called_missing(monkeypatch
     assert main(["train", "--epochs", "1"]) == 1
     err = capsys.readouterr().err
     assert "a dependency is missing: cannot import name 'compile'" in err and "pip install" not in err
+
+
+@pytest.mark.parametrize("argv, module, extra", [
+    (["features", "--data", "digits", "--features", "hog", "--out", "{tmp}/f.zarr"], "zarr", "dask"),
+    (["train", "--data", "zarr:{tmp}/f.zarr", "--out", "{tmp}/run"], "zarr", "dask"),
+    (["train", "--device", "cuda", "--out", "{tmp}/run"], "torch", "torch"),
+    (["train", "--distributed", "--out", "{tmp}/run"], "torch", "torch"),
+])
+def test_scale_flags_without_their_extra_exit_2_before_any_work(monkeypatch, capsys, tmp_path,
+                                                                 argv, module, extra):
+    hide(monkeypatch, module)
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and f'pip install "warpnet[{extra}]"' in err
+    assert list(tmp_path.iterdir()) == []  # nothing written

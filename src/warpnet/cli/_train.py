@@ -225,15 +225,19 @@ def _check_feature_spec(spec: str) -> None:
 
 
 def _check_scale_flags(args: argparse.Namespace) -> bool:
-    """Check --distributed and --device before anything is written; True where this process
-    writes the run folder (always, except on the ranks other than 0 of a distributed run).
+    """Check --distributed, --device and a zarr: --data before anything is written; True where
+    this process writes the run folder (always, except on the ranks other than 0 of a distributed
+    run).
 
     Raises:
-        UsageError: --distributed outside torchrun or in a world of one process.
-        DataError: --device cuda without PyTorch or without a GPU.
+        UsageError: --distributed outside torchrun or in a world of one process; a missing extra
+            (torch for --device cuda and --distributed, dask for --data zarr:PATH).
+        DataError: --device cuda without a GPU.
     """
     from . import _extras
 
+    if str(getattr(args, "data", "") or "").startswith("zarr:"):
+        _extras.require("dask", "--data zarr:PATH")
     if args.device != "cpu":
         from ..train.device import check_device
 
