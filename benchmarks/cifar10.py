@@ -37,14 +37,13 @@ gives test accuracy, the target and the seconds spent (feature extraction and tr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from warpnet import nn
 from warpnet.data import load_npz
@@ -212,21 +211,6 @@ def _train_net(model: nn.Module, recipe: Recipe, xs_train, y_train, xs_test, y_t
     return float(trainer.evaluate(xs_test, y_test)["accuracy"]), seconds, list(history.loss)
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Every net of the wired section trains on one BLAS thread.  A wired net makes some hundred
-    small products per step ((200, 64) x (64, 64)); on this shared 2-core machine two BLAS threads
-    wait for each other at every one of them: a step of the 32-node net measured 800-980 ms with
-    two threads and 55-76 ms with one, while the machine's load average was about 14."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def wired_section(table: Table, x_train, y_train, x_test, y_test, *, recipe: Recipe = WIRED_RECIPE,
                   n_nodes: int = WIRED_NODES, width: int = WIRED_WIDTH, seed: int = 0) -> dict:
     """An MLP with one hidden layer, then WS(4, 0.75), ER(0.2) and BA(5) wired nets with about as
@@ -246,9 +230,13 @@ def wired_section(table: Table, x_train, y_train, x_test, y_test, *, recipe: Rec
     mlp_label = f"MLP {D}-{hidden}-10"
     budget = f"{recipe.epochs} ep SGD"
     rows: dict[str, dict] = {}
-    # The MLP first: its accuracy is the wired nets' target.
+    # The MLP first: its accuracy is the wired nets' target.  Every net trains on one BLAS thread:
+    # a wired net makes some hundred small products per step ((200, 64) x (64, 64)), and on a
+    # shared 2-core machine two BLAS threads wait for each other at every one of them (a step of
+    # the 32-node net measured 800-980 ms with two threads, 55-76 ms with one, at load 14).
+    # threadpoolctl comes with scikit-learn, a dependency of warpnet.
     for label, net in {mlp_label: nn.mlp([D, hidden, 10], rng=seed), **nets}.items():
-        with _one_blas_thread():
+        with threadpool_limits(limits=1, user_api="blas"):
             acc, seconds, losses = _train_net(net, recipe, xs_train, y_train, xs_test, y_test, seed)
         rows[label] = {"accuracy": acc, "seconds": seconds, "params": count_parameters(net),
                        "loss": losses}
