@@ -66,7 +66,7 @@ def main() -> None:
     except ImportError:
         print("PyTorch is not installed: skipping the export")
         return
-    module = warpnet.export.to_torch(best.named_steps["mlp"])
+    module = warpnet.io.to_torch(best.named_steps["mlp"])
     features = best[:-1].transform(X_test).astype(np.float32)
     with torch.no_grad():
         torch_scores = module(torch.from_numpy(features)).numpy()

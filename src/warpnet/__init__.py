@@ -22,7 +22,7 @@ _LAZY = {
     "MLPRegressor": "warpnet.estimators",
     "WiredClassifier": "warpnet.estimators",
 }
-_SUBMODULES = {"nn", "optim", "train", "data", "features", "io", "viz", "export", "backend",
+_SUBMODULES = {"nn", "optim", "train", "data", "features", "io", "viz", "backend",
                "estimators", "autograd"}
 
 

@@ -324,7 +324,7 @@ def test_runs_on_every_namespace(xp):
 @pytest.mark.parametrize("make", [branching_graph, lambda: wired(8, 4, "er", n_nodes=10, width=5,
                                                                    seed=2, p=0.4)])
 def test_to_torch_and_back(make):
-    from warpnet.export import from_torch, to_torch
+    from warpnet.io import from_torch, to_torch
 
     g = make().eval()
     x = RNG.standard_normal((6, g.in_features))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from warpnet import io, nn
-from warpnet.export import from_torch, to_torch
+from warpnet.io import from_torch, to_torch
 from warpnet.train import Trainer
 
 torch = pytest.importorskip("torch")

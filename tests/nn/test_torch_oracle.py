@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from warpnet import export, nn
+from warpnet import io, nn
 
 torch = pytest.importorskip("torch")
 
@@ -54,7 +54,7 @@ def test_same_loss_and_gradients_as_pytorch(activation, loss_name):
     target = (rng.standard_normal((11, SIZES[-1])) if nn.LOSSES.get(loss_name).regression
               else rng.integers(0, SIZES[-1], 11))
     model = nn.mlp(SIZES, activation, dtype="float64", rng=1)
-    reference = export.to_torch(model)  # each activation's PyTorch twin (``torch_name``)
+    reference = io.to_torch(model)  # each activation's PyTorch twin (``torch_name``)
 
     scores = model.forward(x)
     data_loss, dscores = nn.loss(loss_name)(scores, target)

@@ -150,12 +150,12 @@ def test_nodes_with_normalisation_pass_gradcheck_save_and_export(norm, tmp_path)
     net.eval(), rebuilt.eval()
     np.testing.assert_array_equal(rebuilt.forward(x), net.forward(x))
     torch = pytest.importorskip("torch")
-    from warpnet import export
+    from warpnet import io
 
-    twin = export.to_torch(net)
+    twin = io.to_torch(net)
     np.testing.assert_allclose(twin(torch.from_numpy(x)).detach().numpy(), net.forward(x), rtol=1e-10,
                                atol=1e-12)
-    back = export.from_torch(twin)
+    back = io.from_torch(twin)
     back.eval()
     np.testing.assert_allclose(back.forward(x), net.forward(x), rtol=1e-12, atol=1e-12)
 

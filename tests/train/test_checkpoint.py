@@ -228,7 +228,7 @@ CHILD = textwrap.dedent('''
         writes += 1
         if writes != 2:
             return real_write(path, data)
-        from warpnet.io_atomic import atomic_writer
+        from warpnet.io.atomic import atomic_writer
         with atomic_writer(path) as f:
             f.write(bytes(data[: len(data) // 2]))
             f.flush()

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 
 
 def write_training_curve(history: Any, path: Path, title: str | None = None) -> None:

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz or .zarr file, got {str(out)!r}")
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError(f"cannot write {str(out)!r}: its folder does not exist or it is a folder")
-    from ..io_atomic import atomic_write
+    from ..io.atomic import atomic_write
     from ..preprocessing import seeded_features
 
     try:

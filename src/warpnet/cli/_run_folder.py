@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 
 CONFIG = "config.json"
 HISTORY_JSON = "history.json"

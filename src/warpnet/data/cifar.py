@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..io_atomic import atomic_writer
+from ..io.atomic import atomic_writer
 from ._safe_pickle import safe_unpickle
 from .dataset import Dataset
 from .validation import check_dataset

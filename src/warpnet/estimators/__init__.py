@@ -1,7 +1,7 @@
 """scikit-learn compatible estimators on warpnet's engine: ``LinearClassifier``,
 ``MLPClassifier``, ``MLPRegressor`` and ``WiredClassifier`` (a randomly wired network); they work
 in ``Pipeline``, ``GridSearchCV``, ``cross_val_score``; their ``network_`` exports to PyTorch
-with ``warpnet.export.to_torch``; and ``LateFusion``, a weighted average of the class scores of
+with ``warpnet.io.to_torch``; and ``LateFusion``, a weighted average of the class scores of
 separately trained classifiers.
 """
 

@@ -422,7 +422,7 @@ COMMON_PARAMETERS = """
 
 COMMON_ATTRIBUTES = """
     network_ : warpnet.nn.Sequential
-        The trained network (export it with ``warpnet.export.to_torch``).
+        The trained network (export it with ``warpnet.io.to_torch``).
     coefs_, intercepts_ : list of arrays
         Weights ``(n_in, n_out)`` and biases ``(n_out,)`` of each ``Linear`` layer (the network's
         own arrays, same layout as scikit-learn).  float32 input gives a float32 model.

@@ -1,5 +1,5 @@
 """A ``Graph`` (and the merges of randomly wired networks) as PyTorch modules and back; used by
-``warpnet.export.to_torch``/``from_torch``.  PyTorch is passed in by the caller, never imported here.
+``warpnet.io.to_torch``/``from_torch``.  PyTorch is passed in by the caller, never imported here.
 
 The PyTorch side: ``TorchGraph`` runs its ``ModuleDict`` of nodes in topological order, summing the
 inputs of a plain node and handing a merge the list of them, as ``Graph`` does.

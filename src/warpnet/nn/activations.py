@@ -4,7 +4,7 @@ Every ``forward`` keeps what its ``backward`` needs (the input or the output) an
 returns ``dout * f'(x)``.  Formulas are arranged so that no ``exp`` can overflow.
 
 An activation is one class registered in ``ACTIVATIONS``; everything else reads the class:
-``mlp`` its initializer preference (``init``), ``warpnet.export`` its PyTorch twin
+``mlp`` its initializer preference (``init``), ``warpnet.io.to_torch`` its PyTorch twin
 (``torch_name``, ``torch_kwargs``, ``from_torch``), the model loader (``nn.LAYERS`` derives from
 this registry), gradcheck and the PyTorch-oracle tests, the CLI, the playground and the figures
 (its ``title``).  A class registered from outside the package works everywhere at once::

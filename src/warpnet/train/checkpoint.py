@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 
 __all__ = ["CHECKPOINT_NAME", "write_checkpoint", "read_checkpoint"]
 

@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from ..errors import DataError
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 
 __all__ = ["History", "RECORD_KEYS"]
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from .. import nn
 from ..backend import as_generator
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 from ..optim import SGD, Adam
 from ..train.step import make_step
 

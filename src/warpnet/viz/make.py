@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import DataError, UsageError
-from ..io_atomic import atomic_write
+from ..io.atomic import atomic_write
 from ..train.history import History
 from ._common import save_png
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warpnet import io as wio
 from warpnet import nn
 from warpnet.errors import DataError
 from warpnet.io import ModelFileError, load, save
+from warpnet.io import model_file as wio
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
-from .nn import ACTIVATIONS, Activation, BatchNorm1d, Dropout, LayerNorm, Linear, Module, Sequential
+from .. import backend
+from ..nn import ACTIVATIONS, Activation, BatchNorm1d, Dropout, LayerNorm, Linear, Module, Sequential
 
 
 def _supported() -> str:
@@ -34,7 +34,7 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError("warpnet.export needs PyTorch; install it with "
+        raise ImportError("warpnet.io.to_torch and from_torch need PyTorch; install it with "
                           "`pip install warpnet[torch]` (or `pip install torch`)") from None
     return torch
 
@@ -80,7 +80,7 @@ def to_torch(model: Any) -> Any:
 
 def _layer_to_torch(torch: Any, layer: Module) -> Any:
     nn = torch.nn
-    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+    from ..nn import _graph_torch  # Graph and its merges (randomly wired networks)
 
     if (graph := _graph_torch.to_torch(torch, layer, lambda m: _layer_to_torch(torch, m))) is not None:
         return graph
@@ -137,7 +137,7 @@ def from_torch(module: Any, *, rng: int | np.random.Generator | None = None) -> 
 
 def _layer_from_torch(torch: Any, layer: Any, rng: np.random.Generator) -> Module:
     nn = torch.nn
-    from .nn import _graph_torch  # Graph and its merges (randomly wired networks)
+    from ..nn import _graph_torch  # Graph and its merges (randomly wired networks)
 
     if (graph := _graph_torch.from_torch(torch, layer, lambda m: _layer_from_torch(torch, m, rng))) \
             is not None:

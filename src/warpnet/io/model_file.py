@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from array_api_compat import is_array_api_obj
 
-from .backend import to_numpy
-from .errors import DataError
-from .io_atomic import atomic_write
+from ..backend import to_numpy
+from ..errors import DataError
+from .atomic import atomic_write
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "SavedModel", "load", "save"]
 
@@ -467,7 +467,7 @@ def _config_bounds(config: Any, limit: int, depth: int = 0) -> None:
 
 
 def _build_model(config: Any, state: dict[str, np.ndarray]) -> Any:
-    from . import nn  # the registry; imported here so reading tensors needs no engine
+    from .. import nn  # the registry; imported here so reading tensors needs no engine
 
     stored = sum(int(v.size) for v in state.values())
     _config_bounds(config, limit=max(16 * stored, 1 << 16))

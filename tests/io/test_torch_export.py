@@ -1,4 +1,4 @@
-"""warpnet.export: to_torch / from_torch against PyTorch itself as the oracle."""
+"""warpnet.io.to_torch / from_torch against PyTorch itself as the oracle."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from warpnet import nn
-from warpnet.export import from_torch, to_torch
+from warpnet.io import from_torch, to_torch
 
 torch = pytest.importorskip("torch")
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from warpnet.io_atomic import atomic_write, atomic_writer
+from warpnet.io.atomic import atomic_write, atomic_writer
 
 
 def _leftovers(folder):
@@ -72,7 +72,7 @@ def test_writer_killed_mid_write_leaves_old_file(tmp_path):
     atomic_write(target, b"old content")
     script = textwrap.dedent(f"""
         import os, signal
-        from warpnet.io_atomic import atomic_writer
+        from warpnet.io.atomic import atomic_writer
         with atomic_writer({str(target)!r}) as f:
             f.write(b"half of the new")
             f.flush()
