@@ -55,3 +55,72 @@ def test_check_sample_weight_and_real():
         checks.check_real(np.array(["a"]), "X")
     with pytest.raises(TypeError, match="got None"):
         checks.host_array(None, "X")
+
+
+@pytest.mark.parametrize("value, minimum, error, match", [
+    (3, 1, None, None),
+    (np.int64(2), 2, None, None),
+    (0, 1, ValueError, "n must be >= 1, got 0"),
+    (True, 0, ValueError, "n must be an int >= 0, got True"),
+    (2.0, 1, ValueError, "n must be an int >= 1, got 2.0"),
+])
+def test_check_int(value, minimum, error, match):
+    if error is None:
+        out = checks.check_int(value, "n", minimum)
+        assert out == value and type(out) is int
+    else:
+        with pytest.raises(error, match=match):
+            checks.check_int(value, "n", minimum)
+
+
+@pytest.mark.parametrize("value, expected, match", [
+    (4, (4, 4), None),
+    ((2, np.int32(3)), (2, 3), None),
+    ([5, 1], (5, 1), None),
+    ((2, 0), None, "cell must be >= 1 in both directions"),
+    ((2, 3, 4), None, "cell must be an int or a pair of ints, got"),
+    ((True, 2), None, "an int or a pair of ints"),
+    ("ab", None, "an int or a pair of ints"),
+])
+def test_check_pair(value, expected, match):
+    if expected is not None:
+        assert checks.check_pair(value, "cell") == expected
+    else:
+        with pytest.raises(ValueError, match=match):
+            checks.check_pair(value, "cell")
+
+
+def test_check_choice_compares_value_and_type():
+    checks.check_choice("L2", "norm", ("L1", "L2"))
+    checks.check_choice(True, "flag", (False, True))
+    with pytest.raises(ValueError, match=r"norm must be one of \('L1', 'L2'\), got 'l2'"):
+        checks.check_choice("l2", "norm", ("L1", "L2"))
+    with pytest.raises(ValueError, match="flag must be one of"):  # 1 == True, but is no bool
+        checks.check_choice(1, "flag", (False, True))
+
+
+def test_check_images_shapes_and_dtypes():
+    x = np.arange(2 * 4 * 6, dtype=np.uint8).reshape(2, 4, 6)
+    out, dtype = checks.check_images(x)
+    assert out is x and dtype is np.float32
+    flat, _ = checks.check_images(x.reshape(2, -1), image_shape=(4, -1))  # -1 is inferred
+    np.testing.assert_array_equal(flat, x)
+    out, dtype = checks.check_images(x.astype(np.int16))
+    assert out.dtype == np.float64 and dtype is np.float32
+    out, dtype = checks.check_images(x.astype(np.float16))
+    assert out.dtype == np.float32 and dtype is np.float32
+    assert checks.check_images(x.astype(">f8"))[1] is np.float64
+    for bad, error, match in [
+        (x.reshape(2, -1), ValueError, "needs image_shape"),
+        (x, ValueError, r"images of shape \(4, 6\), but image_shape=\(6, 4\)"),
+        (x.astype(np.complex64), ValueError, "Complex data not supported"),
+        (np.array([["a"]]), TypeError, "dtype <U1"),
+        (np.zeros((0, 4, 4)), ValueError, "empty"),
+        (np.zeros((2, 4, 4, 5)), ValueError, "5 channels"),
+        (np.full((1, 2, 2), np.nan), ValueError, "NaN or infinite pixels"),
+    ]:
+        shape = (6, 4) if bad is x else None
+        with pytest.raises(error, match=match):
+            checks.check_images(bad, image_shape=shape, allow_channels=(1, 3))
+    with pytest.raises(ValueError, match="image_shape=\\(5, -1\\) cannot hold"):
+        checks.check_images(x.reshape(2, -1), image_shape=(5, -1))

@@ -20,9 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..checks import check_images
 from ._dask import fit_sample, is_dask_array, transform_dask
 from ._parallel import chunk_starts, run_chunks
-from ._validation import check_images
 
 # A progress bar pays off only when extraction takes seconds: this many pixels or more.
 _PROGRESS_MIN_PIXELS = 50_000_000

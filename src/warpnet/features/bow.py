@@ -9,9 +9,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 from .. import _numba
+from ..checks import check_choice, check_int
 from . import _hog
 from ._base import ImageTransformer
-from ._validation import check_choice, check_int
 
 DESCRIPTORS = ("pixels", "hog")
 ENCODINGS = ("hard", "triangle")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_int
 from . import _hsv
 from ._base import ImageTransformer
 from ._parallel import check_n_jobs, effective_n_jobs
-from ._validation import check_int
 
 _SPACES = {"hsv": _hsv.HSV_CHANNELS, "rgb": _hsv.RGB_CHANNELS}
 # uint8 batches of at least this many pixels (the 50,000 CIFAR-10 training images)

@@ -16,10 +16,10 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ..checks import check_choice, check_int
 from . import _dense
 from ._base import ImageTransformer
 from ._parallel import check_n_jobs, chunk_starts, effective_n_jobs, run_chunks
-from ._validation import check_choice, check_int
 
 
 class DenseDescriptor(ImageTransformer):

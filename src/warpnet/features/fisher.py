@@ -11,10 +11,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ..checks import check_choice, check_int
 from . import _fisher
 from ._base import ImageTransformer
 from ._parallel import check_n_jobs, chunk_starts, effective_n_jobs, run_chunks
-from ._validation import check_choice, check_int
 from .dense import ColorStats, DenseDescriptor, DenseSIFT
 
 #: Fitted arrays (stored in model files): PCA, then the diagonal mixture.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_choice, check_images, check_int, check_pair
 from . import _hog
 from ._base import ImageTransformer
 from ._parallel import check_n_jobs, effective_n_jobs
-from ._validation import check_choice, check_images, check_int, check_pair
 
 
 class HOG(ImageTransformer):

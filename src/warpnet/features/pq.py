@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._validation import check_int
+from ..checks import check_int
 
 # Largest code: 16 bits (uint16 codes, 65,536 centroids per codebook).
 _MAX_BITS = 16
