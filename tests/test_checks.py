@@ -124,3 +124,18 @@ def test_check_images_shapes_and_dtypes():
             checks.check_images(bad, image_shape=shape, allow_channels=(1, 3))
     with pytest.raises(ValueError, match="image_shape=\\(5, -1\\) cannot hold"):
         checks.check_images(x.reshape(2, -1), image_shape=(5, -1))
+
+
+def test_check_state_arrays_names_the_owner_the_attribute_and_the_shape():
+    class Fitted:
+        means_ = np.zeros((3, 2), np.float32)
+        weights_ = np.ones(3, np.float32)
+
+    checks.check_state_arrays(Fitted(), {"means_": (3, 2), "weights_": (3,)}, "fisher")
+    with pytest.raises(ValueError, match=r"fisher\.weights_ must be finite with shape \(4,\) for K=4, "
+                                         r"got shape \(3,\)"):
+        checks.check_state_arrays(Fitted(), {"means_": (3, 2), "weights_": (4,)}, "fisher", " for K=4")
+    bad = Fitted()
+    bad.means_ = np.full((3, 2), np.nan, np.float32)
+    with pytest.raises(ValueError, match=r"fisher\.means_ must be finite with shape \(3, 2\), got shape"):
+        checks.check_state_arrays(bad, {"means_": (3, 2)}, "fisher")

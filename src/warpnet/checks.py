@@ -13,7 +13,7 @@ The checks take any array-API array unless they say NumPy.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from .backend import Array, array_namespace, is_numpy_array, to_numpy
 
 __all__ = ["host_array", "check_real", "check_finite", "check_class_labels", "check_sample_weight",
-           "check_images", "check_int", "check_pair", "check_choice"]
+           "check_images", "check_int", "check_pair", "check_choice", "check_state_arrays"]
 
 _FLOAT_KINDS = ("f",)
 _INT_KINDS = ("u", "i", "b")
@@ -289,3 +289,25 @@ def check_choice(value: object, name: str, choices: Sequence[object]) -> None:
     """Raise ValueError naming ``name`` unless ``value`` is one of ``choices``."""
     if not any(value == c and type(value) is type(c) for c in choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+
+
+def check_state_arrays(owner: object, expected: Mapping[str, tuple[int, ...]], name: str,
+                       context: str = "") -> None:
+    """Raise ValueError unless every attribute of ``owner`` listed in ``expected`` is a finite
+    array of the listed shape: the fitted arrays a model file gave back to a transformer.
+
+    Args:
+        owner: the object holding the arrays (e.g. a ``FisherVector`` being restored).
+        expected: attribute name -> the shape it must have, e.g. ``{"means_": (K, D)}``.
+        name: how the messages name ``owner`` (``"<name>.<attribute> must be ..."``).
+        context: what the shapes follow from, appended to the expected shape in the message
+            (e.g. ``" (whiten=True)"``).
+
+    Raises:
+        ValueError: the first attribute with another shape or a NaN or inf.
+    """
+    for attr, shape in expected.items():
+        value = getattr(owner, attr)
+        if value.shape != shape or not np.isfinite(value).all():
+            raise ValueError(f"{name}.{attr} must be finite with shape {shape}{context}, "
+                             f"got shape {value.shape}")

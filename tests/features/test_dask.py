@@ -35,7 +35,7 @@ def client():
 
 
 def build(name):
-    return FEATURES[name](**SMALL.get(name, {}))
+    return FEATURES.get(name)(**SMALL.get(name, {}))
 
 
 @pytest.mark.parametrize("name", sorted(FEATURES))
@@ -83,7 +83,7 @@ def test_flat_rows_with_image_shape_and_feature_union(client):
     union = classic_features().fit(X)
     lazy = union.transform(da.from_array(X, chunks=4))
     np.testing.assert_array_equal(np.asarray(lazy), union.transform(X))
-    hog = FEATURES["hog"](image_shape=(32, 32, 3)).fit(X.reshape(9, -1))
+    hog = FEATURES.get("hog")(image_shape=(32, 32, 3)).fit(X.reshape(9, -1))
     flat = hog.transform(da.from_array(X.reshape(9, -1), chunks=(4, 1000)))
     np.testing.assert_array_equal(flat.compute(), hog.transform(X.reshape(9, -1)))
 

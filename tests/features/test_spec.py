@@ -34,7 +34,7 @@ def images(n=10, seed=0):
 
 
 def test_registry_names():
-    assert FEATURES == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords,
+    assert dict(FEATURES.items()) == {"hog": HOG, "color": ColorHistogram, "bow": BagOfWords,
                         "dense-sift": DenseSIFT, "color-stats": ColorStats,
                         "fisher-sift": FisherVector, "fisher-color": ColorFisherVector,
                         "kmeans-triangle": KMeansTriangle}
@@ -139,3 +139,19 @@ def test_bag_of_words_files_with_the_old_assignment_parameter_load():
     del params["encoding"], params["whiten"], params["normalize"]
     again = features_from_state(config, arrays)
     assert again.encoding == "triangle" and again.normalize and not again.whiten
+
+
+def test_features_is_a_registry_and_a_name_is_taken_once():
+    from warpnet.registry import Registry
+
+    assert isinstance(FEATURES, Registry)
+
+    class MyHOG(HOG):
+        pass
+
+    with pytest.raises(ValueError, match=r"feature 'hog' is already registered to "
+                                         r"warpnet\.features\.hog\.HOG; cannot register .*MyHOG"):
+        FEATURES.register("hog")(MyHOG)
+    assert FEATURES.get("hog") is HOG
+    with pytest.raises(ValueError, match="unknown feature 'sift'"):
+        FEATURES.get("sift")

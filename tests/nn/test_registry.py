@@ -77,3 +77,43 @@ def test_every_activation_class_declares_what_the_others_read():
         assert cls.title, name
         layer = cls()
         assert nn.build(layer.get_config()).get_config() == layer.get_config()
+
+
+class CentreNorm(nn.LayerNorm):
+    """A user's normalisation layer (LayerNorm's formula under another name)."""
+
+    def get_config(self):
+        return {**super().get_config(), "type": "CentreNorm"}
+
+
+@pytest.fixture
+def centre_norm():
+    nn.NORMS.register("centre")(CentreNorm)
+    try:
+        yield CentreNorm
+    finally:
+        nn.NORMS._entries.pop("centre")
+
+
+def test_norms_is_a_registry_read_by_mlp_and_the_model_loader(centre_norm, tmp_path):
+    assert isinstance(nn.NORMS, Registry)
+    assert dict(nn.NORMS.items()) == {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm,
+                                      "centre": CentreNorm}
+    assert nn.LAYERS.get("BatchNorm1d") is nn.BatchNorm1d and nn.LAYERS.get("CentreNorm") is CentreNorm
+    model = nn.mlp([3, 5, 2], norm="centre", rng=0, dtype="float64")
+    assert type(model[1]) is CentreNorm
+    io.save(model, tmp_path / "model.safetensors")
+    loaded = io.load(tmp_path / "model.safetensors").model
+    assert type(loaded[1]) is CentreNorm
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_array_equal(loaded.forward(x), model.eval().forward(x))
+    with pytest.raises(ValueError, match="norm must be None or one of batch, layer, centre, got 'group'"):
+        nn.mlp([3, 5, 2], norm="group")
+
+
+def test_a_norm_name_is_registered_once_and_the_message_names_both_classes():
+    with pytest.raises(ValueError, match=r"normalization 'batch' is already registered to "
+                                         r"warpnet\.nn\.normalization\.BatchNorm1d; cannot register "
+                                         r".*CentreNorm"):
+        nn.NORMS.register("batch")(CentreNorm)
+    assert nn.NORMS.get("batch") is nn.BatchNorm1d

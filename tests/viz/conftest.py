@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from warpnet.viz._common import png_bytes
 
@@ -28,11 +29,6 @@ def ink(png: bytes) -> tuple[float, float]:
 def _single_blas_thread():
     """Run the tiny training loops on one BLAS thread, as ``make_figures`` does: threads only
     add waiting at these sizes, a lot of it when the cores are shared."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # then the products run as configured, only slower
-        yield
-        return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 

@@ -119,7 +119,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--recipe", choices=RECIPES.names(),
                    help="named settings replacing the defaults (flags given override them): "
                    "mlp-best is the best fully-connected net for colour images")
-    p.add_argument("--norm", choices=["batch", "layer", "none"],
+    p.add_argument("--norm", choices=[*nn.NORMS.names(), "none"],
                    help="normalisation after each hidden Linear, or after each node's Linear of a wired "
                         "net (default: none)")
     p.add_argument("--weight-decay", type=_args.non_negative_float,

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_int, check_state_arrays
 from . import _fisher
 from ._base import ImageTransformer
 from ._parallel import check_n_jobs, chunk_starts, effective_n_jobs, run_chunks
@@ -257,14 +257,8 @@ class FisherVector(ImageTransformer):
         L, D, K = desc.length, self._dim(), self.n_components
         want = {"pca_mean_": (L,), "pca_components_": (D, L), "weights_": (K,),
                 "means_": (K, D), "variances_": (K, D)}
-        for attr, expected in want.items():
-            value = getattr(self, attr)
-            if value.shape != expected or not np.isfinite(value).all():
-                raise ValueError(
-                    f"{name}.{attr} must be finite with shape {expected} for "
-                    f"n_components={K}, pca_components={self.pca_components} and a "
-                    f"{L}-value {type(desc).__name__}, got shape {value.shape}"
-                )
+        check_state_arrays(self, want, name, f" for n_components={K}, pca_components="
+                           f"{self.pca_components} and a {L}-value {type(desc).__name__}")
         if (self.variances_ <= 0).any() or (self.weights_ <= 0).any():
             raise ValueError(f"{name}: the mixture's weights_ and variances_ must be > 0")
         self.descriptor_ = desc

@@ -16,6 +16,8 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
+from ..checks import check_state_arrays
+from ..registry import Registry
 from ._base import ImageTransformer
 from .bow import BagOfWords, KMeansTriangle
 from .color import ColorHistogram
@@ -24,16 +26,12 @@ from .fisher import STATE_ARRAYS, ColorFisherVector, FisherVector
 from .hog import HOG
 
 #: Feature name -> transformer class: the one table the CLI, model files and docs read.
-FEATURES: dict[str, type[ImageTransformer]] = {
-    "hog": HOG,
-    "color": ColorHistogram,
-    "bow": BagOfWords,
-    "dense-sift": DenseSIFT,
-    "color-stats": ColorStats,
-    "fisher-sift": FisherVector,
-    "fisher-color": ColorFisherVector,
-    "kmeans-triangle": KMeansTriangle,
-}
+FEATURES: Registry[type[ImageTransformer]] = Registry("feature")
+for _name, _cls in [("hog", HOG), ("color", ColorHistogram), ("bow", BagOfWords),
+                    ("dense-sift", DenseSIFT), ("color-stats", ColorStats),
+                    ("fisher-sift", FisherVector), ("fisher-color", ColorFisherVector),
+                    ("kmeans-triangle", KMeansTriangle)]:
+    FEATURES.register(_name)(_cls)
 
 STATE_FORMAT = "warpnet.features/1"
 # Fitted attributes per class that are arrays (stored in ``arrays``, not the JSON config).
@@ -55,7 +53,7 @@ def make_features(
         params: optional constructor arguments per name, e.g. ``{"hog": {"orientations": 12}}``.
 
     Returns:
-        ``FeatureUnion([(name, FEATURES[name](**params[name])), ...])`` whose output
+        ``FeatureUnion([(name, FEATURES.get(name)(**params[name])), ...])`` whose output
         concatenates the features in spec order.
 
     Raises:
@@ -78,7 +76,7 @@ def make_features(
     extra = sorted(set(params) - set(names))
     if extra:
         raise ValueError(f"params given for {extra}, which spec {spec!r} does not include")
-    return FeatureUnion([(n, FEATURES[n](**dict(params.get(n, {})))) for n in names])
+    return FeatureUnion([(n, FEATURES.get(n)(**dict(params.get(n, {})))) for n in names])
 
 
 def classic_features() -> FeatureUnion:
@@ -154,7 +152,7 @@ def features_from_state(
         key = part.get("feature")
         if key not in FEATURES:
             raise ValueError(f"unknown feature {key!r} in config: expected one of {sorted(FEATURES)}")
-        cls = FEATURES[key]
+        cls = FEATURES.get(key)
         params = dict(_params_from_json(part.get("params", {})))
         if issubclass(cls, BagOfWords) and "assignment" in params:  # files from before "encoding"
             old = params.pop("assignment")
@@ -201,13 +199,7 @@ def _check_codebook(est: BagOfWords, name: str, shape: tuple[int, ...]) -> None:
     dim = est._descriptor_length(shape)
     zca = dim if est.whiten else 0
     expected = {"codebook_": (est.n_words, dim), "zca_mean_": (zca,), "zca_matrix_": (zca, zca)}
-    for attr, want in expected.items():
-        got = getattr(est, attr)
-        if got.shape != want or not np.isfinite(got).all():
-            raise ValueError(
-                f"{name}.{attr} must be finite with shape {want} (whiten={est.whiten}), "
-                f"got shape {got.shape}"
-            )
+    check_state_arrays(est, expected, name, f" (whiten={est.whiten})")
 
 
 def _parts(transformer: object) -> list[tuple[str, ImageTransformer]]:
@@ -237,7 +229,7 @@ def _params_from_json(params: Mapping[str, Any]) -> dict[str, Any]:
         if k in _TUPLE_PARAMS and isinstance(v, list):
             v = _tupled(v)
         elif isinstance(v, Mapping) and "feature" in v:  # a nested descriptor (FisherVector)
-            cls = FEATURES.get(v["feature"])
+            cls = FEATURES.get(v["feature"]) if v["feature"] in FEATURES else None
             if cls is None or not issubclass(cls, DenseDescriptor):
                 raise ValueError(f"{k}: unknown descriptor {v['feature']!r}")
             try:

@@ -41,10 +41,9 @@ from .regularizers import L1, L2, PENALTIES, Penalty, penalty
 from .wired import GRAPHS, Mean, WeightedSum, WiredNode, randomly_wired
 
 # Layers by class name, as ``get_config`` writes them: the ones below, and every registered
-# activation class (derived from ``ACTIVATIONS`` at each lookup).
-LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS)
-for _cls in (Linear, Dropout, Sequential, BatchNorm1d, LayerNorm, Graph, WeightedSum, Mean,
-             WiredNode):
+# activation and normalisation class (derived from ``ACTIVATIONS`` and ``NORMS`` at each lookup).
+LAYERS: DerivedRegistry[type[Module]] = DerivedRegistry("layer", ACTIVATIONS, NORMS)
+for _cls in (Linear, Dropout, Sequential, Graph, WeightedSum, Mean, WiredNode):
     LAYERS.register(_cls.__name__)(_cls)
 
 

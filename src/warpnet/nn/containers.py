@@ -9,14 +9,18 @@ import numpy as np
 
 from .. import backend
 from ..backend import Array
+from ..registry import Registry
 from . import init as initializers
 from .activations import ACTIVATIONS
 from .layers import Dropout, Linear
 from .module import Module
 from .normalization import BatchNorm1d, LayerNorm
 
-# Normalisation layers ``mlp`` can put between each hidden Linear and its activation.
-NORMS: dict[str, type[Module]] = {"batch": BatchNorm1d, "layer": LayerNorm}
+# Normalisation layers ``mlp`` and ``randomly_wired`` can put after each hidden Linear; the model
+# loader (``nn.LAYERS``) derives from this registry too.
+NORMS: Registry[type[Module]] = Registry("normalization")
+NORMS.register("batch")(BatchNorm1d)
+NORMS.register("layer")(LayerNorm)
 
 
 class Sequential(Module):
@@ -108,7 +112,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
         layer_init = init or ACTIVATIONS.get(acts[i]).init
         layers.append(Linear(sizes[i], sizes[i + 1], init=layer_init, rng=rng, dtype=dtype))
         if norm is not None:
-            layers.append(NORMS[norm](sizes[i + 1], dtype=dtype))
+            layers.append(NORMS.get(norm)(sizes[i + 1], dtype=dtype))
         layers.append(ACTIVATIONS.get(acts[i])())
         if dropout:
             layers.append(Dropout(dropout, rng=rng))

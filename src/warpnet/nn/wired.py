@@ -164,7 +164,7 @@ class WiredNode(Merge):
             # (with gain 1 it would halve at every single-input node).
             init = initializers.INITIALIZERS.get("he")(gain=2.0 / math.sqrt(self.n_inputs))
         self.linear = Linear(self.width, self.width, init=init, rng=rng, dtype=self.dtype)
-        self.norm = None if norm is None else NORMS[norm](self.width, dtype=self.dtype)
+        self.norm = None if norm is None else NORMS.get(norm)(self.width, dtype=self.dtype)
 
     def forward_many(self, xs: Sequence[Array]) -> Array:
         y = self.linear.forward(self.relu.forward(self.aggregate.forward_many(xs)))

@@ -456,19 +456,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
             webbrowser.open(url)
         await task
 
-    with _one_blas_thread():
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread per training thread while serving: sessions already run side by side, and
+    # a multi-threaded BLAS on these small matrices only adds contention (a 3866x32 @ 32x32
+    # product measured 60 times slower with two spinning BLAS threads on a busy two-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
         asyncio.run(run())
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """One BLAS thread per training thread while serving: sessions already run side by side, and
-    a multi-threaded BLAS on these small matrices only adds contention (a 3866x32 @ 32x32 product
-    measured 60 times slower with two spinning BLAS threads on a busy two-core machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own default
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 __all__ = ["create_app", "serve"]

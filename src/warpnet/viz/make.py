@@ -8,10 +8,9 @@ same call gives the same pictures.  Bad requests fail before any work: an unknow
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 
 from ..errors import DataError, UsageError
 from ..io.atomic import atomic_write
@@ -274,26 +274,11 @@ def make_figures(names: Sequence[str] | None, out_dir: str | os.PathLike[str], *
     ctx = _Context(seed=int(seed), data_kind=kind, data_path=path, history=history,
                    run_dir=None if run_dir is None else Path(run_dir))
 
-    with _single_threaded_blas():
-        return _draw_all(selected, out, ctx, animate, log)
-
-
-@contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Run the figures' tiny matrix products on one BLAS thread.
-
-    Threads cannot speed up products this small, and on a busy machine they spin waiting for
-    each other: a (40, 3072) x (3072, 50) product measured 0.25 ms on one thread and 16 ms on
-    two while other processes used the cores.  threadpoolctl ships with scikit-learn; without
-    it the products just run as configured.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
+    # The figures' matrix products are tiny: threads cannot speed them up, and on a busy machine
+    # they spin waiting for each other (a (40, 3072) x (3072, 50) product measured 0.25 ms on one
+    # thread and 16 ms on two while other processes used the cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        yield
+        return _draw_all(selected, out, ctx, animate, log)
 
 
 def _draw_all(selected: list[str], out: Path, ctx: _Context, animate: bool,
