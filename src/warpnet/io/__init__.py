@@ -14,10 +14,13 @@ One module per concept:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_write, atomic_writer
 from .model_file import FORMAT_NAME, FORMAT_VERSION, ModelFileError, SavedModel, dumps, load, save
+
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time see __getattr__
+    from .torch_export import from_torch, to_torch
 
 _LAZY = {"to_torch": "warpnet.io.torch_export", "from_torch": "warpnet.io.torch_export"}
 
