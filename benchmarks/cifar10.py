@@ -46,8 +46,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from warpnet import nn
-from warpnet.data import load_npz
-from warpnet.preprocessing import Standardizer
+from warpnet.data import Standardizer, load_npz
 from warpnet.train import Trainer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from warpnet import nn
-from warpnet.data import load_cifar10, load_npz
-from warpnet.preprocessing import Standardizer
+from warpnet.data import Standardizer, load_cifar10, load_npz
 from warpnet.train import Trainer
 
 path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cifar10")

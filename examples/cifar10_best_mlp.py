@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from warpnet import nn
-from warpnet.data import load_cifar10, load_npz
-from warpnet.preprocessing import Standardizer
+from warpnet.data import Standardizer, load_cifar10, load_npz
 from warpnet.train import Trainer
 from warpnet.viz import plot_history
 

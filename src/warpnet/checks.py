@@ -1,8 +1,9 @@
 """The input checks of warpnet's boundaries, in one place: the trainer's inputs
-(``train/inputs.py``), the data loaders (``data/validation.py``), the losses (``nn/losses.py``)
-and the image features (``features/``: ``check_images`` and the parameter checks ``check_int``,
-``check_pair``, ``check_choice``) all call these, so a bad array gets the same message wherever it
-enters.
+(``train/inputs.py``), the data loaders (``data/validation.py``) and the standardization
+(``data/preprocessing.py``), the losses (``nn/losses.py``), and the image features
+(``features/``: ``check_images``, the parameter checks ``check_int``, ``check_pair`` and
+``check_choice``, and ``check_state_arrays`` for fitted arrays read from a model file) all call
+these, so a bad array gets the same message wherever it enters.
 
 Every message names the argument, what was expected and what was got.  Each check takes the
 error class to raise for bad values (``ValueError`` by default; the loaders pass ``DataError``,

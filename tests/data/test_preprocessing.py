@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.preprocessing import StandardScaler
 
+from warpnet.data import Preprocessor, Standardizer
 from warpnet.errors import DataError
-from warpnet.preprocessing import Preprocessor, Standardizer
 
 
 @settings(max_examples=40, deadline=None)
@@ -42,11 +42,21 @@ def test_standardizer_does_not_modify_input():
     np.testing.assert_array_equal(x, before)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((0, 3)), np.zeros(3), np.array([[np.nan, 1.0]]),
-                                 np.array([["a", "b"]])])
-def test_standardizer_rejects_bad_input(bad):
-    with pytest.raises(DataError):
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros((0, 3)), r"non-empty \(N, D\) array, got shape \(0, 3\)"),
+    (np.zeros(3), r"got shape \(3,\)"),
+    (np.array([[1.0, 2.0], [np.nan, 1.0]]), r"x contains NaN or inf \(first in row 1\)"),
+    (np.array([["a", "b"]]), "x must hold real numbers .*got dtype <U1"),
+    (np.array([[True, False]]), "x must hold real numbers .*got dtype bool"),
+])
+def test_standardizer_rejects_bad_input(bad, match):
+    with pytest.raises(DataError, match=match):
         Standardizer().fit(bad)
+
+
+def test_preprocessor_names_bad_samples():
+    with pytest.raises(DataError, match="samples contains NaN or inf"):
+        Preprocessor().fit(np.full((2, 3, 3), np.inf))
 
 
 def test_standardizer_checks_feature_count_and_fit():
@@ -90,7 +100,7 @@ def test_preprocessor_from_malformed_state():
 
 
 def test_seeded_features_seed_every_sampling_part():
-    from warpnet.preprocessing import seeded_features
+    from warpnet.data.preprocessing import seeded_features
 
     union = seeded_features("hog+bow", 5)
     parts = dict(union.transformer_list)

@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz or .zarr file, got {str(out)!r}")
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError(f"cannot write {str(out)!r}: its folder does not exist or it is a folder")
+    from ..data.preprocessing import seeded_features
     from ..io.atomic import atomic_write
-    from ..preprocessing import seeded_features
 
     try:
         transform = seeded_features(args.features, args.seed)
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_zarr(args: argparse.Namespace) -> int:
     """Write the features into a Zarr store chunk by chunk through Dask (see ``_feature_store``)."""
-    from ..preprocessing import seeded_features
+    from ..data.preprocessing import seeded_features
     from . import _extras
     from . import _feature_store as fs
 

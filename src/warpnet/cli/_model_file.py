@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data.preprocessing import Preprocessor
 from ..errors import DataError
-from ..preprocessing import Preprocessor
 
 
 @dataclass

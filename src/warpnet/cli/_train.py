@@ -279,7 +279,7 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
 
 def run(args: argparse.Namespace) -> int:
     from .. import io
-    from ..preprocessing import Preprocessor
+    from ..data.preprocessing import Preprocessor
     from ..train import Trainer, TrainingInterrupted
 
     config = resolve_config(args)

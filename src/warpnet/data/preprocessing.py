@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from ..checks import check_finite, check_real
+from ..errors import DataError
 
 __all__ = ["Standardizer", "Preprocessor", "seeded_features"]
 
@@ -73,17 +74,13 @@ def _check_matrix(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise DataError(f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
-    return _check_finite_numbers(x, name, "contains")
+    return _check_finite_numbers(x, name)
 
 
-def _check_finite_numbers(x: np.ndarray, name: str, contains: str) -> np.ndarray:
+def _check_finite_numbers(x: np.ndarray, name: str) -> np.ndarray:
     """``x`` if it holds finite integers or floats; DataError naming ``name`` otherwise."""
-    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
-                                   or np.issubdtype(x.dtype, np.floating)):
-        raise DataError(f"{name} must hold numbers, got dtype {x.dtype}")
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise DataError(f"{name} {contains} {int(np.count_nonzero(~np.isfinite(x)))} NaN or "
-                        "infinite values")
+    check_real(x, name, error=DataError)
+    check_finite(x, name, error=DataError)
     return x
 
 
@@ -184,7 +181,7 @@ class Preprocessor:
         }
         arrays = {"mean": self.standardizer_.mean_, "std": self.standardizer_.std_}
         if self.feature_transform_ is not None:
-            from .features import features_to_state
+            from ..features import features_to_state
 
             feature_config, feature_arrays = features_to_state(self.feature_transform_)
             config["feature_config"] = feature_config
@@ -211,7 +208,7 @@ class Preprocessor:
         pre.input_shape_ = shape
         pre.standardizer_.mean_, pre.standardizer_.std_ = mean, std
         if pre.features is not None:
-            from .features import features_from_state
+            from ..features import features_from_state
 
             prefix = "features."
             feature_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
@@ -226,7 +223,7 @@ def seeded_features(spec: str, random_state: int) -> Any:
     Raises:
         ValueError / TypeError: a bad spec (as ``make_features``).
     """
-    from .features import make_features
+    from ..features import make_features
 
     union = make_features(spec)
     for _, part in union.transformer_list:
@@ -239,4 +236,4 @@ def _check_samples(x: Any) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 2 or x.shape[0] == 0:
         raise DataError(f"expected a non-empty batch of samples (N, ...), got shape {x.shape}")
-    return _check_finite_numbers(x, "samples", "contain")
+    return _check_finite_numbers(x, "samples")
