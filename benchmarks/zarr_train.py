@@ -3,8 +3,8 @@
 
 Both sides run as fresh ``python -m warpnet train`` processes, alternating, on the same rows
 (a Gaussian mixture of 10 classes in D dimensions, float32, written once as a warpnet feature
-store and as an ``.npz``).  Peak RSS is the child's ``ru_maxrss``; epoch seconds come from the
-run's ``history.json``.
+store and as an ``.npz``).  Peak RSS is the child's ``VmHWM`` (Linux; ``ru_maxrss`` would carry
+the parent's size over the fork); epoch seconds come from the run's ``history.json``.
 
     PYTHONPATH=src python benchmarks/zarr_train.py --rows 200000 --dim 512 --rounds 2
 """
@@ -58,8 +58,9 @@ def run(data: str, out: Path, epochs: int, hidden: int) -> dict:
     """One training run in a fresh process: its peak RSS (MiB) and epoch seconds."""
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     argv = [sys.executable, "-c",
-            "import resource, sys; from warpnet.cli import main; code = main(sys.argv[1:]); "
-            "print('maxrss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+            "import sys; from warpnet.cli import main; code = main(sys.argv[1:]); "
+            "print('maxrss_kib', open('/proc/self/status').read().split('VmHWM:')[1].split()[0]); "
+            "sys.exit(code)",
             "train", "--data", data, "--out", str(out), "--epochs", str(epochs), "--hidden",
             str(hidden), "--batch-size", "200", "-q"]
     started = time.perf_counter()

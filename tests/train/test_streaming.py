@@ -251,3 +251,56 @@ def test_bad_sources_are_named(blobs, small_mlp):
         ChunkedRows(Counting(X.astype(bool)))
     with pytest.raises(TypeError, match="row slices"):
         ChunkedRows(Counting(X))[[1, 2]]
+
+
+# One rank of a data-parallel run on a streamed source; rank 0 saves the weights.
+WORKER = """
+import sys
+import numpy as np
+from warpnet import nn
+from warpnet.train import Trainer
+from warpnet.train.streaming import ChunkedRows
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(203, 12))
+y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
+model = nn.mlp([12, 16, 3], rng=1, dtype="float64")
+distributed = sys.argv[2] == "1"
+trainer = Trainer(model, "softmax", "sgd", lr=0.1, momentum=0.9, batch_size=33, epochs=3, seed=5,
+                  verbose=0, distributed=distributed)
+trainer.fit(ChunkedRows(X, block_bytes=40 * 12 * 8), y)
+if trainer.writes_files:
+    np.savez(sys.argv[1], **{k: np.asarray(v) for k, v in model.state_dict().items()})
+if distributed:
+    import torch.distributed
+    torch.distributed.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_stream_like_one_process(tmp_path):
+    pytest.importorskip("torch.distributed")
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = [subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "two.npz"), "1"], stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": src, "RANK": str(r), "WORLD_SIZE": "2",
+                        "LOCAL_RANK": str(r), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                        "OMP_NUM_THREADS": "1"}) for r in range(2)]
+    results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _ in results), [err[-1500:] for _, err in results]
+    one = subprocess.run([sys.executable, str(script), str(tmp_path / "one.npz"), "0"],
+                         env={**os.environ, "PYTHONPATH": src}, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-1500:]
+    two, single = np.load(tmp_path / "two.npz"), np.load(tmp_path / "one.npz")
+    for name in single.files:
+        np.testing.assert_allclose(two[name], single[name], rtol=0, atol=1e-10, err_msg=name)

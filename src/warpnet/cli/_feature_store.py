@@ -187,7 +187,8 @@ def check_scheduler(text: str | None) -> str | None:
 
 def _open_complete(path: Path) -> tuple[Any, list[str]]:
     """The group of a complete feature store and its class names (DataError otherwise)."""
-    _, _, zarr = import_dask()
+    import zarr  # reading needs neither dask nor distributed (the dask extra is checked first)
+
     try:
         group = zarr.open_group(str(path), mode="r")
     except Exception:  # noqa: BLE001 - any unreadable path is "not a store"
