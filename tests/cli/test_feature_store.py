@@ -143,14 +143,48 @@ def test_features_through_a_tcp_scheduler(reference, tmp_path):
     np.testing.assert_array_equal(arrays(out)[0]["x"], arrays(reference)[0]["x"])
 
 
-def test_train_from_a_store_equals_train_from_the_npz(reference, tmp_path, capsys):
+def test_train_reads_the_store_block_by_block(reference, tmp_path, capsys, monkeypatch):
+    import json
+
+    from warpnet.cli._model_file import load_model
+    from warpnet.train import streaming
+
+    D = arrays(reference)[0]["x"].shape[1]
+    budget = 20 * D * 4  # 20 rows of float32: two chunks of 8 rows a block
+    monkeypatch.setattr(streaming, "DEFAULT_BLOCK_BYTES", budget)
+    reads = []
+    original = streaming.ChunkedRows.read_unit
+
+    def counting(self, u):
+        reads.append(int(self._starts[u + 1] - self._starts[u]))
+        return original(self, u)
+
+    monkeypatch.setattr(streaming.ChunkedRows, "read_unit", counting)
     assert main(["features", "--features", "hog", "--out", str(tmp_path / "f.npz")]) == 0
     flags = ["--epochs", "2", "-q", "--hidden", "16"]
-    assert main(["train", "--data", f"zarr:{reference}", "--out", str(tmp_path / "a"), *flags]) == 0
-    assert main(["train", "--data", f"npz:{tmp_path / 'f.npz'}", "--out", str(tmp_path / "b"),
+    for run in ("a", "b"):
+        assert main(["train", "--data", f"zarr:{reference}", "--out", str(tmp_path / run), *flags]) == 0
+    assert reads and max(reads) * D * 4 <= budget
+    assert main(["train", "--data", f"npz:{tmp_path / 'f.npz'}", "--out", str(tmp_path / "c"),
                  *flags]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1].split("(")[0] == lines[-2].split("(")[0]  # the same accuracies
+    assert lines[-3].split("(")[0] == lines[-2].split("(")[0]  # the same seed, the same run
+    a, c = (json.loads((tmp_path / r / "config.json").read_text()) for r in ("a", "c"))
+    assert a["samples"] == c["samples"]  # the same test and validation splits as in memory
+    assert abs(a["accuracy"]["test"] - c["accuracy"]["test"]) < 0.1  # another shuffle, no worse
+    # the standardization statistics of one streaming pass are those of the loaded rows
+    streamed, loaded = (load_model(tmp_path / r / "model.safetensors").preprocessing.standardizer_
+                        for r in ("a", "c"))
+    np.testing.assert_allclose(streamed.mean_, loaded.mean_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(streamed.std_, loaded.std_, rtol=1e-6, atol=1e-7)
+    assert main(["eval", str(tmp_path / "a" / "model.safetensors"), "--data", f"zarr:{reference}"]) == 0
+    assert f"test accuracy {a['accuracy']['test']:.4f}" in capsys.readouterr().out
+
+
+def test_train_from_a_store_refuses_image_features(reference, tmp_path, capsys):
+    assert main(["train", "--data", f"zarr:{reference}", "--features", "hog", "--out",
+                 str(tmp_path / "run"), "-q"]) == 1
+    assert "need images" in capsys.readouterr().err
 
 
 def test_train_refuses_an_unfinished_store(tmp_path, capsys):

@@ -130,3 +130,62 @@ def test_two_inputs_of_one_shape_computed_together_keep_their_own_features(clien
     whole = hog.transform(persisted).compute()
     np.testing.assert_array_equal(part, whole[:10])
     np.testing.assert_array_equal(whole, hog.transform(a))
+
+
+
+@pytest.mark.parametrize("name", ["bow", "kmeans-triangle", "fisher-sift", "fisher-color"])
+def test_fit_loads_only_the_images_it_draws_and_equals_numpy(client, name, monkeypatch):
+    X = images(300)
+    params = dict(SMALL[name])
+    if name.startswith("fisher"):
+        params["n_descriptors"] = 40  # 9 patches an image: 4 * 40 / 9 -> 18 of 300 images
+    else:
+        params["n_patches"] = 30  # patches from at most 30 of 300 images
+    from warpnet.features import _dask
+
+    loaded = []
+    original = _dask.LazyImages.__getitem__
+
+    def counting(self, key):
+        out = original(self, key)
+        loaded.append(len(out))
+        return out
+
+    monkeypatch.setattr(_dask.LazyImages, "__getitem__", counting)
+    a = FEATURES[name](**params).fit(da.from_array(X, chunks=50))
+    b = FEATURES[name](**params).fit(X)
+    np.testing.assert_array_equal(a.transform(X[:20]), b.transform(X[:20]))
+    assert 0 < sum(loaded) <= 31  # the drawn images (plus one for the descriptor's shape)
+
+
+def test_features_that_learn_nothing_load_one_image():
+    from warpnet.features import HOG, ColorHistogram
+
+    X = da.from_array(images(40), chunks=10)
+    for est in (HOG(), ColorHistogram(), DenseSIFT(patch_size=8, step=4), ColorStats(patch_size=8)):
+        assert fit_sample(est, X).shape == (1, 16, 16, 3), type(est).__name__
+
+
+def test_product_quantizer_fit_loads_the_drawn_rows_only(client, monkeypatch):
+    from warpnet.features import ProductQuantizer, pq
+
+    rows = np.random.default_rng(0).standard_normal((2000, 16)).astype(np.float32)
+    seen = []
+    original = pq.validate_data
+
+    def recording(est, X, **kw):
+        seen.append((type(X), np.shape(X)))
+        return original(est, X, **kw)
+
+    monkeypatch.setattr(pq, "validate_data", recording)
+    a = ProductQuantizer(sub_dim=4, bits_per_value=1, n_samples=100, random_state=0)
+    b = ProductQuantizer(sub_dim=4, bits_per_value=1, n_samples=100, random_state=0)
+    a.fit(da.from_array(rows, chunks=(250, 16)))
+    assert seen == [(np.ndarray, (100, 16))]  # the drawn rows, computed; never the whole array
+    b.fit(rows)
+    np.testing.assert_array_equal(a.codebooks_, b.codebooks_)
+    assert a.n_features_in_ == 16
+    with pytest.raises(ValueError, match="sub_dim=3 does not divide"):
+        ProductQuantizer(sub_dim=3, n_samples=10).fit(da.from_array(rows))
+    with pytest.raises(ValueError, match="0 sample"):
+        ProductQuantizer(sub_dim=4, bits_per_value=1, n_samples=100).fit(da.from_array(rows[:0]))

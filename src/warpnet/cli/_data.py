@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +31,15 @@ class Source:
     Attributes:
         x, y: the training part (everything except the test split).
         x_test, y_test: the test split.
+        (``x`` and ``x_test`` are ``warpnet.train.streaming.ChunkedRows``, left in the store,
+        for ``zarr:PATH`` loaded with ``stream=True``; the labels are always in memory.)
         class_names: names of the classes, index = label.
         pixel_max: value of a white pixel (255 for 8-bit images, 16 for digits), None for vectors.
     """
 
-    x: np.ndarray
+    x: Any
     y: np.ndarray
-    x_test: np.ndarray
+    x_test: Any
     y_test: np.ndarray
     class_names: list[str]
     pixel_max: float | None
@@ -94,14 +97,34 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return kind, arg
 
 
-def load_source(spec: str, *, image_size: int = 32) -> Source:
-    """Load the data named by ``spec`` and split off its test part (errors as ``load_dataset``)."""
+def load_source(spec: str, *, image_size: int = 32, stream: bool = False) -> Source:
+    """Load the data named by ``spec`` and split off its test part (errors as ``load_dataset``).
+
+    With ``stream``, the features of a ``zarr:PATH`` store stay in the store (``ChunkedRows``
+    read block by block); other sources are loaded as always.
+    """
+    if stream and parse_spec(spec)[0] == "zarr":
+        return _stream_store(parse_spec(spec)[1])
     ds, pixel_max = load_dataset(spec, image_size=image_size)
     if ds.test is not None:
         return Source(ds.x, ds.y, ds.test.x, ds.test.y, list(ds.class_names), pixel_max)
     train_idx, test_idx = fixed_test_split(ds.y)
     return Source(ds.x[train_idx], ds.y[train_idx], ds.x[test_idx], ds.y[test_idx],
                   list(ds.class_names), pixel_max)
+
+
+def _stream_store(path: str) -> Source:
+    """A feature store's ``Source`` with the features left in the store."""
+    from . import _extras
+    from ._feature_store import open_streamed
+
+    _extras.require("dask", "--data zarr:PATH")
+    store = open_streamed(Path(_existing(path)))
+    if store.x_test is not None:
+        return Source(store.x, store.y, store.x_test, store.y_test, store.class_names, None)
+    train_idx, test_idx = fixed_test_split(store.y)
+    return Source(store.x.take(train_idx), store.y[train_idx], store.x.take(test_idx),
+                  store.y[test_idx], store.class_names, None)
 
 
 def fixed_test_split(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

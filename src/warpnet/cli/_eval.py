@@ -47,7 +47,7 @@ def format_confusion(counts: np.ndarray, class_names: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
-    source = _data.load_source(args.data, image_size=args.image_size)
+    source = _data.load_source(args.data, image_size=args.image_size, stream=True)
     parts = {"test": [(source.x_test, source.y_test)], "train": [(source.x, source.y)],
              "all": [(source.x, source.y), (source.x_test, source.y_test)]}[args.split]
     n_classes = len(loaded.class_names)

@@ -8,6 +8,10 @@ chunk whose first row is NaN is missing: a run killed at any moment (Zarr writes
 atomically) and started again computes and writes only the missing chunks, and ends with the
 same store as an uninterrupted run.  A store of another shape, dtype, chunking, spec or seed is
 refused unless ``overwrite`` is given.
+
+``warpnet train --data zarr:PATH`` reads the store block by block (``open_streamed``,
+``warpnet.train.streaming``): the features are never loaded whole, only the labels are.
+``load_store`` loads a store whole, for the commands that need the arrays in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +185,91 @@ def check_scheduler(text: str | None) -> str | None:
     return text
 
 
+def _open_complete(path: Path) -> tuple[Any, list[str]]:
+    """The group of a complete feature store and its class names (DataError otherwise)."""
+    import zarr  # reading needs neither dask nor distributed (the dask extra is checked first)
+
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception:  # noqa: BLE001 - any unreadable path is "not a store"
+        raise DataError(f"{str(path)!r} is not a Zarr group") from None
+    if group.attrs.get("format") != STORE_FORMAT:
+        raise DataError(f"{str(path)!r} is not a warpnet feature store")
+    if not group.attrs.get("complete"):
+        raise DataError(f"{str(path)!r} is unfinished: run the same 'warpnet features ... --out "
+                        f"{path}' again to write its missing chunks")
+    if "x" not in group:
+        raise DataError(f"{str(path)!r} lacks the array 'x'")
+    return group, list(group.attrs["class_names"])
+
+
+def open_streamed(path: Path, block_bytes: int | None = None) -> StoreRows:
+    """The features of a complete store, left in the store: ``x``/``x_test`` as
+    ``ChunkedRows`` that read ``block_bytes`` at most at a time (default
+    ``streaming.DEFAULT_BLOCK_BYTES``), the labels in memory.
+
+    Raises:
+        DataError: not a warpnet feature store, an unfinished one, labels out of range, or
+            arrays that do not fit (shape, dtype, lengths).
+    """
+    from ..data.validation import check_labels
+    from ..train.streaming import DEFAULT_BLOCK_BYTES, ChunkedRows
+
+    group, names = _open_complete(path)
+    block_bytes = DEFAULT_BLOCK_BYTES if block_bytes is None else block_bytes
+    parts: dict[str, tuple[Any, np.ndarray]] = {}
+    for key in ("x", "x_test"):
+        if key not in group:
+            continue
+        try:
+            x = ChunkedRows(group[key], block_bytes=block_bytes, name=f"{path} ({key})")
+        except (TypeError, ValueError) as exc:
+            raise DataError(str(exc)) from None
+        ykey = "y" + key[1:]
+        if ykey not in group:
+            raise DataError(f"{path}: has {key} but no {ykey}")
+        y = check_labels(group[ykey][...], len(names), f"{path} ({ykey})")
+        if len(y) != len(x):
+            raise DataError(f"{path}: {key} has {len(x)} rows but {ykey} {len(y)}")
+        parts[key] = (x, y)
+    if "x_test" in parts and parts["x_test"][0].shape[1] != parts["x"][0].shape[1]:
+        raise DataError(f"{path}: x_test has {parts['x_test'][0].shape[1]} features, x "
+                        f"{parts['x'][0].shape[1]}")
+    x, y = parts["x"]
+    x_test, y_test = parts.get("x_test", (None, None))
+    return StoreRows(x, y, x_test, y_test, names)
+
+
+@dataclass(frozen=True)
+class StoreRows:
+    """A store's arrays, the features not loaded (``ChunkedRows``), the labels loaded."""
+
+    x: Any
+    y: np.ndarray
+    x_test: Any | None
+    y_test: np.ndarray | None
+    class_names: list[str]
+
+
+def fit_standardizer(pre: Any, rows: Any) -> None:
+    """Fit the ``Preprocessor`` ``pre`` (no features: a store holds feature vectors already) on
+    the ``ChunkedRows`` ``rows`` in one streaming pass: the same statistics as
+    ``Standardizer.fit`` on the loaded rows (float64 mean and std, 1 where std is 0).
+
+    Raises:
+        DataError: ``pre`` asks for image features.
+        ValueError: NaN or inf in the store (naming the row).
+    """
+    if pre.features is not None:
+        raise DataError(f"features {pre.features!r} need images (N, H, W[, C]), but a feature "
+                        f"store holds vectors of {rows.shape[1]} values; leave --features out")
+    mean, std = rows.mean_std()
+    std[std < 1e-12] = 1.0
+    pre.input_shape_ = (int(rows.shape[1]),)
+    pre.standardizer_.mean_ = mean.astype(np.float32)
+    pre.standardizer_.std_ = std.astype(np.float32)
+
+
 def load_store(path: Path):  # noqa: ANN201 - warpnet.data.Dataset
     """The features of a complete store as a ``warpnet.data.Dataset`` (with its test split).
 
@@ -192,17 +282,7 @@ def load_store(path: Path):  # noqa: ANN201 - warpnet.data.Dataset
     from ..data import Dataset
     from ..data.validation import check_features, check_labels
 
-    _, _, zarr = import_dask()
-    try:
-        group = zarr.open_group(str(path), mode="r")
-    except Exception:  # noqa: BLE001 - any unreadable path is "not a store"
-        raise DataError(f"{str(path)!r} is not a Zarr group") from None
-    if group.attrs.get("format") != STORE_FORMAT:
-        raise DataError(f"{str(path)!r} is not a warpnet feature store")
-    if not group.attrs.get("complete"):
-        raise DataError(f"{str(path)!r} is unfinished: run the same 'warpnet features ... --out "
-                        f"{path}' again to write its missing chunks")
-    names = list(group.attrs["class_names"])
+    group, names = _open_complete(path)
     parts = {}
     for key in ("x", "x_test"):
         if key not in group:
@@ -216,7 +296,5 @@ def load_store(path: Path):  # noqa: ANN201 - warpnet.data.Dataset
         if len(y) != len(x):
             raise DataError(f"{path}: {key} has {len(x)} rows but y{key[1:]} {len(y)}")
         parts[key] = Dataset(x=x, y=y, class_names=names)
-    if "x" not in parts:
-        raise DataError(f"{str(path)!r} lacks the array 'x'")
     ds = parts["x"]
     return Dataset(x=ds.x, y=ds.y, class_names=names, test=parts.get("x_test"))

@@ -288,18 +288,27 @@ def run(args: argparse.Namespace) -> int:
     if writer:
         _run_folder.prepare(out)  # before any data is read or any epoch is spent
 
-    source = _data.load_source(config.data, image_size=config.image_size)
+    source = _data.load_source(config.data, image_size=config.image_size, stream=True)
     if config.val_fraction > 0:
         kept, held = _data.split_indices(source.y, config.val_fraction, config.seed,
                                          "the validation split")
     else:
         kept, held = np.arange(len(source.y)), np.arange(0)
     pre = Preprocessor(config.features, pixel_max=source.pixel_max, random_state=config.seed)
-    pre.fit(source.x[kept])
-    x_train, y_train = pre.transform(source.x[kept]), source.y[kept]
-    x_val = pre.transform(source.x[held]) if len(held) else None
-    y_val = source.y[held]
-    x_test, y_test = pre.transform(source.x_test), source.y_test
+    y_train, y_val, y_test = source.y[kept], source.y[held], source.y_test
+    if isinstance(source.x, np.ndarray):
+        pre.fit(source.x[kept])
+        x_train = pre.transform(source.x[kept])
+        x_val = pre.transform(source.x[held]) if len(held) else None
+        x_test = pre.transform(source.x_test)
+    else:  # a feature store, read block by block: standardized as each block is read
+        from ._feature_store import fit_standardizer
+
+        fit_standardizer(pre, source.x.take(kept))
+        standardize = pre.standardizer_.transform
+        x_train = source.x.take(kept).mapped(standardize)
+        x_val = source.x.take(held).mapped(standardize) if len(held) else None
+        x_test = source.x_test.mapped(standardize)
 
     model = build_model(config, x_train.shape[1], len(source.class_names))
     if config.augment is not None and pre.image_shape is None:

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from ..checks import check_images
-from ._dask import fit_sample, is_dask_array, transform_dask
+from ._dask import LazyImages, fit_sample, is_dask_array, transform_dask
 from ._parallel import chunk_starts, run_chunks
 
 # A progress bar pays off only when extraction takes seconds: this many pixels or more.
@@ -37,6 +37,10 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     _chunk_pixels: int = 1 << 17
     #: False when ``fit`` learns nothing from pixel values (a Dask ``fit`` then loads one image).
     _learns_from_pixels: bool = True
+    #: True when ``_fit_images`` reads its images only through ``len``, ``shape`` and row
+    #: indexing (``images[idx]``, ``images[a:b]``): a Dask ``fit`` then hands it a
+    #: ``LazyImages`` and loads exactly the images it draws.
+    _fit_indexes_images: bool = False
 
     # -- hooks ---------------------------------------------------------------
     def _check_params(self) -> None:
@@ -75,11 +79,14 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 wrong rank or too small for the parameters.
         """
         self._check_params()
-        if is_dask_array(X):
-            X = fit_sample(self, X)
-        images, _ = check_images(
-            X, image_shape=self.image_shape, allow_channels=self._allow_channels
-        )
+        if is_dask_array(X) and self._learns_from_pixels and self._fit_indexes_images:
+            images = LazyImages(X, self.image_shape, self._allow_channels)
+        else:
+            if is_dask_array(X):
+                X = fit_sample(self, X)
+            images, _ = check_images(
+                X, image_shape=self.image_shape, allow_channels=self._allow_channels
+            )
         shape = tuple(images.shape[1:])
         self._check_image_shape(shape)
         self._fit_images(images)

@@ -10,9 +10,13 @@ turned off, so a cluster of ``w`` workers with ``t`` threads runs ``w * t``
 threads, not ``w * t * cores``.
 
 ``fit`` on a Dask array loads only what the transformer needs: one image for
-features that learn nothing from pixels (HOG, colour histograms: the shape is
-all they need), a random sample of at most ``dask_fit_images`` images for the
-others (all of them when the array is smaller, so the fit then equals NumPy's).
+features that learn nothing from pixels (HOG, colour histograms, the dense
+descriptors: the shape is all they need); for features whose fit draws images
+(bag of words: the images of its random patches; Fisher vectors: the images it
+describes) exactly the images the NumPy fit would draw, through ``LazyImages``,
+so the fit equals NumPy's bit for bit whatever the array's size.  Any other
+learning transformer gets a random sample of at most ``dask_fit_images`` images
+(all of them when the array is smaller, so the fit then equals NumPy's).
 """
 
 from __future__ import annotations
@@ -120,3 +124,46 @@ def fit_sample(est: ImageTransformer, X: Any) -> np.ndarray:
     rng = np.random.default_rng(seed if not isinstance(seed, np.random.Generator) else seed.integers(2**63))
     idx = np.sort(rng.choice(n, size=limit, replace=False))
     return np.asarray(X[idx].compute())
+
+
+class LazyImages:
+    """The images of a Dask array as a fit sees them, computed only when indexed.
+
+    ``len``, ``shape``, ``ndim`` and ``dtype`` are those of the validated images
+    (``check_images``: (N, H, W[, C]), flattened rows reshaped with ``image_shape``)
+    and cost nothing; ``images[key]`` (a slice or a 1-D integer array) computes
+    those images alone and validates them as ``check_images`` would the whole
+    array, so a fit that reads its images only this way sees the same pixels as
+    on NumPy.  ``loaded`` counts the images computed so far.
+
+    Raises:
+        ValueError: an empty array or images of the wrong rank or shape (at
+            construction); NaN/inf or bad pixels (when indexed).
+        TypeError: a non-numeric dtype; an index other than a slice or int array.
+    """
+
+    def __init__(self, X: Any, image_shape: Any = None,
+                 allow_channels: tuple[int, ...] | None = None) -> None:
+        from ._validation import check_images
+
+        if int(X.shape[0]) == 0:
+            raise ValueError(f"X has 0 images (shape={tuple(X.shape)}): fit needs at least one")
+        self._check = lambda a: check_images(a, image_shape=image_shape,
+                                             allow_channels=allow_channels)[0]
+        probe = self._check(np.zeros((1, *X.shape[1:]), dtype=X.dtype))
+        self._X = X
+        self.shape = (int(X.shape[0]), *probe.shape[1:])
+        self.ndim, self.dtype = len(self.shape), probe.dtype
+        self.loaded = 0
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, slice):
+            key = np.asarray(key)
+            if key.ndim != 1 or key.dtype.kind not in "iu":
+                raise TypeError(f"LazyImages takes a slice or a 1-D integer array, got {key!r}")
+        images = self._check(np.asarray(self._X[key].compute()))
+        self.loaded += len(images)
+        return images

@@ -112,6 +112,7 @@ class BagOfWords(ImageTransformer):
     # Bounds the (patches, n_words) distance matrix of a chunk: 2**16 pixels are 64 images of
     # 32x32, i.e. 46,656 patches of 6x6 at stride 1 (300 MB of float32 distances at 1,600 words).
     _chunk_pixels = 1 << 16
+    _fit_indexes_images = True  # a Dask fit loads only the images of the drawn patches
 
     def __init__(
         self,
@@ -198,8 +199,12 @@ class BagOfWords(ImageTransformer):
         rows = rng.integers(0, H - p + 1, self.n_patches)
         cols = rng.integers(0, W - p + 1, self.n_patches)
         offs = np.arange(p)
+        source = images
+        if not isinstance(images, np.ndarray):  # a Dask array's LazyImages: load the drawn ones
+            used, idx = np.unique(idx, return_inverse=True)
+            source = images[used]
         # (n, p, p[, C]): fancy indexing gathers all sampled patches in one step.
-        patches = images[
+        patches = source[
             idx[:, None, None], rows[:, None, None] + offs[None, :, None], cols[:, None, None] + offs
         ]
         X = self._describe(patches)

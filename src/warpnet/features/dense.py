@@ -28,6 +28,7 @@ class DenseDescriptor(ImageTransformer):
     #: descriptor length per patch
     length: int = 0
     _chunk_pixels = 1 << 16  # bounds the (chunk, maps, H, W) per-pixel maps
+    _learns_from_pixels = False  # fit checks pixels only: a Dask fit loads one image
 
     def __init__(
         self,

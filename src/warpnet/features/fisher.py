@@ -82,6 +82,8 @@ class FisherVector(ImageTransformer):
 
     _default_descriptor: type[DenseDescriptor] = DenseSIFT
 
+    _fit_indexes_images = True  # a Dask fit loads only the images it describes
+
     def __init__(
         self,
         n_components: int = 256,

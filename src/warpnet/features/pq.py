@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from ..checks import check_int
+from ._dask import is_dask_array
 
 # Largest code: 16 bits (uint16 codes, 65,536 centroids per codebook).
 _MAX_BITS = 16
@@ -105,13 +106,29 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def fit(self, X: object, y: object = None) -> ProductQuantizer:
         """Learn one codebook per sub-vector position from rows of ``X`` (N, D); return ``self``.
 
+        ``X`` may be a ``dask.array``: only the ``n_samples`` rows drawn are loaded (and
+        checked for NaN/inf), the same rows as from the NumPy array, so the codebooks are equal.
+
         Raises:
             ValueError: bad parameters, D not a multiple of ``sub_dim``, N < 2 **
                 (sub_dim * bits_per_value), NaN/inf values.
         """
         self._check_params()
-        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=True)
-        N, D = X.shape
+        rng = np.random.default_rng(self.random_state)
+        rows = None
+        if is_dask_array(X):  # load only the rows k-means draws: the same rows as on NumPy
+            N = int(X.shape[0]) if X.ndim else 0
+            if X.ndim == 2 and N > 0:
+                rows = np.sort(rng.choice(N, min(N, self.n_samples), replace=False))
+                X = X[rows]
+            else:  # a wrong rank or no rows: validate_data names it, from one row
+                X = X[:1]
+            X = validate_data(self, np.asarray(X.compute()), dtype=(np.float32, np.float64),
+                              reset=True)
+        else:
+            X = validate_data(self, X, dtype=(np.float32, np.float64), reset=True)
+            N = X.shape[0]
+        D = X.shape[1]
         G, K = self.sub_dim, self.n_centroids
         if D % G:
             raise ValueError(
@@ -123,8 +140,10 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
                 f"X has {N} sample(s), but {K} centroids per codebook (sub_dim={G}, "
                 f"bits_per_value={self.bits_per_value}) need at least {K}"
             )
-        rng = np.random.default_rng(self.random_state)
-        rows = np.sort(rng.choice(N, min(N, self.n_samples), replace=False))
+        if rows is None:
+            rows = np.sort(rng.choice(N, min(N, self.n_samples), replace=False))
+        else:  # X holds the drawn rows already
+            rows = np.arange(len(X))
         sample = X[rows].astype(np.float32).reshape(len(rows), D // G, G).transpose(1, 0, 2)
         self.codebooks_ = _kmeans(np.ascontiguousarray(sample), K, self.max_iter, rng)
         self.n_iter_ = self.max_iter

@@ -50,6 +50,7 @@ from .interrupt import InterruptFlag, TrainingInterrupted, catch_signals
 from .regularize import WeightEMA, clip_grad_norm
 from .state import EarlyStopping, Position, load_state, save_state
 from .step import make_step, minibatches
+from .streaming import ChunkedRows, is_out_of_core
 
 __all__ = ["Trainer", "TrainConfig", "DIGITS_DEFAULTS"]
 
@@ -230,6 +231,9 @@ class Trainer:
 
         Args:
             X: (N, D) real-valued features; cast once to the model's dtype (float32 stays float32).
+                A source not in memory (a Zarr or Dask array, a ``streaming.ChunkedRows``, any
+                object with ``shape``, ``dtype`` and row-slice ``__getitem__``) is read block by
+                block instead, as is ``validation``'s (``train.streaming``: a block shuffle).
             y: (N,) integer class labels in [0, C) for "softmax"/"svm"; (N,) or (N, K) real targets
                 for "mse".
             validation: ``(X_val, y_val)`` evaluated after every epoch, or None.
@@ -315,14 +319,18 @@ class Trainer:
             pos.rng_state = rng.bit_generator.state
         else:
             rng.bit_generator.state = pos.rng_state
-        order = rng.permutation(N)  # (N,) int64
+        # A source that is not in memory is read block by block (``streaming``: a block shuffle).
+        plan = train.x.plan_epoch(rng) if isinstance(train.x, ChunkedRows) else None
+        order = rng.permutation(N) if plan is None else plan.order  # (N,) int64
         if self._dist is not None:  # this rank's share of every global batch
             order, local_sizes, global_sizes = self._dist.shard(order, B)
             B = local_sizes[0]
 
         progress.start_epoch(epoch, N, done=min(pos.batch * B, N))
         self.model.train()
-        with minibatches(train.x, train.y, train.w, order, B, buffers=self._batch_buffers) as batches:
+        batches_of = minibatches(train.x, train.y, train.w, order, B, buffers=self._batch_buffers) \
+            if plan is None else train.x.minibatches(plan, train.y, train.w, order, B)
+        with batches_of as batches:
             for b in range(pos.batch, n_batches):
                 self.batch = b
                 if self._dist is not None:
@@ -460,7 +468,8 @@ class Trainer:
     def predict_scores(self, X: Any) -> Array:
         """Raw scores (logits) of shape (N, C) for ``X`` (N, D), computed in eval mode in batches;
         an array of the model's namespace and dtype."""
-        x = self._to_model(inputs.check_features(X, self._n_features, self._dtype, "X"))
+        x = self._streamed(X, "X") if is_out_of_core(X) else \
+            self._to_model(inputs.check_features(X, self._n_features, self._dtype, "X"))
         chunks = [scores for scores, _, _ in forward_chunks(self.model, x)]
         if self._on_numpy:
             return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
@@ -468,14 +477,23 @@ class Trainer:
 
     # -- inputs --------------------------------------------------------------------------------
     def _prepare(self, X: Any, y: Any, sample_weight: Any, xname: str, yname: str) -> Data:
-        x = inputs.check_features(X, self._n_features, self._dtype, xname)
+        streamed = is_out_of_core(X)  # read block by block, never loaded whole
+        x = self._streamed(X, xname) if streamed else \
+            inputs.check_features(X, self._n_features, self._dtype, xname)
         N = len(x)
         if self._regression:
             t = inputs.check_targets(y, N, self._n_outputs, self._dtype, yname, xname)
         else:
             t = inputs.check_labels(y, N, self._n_outputs, yname, xname)
         w = None if sample_weight is None else inputs.check_sample_weight(sample_weight, N, self._dtype)
-        return Data(self._to_model(x), self._to_model(t), None if w is None else self._to_model(w))
+        return Data(x if streamed else self._to_model(x), self._to_model(t),
+                    None if w is None else self._to_model(w))
+
+    def _streamed(self, X: Any, name: str) -> ChunkedRows:
+        """An out-of-core source (``is_out_of_core``) read as the model's dtype and device."""
+        rows = X if isinstance(X, ChunkedRows) else ChunkedRows(X, name=name)
+        return rows.prepared(self._dtype, name, self._n_features,
+                             None if self._on_numpy else self._to_model)
 
     def _prepare_validation(self, validation: Any, train: Data) -> Data | None:
         if validation is None:
