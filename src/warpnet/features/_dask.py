@@ -144,7 +144,7 @@ class LazyImages:
 
     def __init__(self, X: Any, image_shape: Any = None,
                  allow_channels: tuple[int, ...] | None = None) -> None:
-        from ._validation import check_images
+        from ..checks import check_images
 
         if int(X.shape[0]) == 0:
             raise ValueError(f"X has 0 images (shape={tuple(X.shape)}): fit needs at least one")
