@@ -49,6 +49,13 @@ class Registry(Generic[T]):
             raise UsageError(f"unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}")
         return found
 
+    def __getitem__(self, name: str) -> T:
+        """``registry[name]``, as a dict reads: ``KeyError`` listing the known names otherwise."""
+        found = self._lookup(name) if isinstance(name, str) else None
+        if found is None:
+            raise KeyError(f"unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}")
+        return found
+
     def _lookup(self, name: str) -> T | None:
         return self._entries.get(name)
 

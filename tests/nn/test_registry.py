@@ -117,3 +117,11 @@ def test_a_norm_name_is_registered_once_and_the_message_names_both_classes():
                                          r".*CentreNorm"):
         nn.NORMS.register("batch")(CentreNorm)
     assert nn.NORMS.get("batch") is nn.BatchNorm1d
+
+
+def test_a_registry_reads_like_a_dict():
+    assert nn.ACTIVATIONS["relu"] is nn.ACTIVATIONS.get("relu")
+    with pytest.raises(KeyError, match="unknown activation 'nope'.*relu"):
+        nn.ACTIVATIONS["nope"]
+    with pytest.raises(KeyError):
+        nn.ACTIVATIONS[3]
