@@ -390,13 +390,18 @@ def main() -> None:
 def autograd_step(sizes: list[int], batch: int):
     """``warpnet_step``'s training step with its total loss (softmax cross-entropy + L2) written as
     one ``warpnet.autograd`` expression and ``loss.backward()`` instead of the layers' own
-    backward; the same SGD update then runs on the autograd gradients."""
+    backward.  The update is the explicit step's own: the autograd gradients (the L2 term's
+    included) go into the parameters' ``.grad`` and ``make_step``'s ``update()`` runs the same
+    compiled SGD-momentum loop on them, with no penalty of its own (the explicit step folds its L2
+    gradient ``2 * reg * W`` into that loop; here the expression already holds it)."""
     from warpnet import autograd, nn, optim
+    from warpnet.train import make_step
 
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
     params = model.parameters()
     opt = optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    update = make_step(model, nn.SoftmaxCrossEntropy(), opt).update
     leaves = [autograd.Tensor(p.value, requires_grad=True) for p in params]  # the same arrays
     weights, biases = leaves[0::2], leaves[1::2]
     X, rows = autograd.Tensor(x), np.arange(batch)
@@ -415,7 +420,7 @@ def autograd_step(sizes: list[int], batch: int):
         loss.backward()
         for p, t in zip(params, leaves, strict=True):
             p.grad = t.grad
-        opt.step()
+        update()
         return float(loss.value)
 
     return step
