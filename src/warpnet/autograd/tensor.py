@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,7 +80,7 @@ class Tensor:
     shapes do not fit; each message names the operation and the shapes.
     """
 
-    __slots__ = ("value", "grad", "op", "name", "_requires_grad", "_parents", "_vjp", "_views",
+    __slots__ = ("value", "_grad", "op", "name", "_requires_grad", "_parents", "_vjp", "_views",
                  "_elementwise", "_param", "_freed", "_serial", "_pending", "_owned")
     # NumPy must hand ``array <op> tensor`` to the tensor's reflected operator, not loop over it.
     __array_ufunc__ = None
@@ -98,7 +99,7 @@ class Tensor:
         except TypeError:
             raise TypeError(f"Tensor(value) takes an array, got {type(value).__name__}") from None
         self.value = value
-        self.grad: Array | None = None
+        self._grad: Array | None = None
         self.op: str | None = None
         self.name = name
         self._parents: tuple[Tensor, ...] = ()
@@ -112,6 +113,19 @@ class Tensor:
         self.requires_grad = requires_grad
 
     # -- properties ------------------------------------------------------------------------------
+    @property
+    def grad(self) -> Array | None:
+        """The gradient (see the class's notes)."""
+        g = self._grad
+        if g is not None and g.shape != self.value.shape:
+            # Kept as a sum's gradient arrived (size 1 along the summed axes) until read.
+            g = self._grad = _xp(g).broadcast_to(g, self.value.shape)
+        return g
+
+    @grad.setter
+    def grad(self, value: Array | None) -> None:
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         """Whether ``backward`` computes a gradient for this tensor (settable on leaves)."""
@@ -164,7 +178,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same array as a new leaf that records nothing (a constant in an expression)."""
-        return Tensor(self.value)
+        return _constant(self.value)
 
     # -- reverse mode ----------------------------------------------------------------------------
     def backward(self, grad: Any = None, *, retain_graph: bool = False) -> None:
@@ -196,17 +210,14 @@ class Tensor:
             if g is None:
                 continue  # every path from here to the output was cut (e.g. a constant operand)
             node._pending = None
-            full = g
-            if g.shape != node.value.shape:
+            if not node._elementwise and g.shape != node.value.shape:
                 # A gradient spread lazily (a sum's: size 1 along the summed axes): elementwise
-                # operations take it as it is (``2 * g * W`` scales one number), the others and
-                # ``.grad`` get every entry, as a view.
-                full = _xp(g).broadcast_to(g, node.value.shape)
-                if not node._elementwise:
-                    g = full
-            node.grad = full if node.grad is None else node.grad + full  # never written into
+                # operations take it as it is (``2 * g * W`` scales one number), the others get
+                # every entry, as a view (and ``.grad`` when it is read).
+                g = _xp(g).broadcast_to(g, node.value.shape)
+            node._grad = g if node._grad is None else node._grad + g  # never written into
             if node._param is not None:
-                node._param.grad += full
+                node._param.grad += g
             vjp = node._vjp
             if vjp is None:
                 continue
@@ -525,6 +536,9 @@ def _add_contribution(t: Tensor, c: Any, fresh: bool) -> None:
 
 
 # -- walking the graph ---------------------------------------------------------------------------
+_by_serial = operator.attrgetter("_serial")
+
+
 def _reverse_topological(root: Tensor) -> list[Tensor]:
     """The tensors ``root`` depends on through tensors that require gradients, ``root`` first and
     each before its operands (newest first: see ``_serial``).  A loop over a stack, not recursion,
@@ -545,7 +559,7 @@ def _reverse_topological(root: Tensor) -> list[Tensor]:
             if parent._requires_grad and id(parent) not in found:
                 found[id(parent)] = parent
                 stack.append(parent)
-    return sorted(found.values(), key=lambda t: t._serial, reverse=True)
+    return sorted(found.values(), key=_by_serial, reverse=True)
 
 
 def graph_nodes(root: Tensor) -> list[Tensor]:
@@ -573,15 +587,23 @@ def _result(op: str, value: Array, parents: tuple[Tensor, ...], vjp: VJP,
     every other vjp gets ``g`` of the result's shape."""
     if isinstance(value, np.generic):  # NumPy's full reductions give scalars: keep 0-d arrays
         value = np.asarray(value)
-    out = Tensor.__new__(Tensor)
-    out.value, out.grad, out.op, out.name = value, None, op, None
-    out._param, out._freed, out._views, out._elementwise = None, False, views, elementwise
-    out._serial, out._pending, out._owned = next(_serial), None, False
-    out._requires_grad, out._parents, out._vjp = False, (), None
+    out = _constant(value)
+    out.op, out._views, out._elementwise = op, views, elementwise
     for p in parents:
         if p._requires_grad:
             out._requires_grad, out._parents, out._vjp = True, parents, vjp
             break
+    return out
+
+
+def _constant(value: Array) -> Tensor:
+    """A leaf that records nothing, around an array known to be one (``Tensor(value)`` without
+    its checks)."""
+    out = Tensor.__new__(Tensor)
+    out.value, out._grad, out.op, out.name = value, None, None, None
+    out._param, out._freed, out._views, out._elementwise = None, False, False, False
+    out._serial, out._pending, out._owned = next(_serial), None, False
+    out._requires_grad, out._parents, out._vjp = False, (), None
     return out
 
 
@@ -597,8 +619,8 @@ def _lift(other: Any, like: Tensor | None, op: str) -> Tensor:
         dtype = like.value.dtype if _is_float(xp, like.value) or isinstance(other, numbers.Integral) \
             else None
         if isinstance(like.value, np.ndarray):
-            return Tensor(np.asarray(other, dtype=dtype))
-        return Tensor(xp.asarray(other, dtype=dtype, device=backend.device(like.value)))
+            return _constant(np.asarray(other, dtype=dtype))
+        return _constant(xp.asarray(other, dtype=dtype, device=backend.device(like.value)))
     try:
         return Tensor(other)
     except TypeError:
