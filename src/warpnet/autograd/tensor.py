@@ -396,8 +396,10 @@ class Tensor:
         def vjp(g: Array) -> tuple[Array]:
             return (xp.reshape(g / n, _kept(a.shape, axes)),)  # spread lazily, as sum's
 
-        return _result(_reduce_label("mean", axis), xp.mean(a.value, axis=axes, keepdims=keepdims),
-                       (a,), vjp)
+        # NumPy's mean is its sum divided by n, with Python's overhead of a general function.
+        value = np.add.reduce(a.value, axis=axes, keepdims=keepdims) / n \
+            if isinstance(a.value, np.ndarray) else xp.mean(a.value, axis=axes, keepdims=keepdims)
+        return _result(_reduce_label("mean", axis), value, (a,), vjp)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the maximal entries, shared equally between
@@ -406,7 +408,8 @@ class Tensor:
         xp = _xp(a.value)
         if any(a.shape[i] == 0 for i in axes):
             raise ValueError(f"max of {a._describe()} over an empty axis")
-        top = xp.max(a.value, axis=axes, keepdims=True)
+        top = np.maximum.reduce(a.value, axis=axes, keepdims=True) if isinstance(a.value, np.ndarray) \
+            else xp.max(a.value, axis=axes, keepdims=True)
 
         def vjp(g: Array) -> tuple[Array]:
             mask = xp.astype(a.value == top, a.value.dtype)
@@ -712,8 +715,11 @@ def _mT(xp: Any, m: Array) -> Array:
 
 def _axes(t: Tensor, axis: int | tuple[int, ...] | None, op: str) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative axes of ``t``; ValueError naming ``op`` else."""
+    ndim = t.value.ndim
     if axis is None:
-        return tuple(range(t.ndim))
+        return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, answered at once
+        return (axis % ndim,)
     items = axis if isinstance(axis, tuple) else (axis,)
     out = []
     for ax in items:
