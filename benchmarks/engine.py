@@ -390,13 +390,18 @@ def main() -> None:
 def autograd_step(sizes: list[int], batch: int):
     """``warpnet_step``'s training step with its total loss (softmax cross-entropy + L2) written as
     one ``warpnet.autograd`` expression and ``loss.backward()`` instead of the layers' own
-    backward; the same SGD update then runs on the autograd gradients."""
+    backward.  The update is the explicit step's own: the autograd gradients (the L2 term's
+    included) go into the parameters' ``.grad`` and ``make_step``'s ``update()`` runs the same
+    compiled SGD-momentum loop on them, with no penalty of its own (the explicit step folds its L2
+    gradient ``2 * reg * W`` into that loop; here the expression already holds it)."""
     from warpnet import autograd, nn, optim
+    from warpnet.train import make_step
 
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
     params = model.parameters()
     opt = optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    update = make_step(model, nn.SoftmaxCrossEntropy(), opt).update
     leaves = [autograd.Tensor(p.value, requires_grad=True) for p in params]  # the same arrays
     weights, biases = leaves[0::2], leaves[1::2]
     X, rows = autograd.Tensor(x), np.arange(batch)
@@ -415,16 +420,33 @@ def autograd_step(sizes: list[int], batch: int):
         loss.backward()
         for p, t in zip(params, leaves, strict=True):
             p.grad = t.grad
-        opt.step()
+        update()
         return float(loss.value)
 
     return step
 
 
-def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> None:
+def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> dict[str, dict[str, float]]:
     """Print the autograd step against the explicit engine's (same process, blocks taking turns,
-    the ratio taken block by block) and PyTorch's (fresh processes), on shape (a)."""
+    the ratio taken block by block) and PyTorch's (fresh processes), on shape (a): with BLAS's
+    threads as configured, then with every side on one thread (on a busy machine, threads that
+    wait for each other slow whichever step is running; one thread keeps the comparison to the
+    work itself).  Returns each line's numbers by thread count ("default", "1")."""
+    from threadpoolctl import threadpool_limits
+
+    results = {}
+    for threads in (None, 1):
+        if threads is None:
+            results["default"] = _autograd_against_explicit(rounds, n_steps)
+        else:
+            with threadpool_limits(limits=threads, user_api="blas"):
+                results[str(threads)] = _autograd_against_explicit(rounds, n_steps)
+    return results
+
+
+def _autograd_against_explicit(rounds: int, n_steps: int) -> dict[str, float]:
     sizes, batch = CONFIGS["a"]
+    threads = _threads()
     first = autograd_step(sizes, batch)(), warpnet_step(sizes, batch)()
     auto_step, explicit_step = autograd_step(sizes, batch), warpnet_step(sizes, batch)
     for _ in range(3):
@@ -436,14 +458,17 @@ def autograd_comparison(rounds: int = 5, n_steps: int = 20) -> None:
             auto.append(_time(auto_step, n_steps, 1))
             explicit.append(_time(explicit_step, n_steps, 1))
             ratios.append(auto[-1] / explicit[-1])
-        torch_s.append(torch_step_seconds(sizes, batch, _threads(), n_steps, 5)["seconds"])
-    print(f"autograd step, ({'-'.join(map(str, sizes))}, batch {batch}): autograd "
-          f"{min(auto) * 1e3:.2f} ms, explicit engine {min(explicit) * 1e3:.2f} ms, PyTorch "
-          f"{min(torch_s) * 1e3:.2f} ms; autograd / explicit {np.median(ratios):.2f}x (median of "
-          f"{len(ratios)} block pairs, {min(ratios):.2f}-{max(ratios):.2f}); first-step losses "
+        torch_s.append(torch_step_seconds(sizes, batch, threads, n_steps, 5)["seconds"])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"autograd step, ({'-'.join(map(str, sizes))}, batch {batch}), {threads} BLAS thread"
+          f"{'s' if threads > 1 else ''}: autograd {min(auto) * 1e3:.2f} ms, explicit engine "
+          f"{min(explicit) * 1e3:.2f} ms, PyTorch {min(torch_s) * 1e3:.2f} ms; autograd / explicit "
+          f"{np.median(ratios):.2f}x (median of {len(ratios)} block pairs, {min(ratios):.2f}-"
+          f"{max(ratios):.2f}; the bound is 1.5x); load average {load:.1f}; first-step losses "
           f"{first[0]:.6f} and {first[1]:.6f}")
-
-
+    return {"autograd_ms": min(auto) * 1e3, "explicit_ms": min(explicit) * 1e3,
+            "torch_ms": min(torch_s) * 1e3, "ratio": float(np.median(ratios)),
+            "ratio_low": min(ratios), "ratio_high": max(ratios)}
 
 
 def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: int = 256,

@@ -126,6 +126,22 @@ def test_a_parameter_leaf_adds_its_gradient_into_the_parameter():
     np.testing.assert_array_equal(p.grad, [[15.0, 17.0]])
 
 
+def test_a_sum_s_gradient_reaches_every_namespace_s_leaves_and_parameters_whole(xp):
+    # A sum's gradient travels spread lazily (size 1 along the summed axes); every .grad and
+    # parameter gradient read afterwards has its tensor's full shape.
+    w = Tensor(xp.asarray(np.arange(6.0).reshape(2, 3)), requires_grad=True)
+    p = nn.Parameter(np.array([[1.0, -2.0, 0.5]]))
+    b, q = Tensor(xp.asarray(np.ones(3)), requires_grad=True), Tensor(p)
+    ((w ** 2).sum() + 3.0 * (w + b).sum() + w.mean(axis=0, keepdims=True).sum()).backward()
+    (q ** 2).sum().backward()  # parameters are NumPy arrays
+    expected = 2 * np.arange(6.0).reshape(2, 3) + 3.0 + 0.5
+    assert tuple(w.grad.shape) == (2, 3) and tuple(b.grad.shape) == (3,)
+    np.testing.assert_allclose(backend.to_numpy(w.grad), expected)
+    np.testing.assert_allclose(backend.to_numpy(b.grad), [6.0, 6.0, 6.0])
+    np.testing.assert_array_equal(p.grad, [[2.0, -4.0, 1.0]])
+    np.testing.assert_array_equal(q.grad, [[2.0, -4.0, 1.0]])
+
+
 def test_detach_cuts_the_graph():
     a = Tensor(np.array([1.0, 3.0]), requires_grad=True)
     loss = (a - a.max().detach()).sum()

@@ -199,3 +199,60 @@ def test_lecture_losses_written_as_one_expression_match_torch():
         return hinge + softmax + 0.1 * (w1 ** 2).sum() + 0.1 * (w2 ** 2).sum()
 
     compare(ours, theirs, *(rng.standard_normal(s) for s in [(d, h), (h,), (h, c), (c,)]))
+
+
+# What a reduction's gradient reaches: it arrives spread lazily (size 1 along the reduced axes),
+# each operation below takes it as it is, broadcasting included.
+AFTER_A_REDUCTION = {
+    "+": (lambda a, b: a + b, lambda a, b: a + b),
+    "-": (lambda a, b: a - b, lambda a, b: a - b),
+    "*": (lambda a, b: a * b, lambda a, b: a * b),
+    "/": (lambda a, b: a / (b * b + 1.0), lambda a, b: a / (b * b + 1.0)),
+    "maximum": (autograd.maximum, torch.maximum),
+    "neg, **2, **3": (lambda a, b: -(a ** 2) * b + b ** 3, lambda a, b: -(a ** 2) * b + b ** 3),
+    "exp, log, tanh, sigmoid": (
+        lambda a, b: autograd.exp(a) + autograd.log(b * b + 1.0) * autograd.tanh(a) - autograd.sigmoid(b),
+        lambda a, b: torch.exp(a) + torch.log(b * b + 1.0) * torch.tanh(a) - torch.sigmoid(b)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(AFTER_A_REDUCTION))
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@settings(max_examples=30)
+@given(data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4),
+       keepdims=st.booleans())
+def test_a_reduction_s_gradient_through_each_elementwise_operation(op, reduction, data, shapes, keepdims):
+    a = data.draw(arrays(shapes.input_shapes[0], COARSE if op == "maximum" else VALUES))
+    b = data.draw(arrays(shapes.input_shapes[1], COARSE if op == "maximum" else VALUES))
+    axis = _axis(data, len(shapes.result_shape))
+    ours, theirs = AFTER_A_REDUCTION[op]
+    torch_op = {"sum": torch.sum, "mean": torch.mean}[reduction]
+
+    def reduced_theirs(x, y):
+        out = theirs(x, y)
+        dims = tuple(range(out.ndim)) if axis is None else axis
+        return torch_op(out, dim=dims, keepdim=keepdims) * 1.5
+
+    compare(lambda x, y: getattr(ours(x, y), reduction)(axis=axis, keepdims=keepdims) * 1.5,
+            reduced_theirs, a, b)
+
+
+@settings(max_examples=30)
+@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4))
+def test_a_reduction_s_gradient_into_products_shapes_indexing_and_repeated_uses(data, n, k):
+    # Operations that need every entry of their gradient, fed by sums; and one tensor whose
+    # gradient adds up lazily spread parts (two sums) and full ones, in either order.
+    a, w = data.draw(arrays((n, k), COARSE)), data.draw(arrays((k, n)))
+    rows = np.asarray(data.draw(st.lists(st.integers(0, n - 1), min_size=n, max_size=n)))
+
+    def ours(x, v):
+        return ((x @ v).sum() + x.T.sum(axis=0).mean() + x.reshape(-1).sum() + x.max(axis=1).sum()
+                + x[rows].sum() + x.sum(axis=0).sum() + x.sum() * x.mean(axis=1, keepdims=True)
+                + (v * v).sum(axis=1, keepdims=True).T)
+
+    def theirs(x, v):
+        return ((x @ v).sum() + x.T.sum(dim=0).mean() + x.reshape(-1).sum() + x.amax(dim=1).sum()
+                + x[torch.tensor(rows)].sum() + x.sum(dim=0).sum() + x.sum() * x.mean(dim=1, keepdim=True)
+                + (v * v).sum(dim=1, keepdim=True).T)
+
+    compare(ours, theirs, a, w)

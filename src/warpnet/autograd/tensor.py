@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,8 +80,8 @@ class Tensor:
     shapes do not fit; each message names the operation and the shapes.
     """
 
-    __slots__ = ("value", "grad", "op", "name", "_requires_grad", "_parents", "_vjp", "_views",
-                 "_param", "_freed", "_serial", "_pending", "_owned")
+    __slots__ = ("value", "_grad", "op", "name", "_requires_grad", "_parents", "_vjp", "_views",
+                 "_elementwise", "_param", "_freed", "_serial", "_pending", "_owned")
     # NumPy must hand ``array <op> tensor`` to the tensor's reflected operator, not loop over it.
     __array_ufunc__ = None
 
@@ -98,12 +99,12 @@ class Tensor:
         except TypeError:
             raise TypeError(f"Tensor(value) takes an array, got {type(value).__name__}") from None
         self.value = value
-        self.grad: Array | None = None
+        self._grad: Array | None = None
         self.op: str | None = None
         self.name = name
         self._parents: tuple[Tensor, ...] = ()
         self._vjp: VJP | None = None
-        self._views = False
+        self._views = self._elementwise = False
         self._freed = False
         self._serial = next(_serial)
         self._pending: Array | None = None  # the gradient being summed up during backward
@@ -112,6 +113,19 @@ class Tensor:
         self.requires_grad = requires_grad
 
     # -- properties ------------------------------------------------------------------------------
+    @property
+    def grad(self) -> Array | None:
+        """The gradient (see the class's notes)."""
+        g = self._grad
+        if g is not None and g.shape != self.value.shape:
+            # Kept as a sum's gradient arrived (size 1 along the summed axes) until read.
+            g = self._grad = _xp(g).broadcast_to(g, self.value.shape)
+        return g
+
+    @grad.setter
+    def grad(self, value: Array | None) -> None:
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         """Whether ``backward`` computes a gradient for this tensor (settable on leaves)."""
@@ -164,7 +178,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same array as a new leaf that records nothing (a constant in an expression)."""
-        return Tensor(self.value)
+        return _constant(self.value)
 
     # -- reverse mode ----------------------------------------------------------------------------
     def backward(self, grad: Any = None, *, retain_graph: bool = False) -> None:
@@ -196,16 +210,23 @@ class Tensor:
             if g is None:
                 continue  # every path from here to the output was cut (e.g. a constant operand)
             node._pending = None
-            node.grad = g if node.grad is None else node.grad + g  # never written into: shared
+            if not node._elementwise and g.shape != node.value.shape:
+                # A gradient spread lazily (a sum's: size 1 along the summed axes): elementwise
+                # operations take it as it is (``2 * g * W`` scales one number), the others get
+                # every entry, as a view (and ``.grad`` when it is read).
+                g = _xp(g).broadcast_to(g, node.value.shape)
+            node._grad = g if node._grad is None else node._grad + g  # never written into
             if node._param is not None:
                 node._param.grad += g
-            if node._vjp is None:
+            vjp = node._vjp
+            if vjp is None:
                 continue
-            for parent, contribution in zip(node._parents, node._vjp(g), strict=True):
+            views = node._views
+            for parent, contribution in zip(node._parents, vjp(g), strict=True):
                 if contribution is not None and parent._requires_grad:
                     # Added in place only into an array this pass made and nobody else holds:
                     # not the incoming gradient itself, nor a view of it.
-                    _add_contribution(parent, contribution, contribution is not g and not node._views)
+                    _add_contribution(parent, contribution, not views and contribution is not g)
             if not retain_graph:
                 node._vjp, node._freed = None, True  # what the vjp saved can go now
 
@@ -241,54 +262,62 @@ class Tensor:
     # -- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "+")
+        value = a.value + b.value
+        out = tuple(value.shape)
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return (_unbroadcast(g, a.shape) if a._requires_grad else None,
-                    _unbroadcast(g, b.shape) if b._requires_grad else None)
+            return (_unbroadcast(g, a.shape, out) if a._requires_grad else None,
+                    _unbroadcast(g, b.shape, out) if b._requires_grad else None)
 
-        return _result("+", a.value + b.value, (a, b), vjp)
+        return _result("+", value, (a, b), vjp, elementwise=True)
 
     def __radd__(self, other: Any) -> Tensor:
         return _lift(other, self, "+") + self
 
     def __sub__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "-")
+        value = a.value - b.value
+        out = tuple(value.shape)
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return (_unbroadcast(g, a.shape) if a._requires_grad else None,
-                    _unbroadcast(-g, b.shape) if b._requires_grad else None)
+            return (_unbroadcast(g, a.shape, out) if a._requires_grad else None,
+                    _unbroadcast(-g, b.shape, out) if b._requires_grad else None)
 
-        return _result("-", a.value - b.value, (a, b), vjp)
+        return _result("-", value, (a, b), vjp, elementwise=True)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _lift(other, self, "-") - self
 
     def __neg__(self) -> Tensor:
         a = self
-        return _result("neg", -a.value, (a,), lambda g: (-g,))
+        return _result("neg", -a.value, (a,), lambda g: (-g,), elementwise=True)
 
     def __mul__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "*")
+        value = a.value * b.value
+        out = tuple(value.shape)
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
-            return (_unbroadcast(g * b.value, a.shape) if a._requires_grad else None,
-                    _unbroadcast(g * a.value, b.shape) if b._requires_grad else None)
+            return (_unbroadcast(g * b.value, a.shape, out) if a._requires_grad else None,
+                    _unbroadcast(g * a.value, b.shape, out) if b._requires_grad else None)
 
-        return _result("*", a.value * b.value, (a, b), vjp)
+        return _result("*", value, (a, b), vjp, elementwise=True)
 
     def __rmul__(self, other: Any) -> Tensor:
         return _lift(other, self, "*") * self
 
     def __truediv__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "/")
+        value = a.value / b.value
+        out = tuple(value.shape)
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             # d(a/b)/db = -a / b**2
-            return (_unbroadcast(g / b.value, a.shape) if a._requires_grad else None,
-                    _unbroadcast(-g * a.value / (b.value * b.value), b.shape) if b._requires_grad
-                    else None)
+            return (_unbroadcast(g / b.value, a.shape, out) if a._requires_grad else None,
+                    _unbroadcast(-g * a.value / (b.value * b.value), b.shape, out)
+                    if b._requires_grad else None)
 
-        return _result("/", a.value / b.value, (a, b), vjp)
+        return _result("/", value, (a, b), vjp, elementwise=True)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _lift(other, self, "/") / self
@@ -300,14 +329,16 @@ class Tensor:
         a, p = self, float(exponent)
 
         def vjp(g: Array) -> tuple[Array]:
+            # p * g first: a sum's gradient (one number, spread lazily) is scaled once, and the
+            # full-size arrays are gone over once.
             if p == 0.0:  # x**0 is constant, even at x = 0 where p * x**(p-1) would be 0 * inf
-                return (g * 0.0 * a.value,)
+                return ((g * 0.0) * a.value,)
             if p == 2.0:  # the common square: no power function
-                return (g * (2.0 * a.value),)
-            return (g * (p * a.value ** (p - 1.0)),)
+                return ((2.0 * g) * a.value,)
+            return ((p * g) * a.value ** (p - 1.0),)
 
         value = a.value * a.value if p == 2.0 else a.value ** p
-        return _result(f"**{exponent:g}", value, (a,), vjp)
+        return _result(f"**{exponent:g}", value, (a,), vjp, elementwise=True)
 
     def __matmul__(self, other: Any) -> Tensor:
         a, b = _pair(self, other, "@")
@@ -349,7 +380,8 @@ class Tensor:
         xp = _xp(a.value)
 
         def vjp(g: Array) -> tuple[Array]:
-            return (xp.broadcast_to(xp.reshape(g, _kept(a.shape, axes)), a.shape),)
+            # Spread over the summed axes lazily: size 1 there (see ``backward``).
+            return (xp.reshape(g, _kept(a.shape, axes)),)
 
         value = _sum_numpy(a.value, axes, keepdims) if isinstance(a.value, np.ndarray) \
             else xp.sum(a.value, axis=axes, keepdims=keepdims)
@@ -362,10 +394,12 @@ class Tensor:
         n = math.prod(a.shape[i] for i in axes)
 
         def vjp(g: Array) -> tuple[Array]:
-            return (xp.broadcast_to(xp.reshape(g / n, _kept(a.shape, axes)), a.shape),)
+            return (xp.reshape(g / n, _kept(a.shape, axes)),)  # spread lazily, as sum's
 
-        return _result(_reduce_label("mean", axis), xp.mean(a.value, axis=axes, keepdims=keepdims),
-                       (a,), vjp, views=True)
+        # NumPy's mean is its sum divided by n, with Python's overhead of a general function.
+        value = np.add.reduce(a.value, axis=axes, keepdims=keepdims) / n \
+            if isinstance(a.value, np.ndarray) else xp.mean(a.value, axis=axes, keepdims=keepdims)
+        return _result(_reduce_label("mean", axis), value, (a,), vjp)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the maximal entries, shared equally between
@@ -374,7 +408,8 @@ class Tensor:
         xp = _xp(a.value)
         if any(a.shape[i] == 0 for i in axes):
             raise ValueError(f"max of {a._describe()} over an empty axis")
-        top = xp.max(a.value, axis=axes, keepdims=True)
+        top = np.maximum.reduce(a.value, axis=axes, keepdims=True) if isinstance(a.value, np.ndarray) \
+            else xp.max(a.value, axis=axes, keepdims=True)
 
         def vjp(g: Array) -> tuple[Array]:
             mask = xp.astype(a.value == top, a.value.dtype)
@@ -439,15 +474,17 @@ def maximum(a: Any, b: Any) -> Tensor:
     _check_same(a, b, "maximum")
     _check_broadcast(a, b, "maximum")
     xp = _xp(a.value)
+    value = xp.maximum(a.value, b.value)
+    out = tuple(value.shape)
 
     def vjp(g: Array) -> tuple[Array | None, Array | None]:
         # 1 where a wins, 1/2 on ties, 0 where b wins; b gets the rest.
         dtype = g.dtype
         share = xp.astype(a.value > b.value, dtype) + 0.5 * xp.astype(a.value == b.value, dtype)
-        return (_unbroadcast(g * share, a.shape) if a._requires_grad else None,
-                _unbroadcast(g * (1.0 - share), b.shape) if b._requires_grad else None)
+        return (_unbroadcast(g * share, a.shape, out) if a._requires_grad else None,
+                _unbroadcast(g * (1.0 - share), b.shape, out) if b._requires_grad else None)
 
-    return _result("maximum", xp.maximum(a.value, b.value), (a, b), vjp)
+    return _result("maximum", value, (a, b), vjp, elementwise=True)
 
 
 def exp(x: Any) -> Tensor:
@@ -455,14 +492,14 @@ def exp(x: Any) -> Tensor:
     a = _lift(x, None, "exp")
     xp = _xp(a.value)
     out = xp.exp(a.value)
-    return _result("exp", out, (a,), lambda g: (g * out,))
+    return _result("exp", out, (a,), lambda g: (g * out,), elementwise=True)
 
 
 def log(x: Any) -> Tensor:
     """Elementwise natural logarithm; derivative ``1 / x``."""
     a = _lift(x, None, "log")
     xp = _xp(a.value)
-    return _result("log", xp.log(a.value), (a,), lambda g: (g / a.value,))
+    return _result("log", xp.log(a.value), (a,), lambda g: (g / a.value,), elementwise=True)
 
 
 def tanh(x: Any) -> Tensor:
@@ -470,7 +507,7 @@ def tanh(x: Any) -> Tensor:
     a = _lift(x, None, "tanh")
     xp = _xp(a.value)
     out = xp.tanh(a.value)
-    return _result("tanh", out, (a,), lambda g: (g * (1.0 - out * out),))
+    return _result("tanh", out, (a,), lambda g: (g * (1.0 - out * out),), elementwise=True)
 
 
 def sigmoid(x: Any) -> Tensor:
@@ -479,23 +516,32 @@ def sigmoid(x: Any) -> Tensor:
     xp = _xp(a.value)
     e = xp.exp(-xp.abs(a.value))  # in (0, 1]: no overflow for any x
     out = xp.where(a.value >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return _result("sigmoid", out, (a,), lambda g: (g * (out * (1.0 - out)),))
+    return _result("sigmoid", out, (a,), lambda g: (g * (out * (1.0 - out)),), elementwise=True)
 
 
 def _add_contribution(t: Tensor, c: Any, fresh: bool) -> None:
-    """``t._pending += c`` during ``backward``; ``fresh``: ``c`` may be written into."""
+    """``t._pending += c`` during ``backward``; ``fresh``: ``c`` may be written into.  Either may
+    be spread lazily (size 1 on some axes of ``t``); the sum is added in place into whichever of
+    the two has every entry and may be written into, a new array otherwise."""
     pending = t._pending
     if c.dtype != t.value.dtype:
         c, fresh = _xp(c).astype(c, t.value.dtype), True
     if pending is None:
         t._pending, t._owned = c, fresh
-    elif t._owned:
-        t._pending += c
+    elif t._owned and pending.shape == t.value.shape:
+        pending += c  # in place (NumPy's 0-d results are scalars: their sum is a new one)
+        t._pending = pending
+    elif fresh and c.shape == t.value.shape:
+        c += pending
+        t._pending, t._owned = c, True
     else:
         t._pending, t._owned = pending + c, True
 
 
 # -- walking the graph ---------------------------------------------------------------------------
+_by_serial = operator.attrgetter("_serial")
+
+
 def _reverse_topological(root: Tensor) -> list[Tensor]:
     """The tensors ``root`` depends on through tensors that require gradients, ``root`` first and
     each before its operands (newest first: see ``_serial``).  A loop over a stack, not recursion,
@@ -516,7 +562,7 @@ def _reverse_topological(root: Tensor) -> list[Tensor]:
             if parent._requires_grad and id(parent) not in found:
                 found[id(parent)] = parent
                 stack.append(parent)
-    return sorted(found.values(), key=lambda t: t._serial, reverse=True)
+    return sorted(found.values(), key=_by_serial, reverse=True)
 
 
 def graph_nodes(root: Tensor) -> list[Tensor]:
@@ -536,20 +582,31 @@ def graph_nodes(root: Tensor) -> list[Tensor]:
 
 # -- building nodes ------------------------------------------------------------------------------
 def _result(op: str, value: Array, parents: tuple[Tensor, ...], vjp: VJP,
-            views: bool = False) -> Tensor:
+            views: bool = False, elementwise: bool = False) -> Tensor:
     """The tensor of an operation; it records its operands and vjp only when one of them needs a
-    gradient.  ``views``: the vjp may return views of ``g`` (to be copied before adding into)."""
+    gradient.  ``views``: the vjp may return views of ``g`` (to be copied before adding into).
+    ``elementwise``: the vjp also takes a ``g`` spread lazily (size 1 on some axes of the result:
+    it broadcasts to it) and returns contributions that broadcast to their operands' shapes;
+    every other vjp gets ``g`` of the result's shape."""
     if isinstance(value, np.generic):  # NumPy's full reductions give scalars: keep 0-d arrays
         value = np.asarray(value)
-    out = Tensor.__new__(Tensor)
-    out.value, out.grad, out.op, out.name = value, None, op, None
-    out._param, out._freed, out._views = None, False, views
-    out._serial, out._pending, out._owned = next(_serial), None, False
-    out._requires_grad, out._parents, out._vjp = False, (), None
+    out = _constant(value)
+    out.op, out._views, out._elementwise = op, views, elementwise
     for p in parents:
         if p._requires_grad:
             out._requires_grad, out._parents, out._vjp = True, parents, vjp
             break
+    return out
+
+
+def _constant(value: Array) -> Tensor:
+    """A leaf that records nothing, around an array known to be one (``Tensor(value)`` without
+    its checks)."""
+    out = Tensor.__new__(Tensor)
+    out.value, out._grad, out.op, out.name = value, None, None, None
+    out._param, out._freed, out._views, out._elementwise = None, False, False, False
+    out._serial, out._pending, out._owned = next(_serial), None, False
+    out._requires_grad, out._parents, out._vjp = False, (), None
     return out
 
 
@@ -565,8 +622,8 @@ def _lift(other: Any, like: Tensor | None, op: str) -> Tensor:
         dtype = like.value.dtype if _is_float(xp, like.value) or isinstance(other, numbers.Integral) \
             else None
         if isinstance(like.value, np.ndarray):
-            return Tensor(np.asarray(other, dtype=dtype))
-        return Tensor(xp.asarray(other, dtype=dtype, device=backend.device(like.value)))
+            return _constant(np.asarray(other, dtype=dtype))
+        return _constant(xp.asarray(other, dtype=dtype, device=backend.device(like.value)))
     try:
         return Tensor(other)
     except TypeError:
@@ -609,14 +666,21 @@ def _check_same(a: Tensor, b: Tensor, op: str) -> None:
                            f"on {db}")
 
 
-def _unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
-    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
-    if tuple(g.shape) == shape:
+def _unbroadcast(g: Array, shape: tuple[int, ...], out: tuple[int, ...] | None = None) -> Array:
+    """The gradient of an operand of ``shape`` that broadcasting stretched to ``out`` (default:
+    ``g``'s shape): ``g`` summed over the axes broadcasting added or stretched.  ``g`` broadcasts
+    to ``out``; where the operand has the result's shape, ``g`` is returned as it is, spread
+    lazily or not."""
+    if out is None:
+        out = tuple(g.shape)
+    if shape == out:
         return g
     xp = _xp(g)
-    lead = len(g.shape) - len(shape)
+    if tuple(g.shape) != out:  # spread lazily: every entry counts in the sum
+        g = xp.broadcast_to(g, out)
+    lead = len(out) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and g.shape[lead + i] != 1)
+                                      if n == 1 and out[lead + i] != 1)
     if isinstance(g, np.ndarray):
         return np.add.reduce(g, axis=axes).reshape(shape)
     return xp.reshape(xp.sum(g, axis=axes), shape)
@@ -651,8 +715,11 @@ def _mT(xp: Any, m: Array) -> Array:
 
 def _axes(t: Tensor, axis: int | tuple[int, ...] | None, op: str) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative axes of ``t``; ValueError naming ``op`` else."""
+    ndim = t.value.ndim
     if axis is None:
-        return tuple(range(t.ndim))
+        return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, answered at once
+        return (axis % ndim,)
     items = axis if isinstance(axis, tuple) else (axis,)
     out = []
     for ax in items:
