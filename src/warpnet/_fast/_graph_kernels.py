@@ -47,15 +47,21 @@ def weighted_input(x, s, h, accumulate, relu):  # pragma: no cover (compiled)
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def weighted_input_backward(dh, x, s, g, mode):  # pragma: no cover (compiled)
+def weighted_input_backward(dh, x, s, g, mode, relu, y):  # pragma: no cover (compiled)
     """One input ``x`` of a weighted sum, given ``dh`` = dL/dh: its gradient ``g = s * dh``
     (mode ``WRITE``), ``g += s * dh`` (``ADD``) or nothing (``DOT_ONLY``).  Returns
-    ``sum(dh * x)``, from which dL/dw = that * s (1 - s)."""
+    ``sum(dh * x)``, from which dL/dw = that * s (1 - s).
+
+    With ``relu``, ``dh`` first becomes ``dh * (y > 0)`` in place (``y`` = ReLU(h), the output of
+    the ReLU after the sum: the gradient of its input), block by block in the same pass."""
     n, block = np.uintp(dh.size), np.uintp(BLOCK)
     zero = dh.dtype.type(0)
     dot = 0.0
     for start in range(np.uintp(0), n, block):
         stop = min(n, start + block)
+        if relu:
+            for e in range(start, stop):
+                dh[e] = dh[e] * (y[e] > zero)
         part = zero
         if mode == WRITE:
             for e in range(start, stop):

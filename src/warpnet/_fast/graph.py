@@ -32,7 +32,7 @@ from .. import _numba, nn, optim
 from ..backend import Array
 from ..nn.wired import _sigmoid
 from . import fused
-from .step import _FLOATS, _KNOWN_LOSSES, _KNOWN_OPTIMIZERS, _KNOWN_PENALTIES, CompiledStep
+from .step import _FLOATS, _KNOWN_LOSSES, _KNOWN_OPTIMIZERS, _KNOWN_PENALTIES, CompiledStep, _compiled_update
 
 __all__ = ["GraphStep", "compile_graph_step"]
 
@@ -76,6 +76,85 @@ def compile_graph_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimiz
     return GraphStep(model, loss, optimizer, penalty)
 
 
+class _FlatParameters:
+    """The parameters' values, gradients and optimizer states as views into a few flat arrays,
+    one group for the regularized parameters and one for the others, so that the optimizer's
+    compiled update runs once per group instead of once per parameter (a wired net has some
+    hundred parameters, most of them small: measured, 3.9 ms for the per-parameter update of
+    the 2.9 million parameters of WS(32 nodes), width 256, and 1.0 ms for one flat update).
+
+    ``Parameter.value``, ``.grad`` and the optimizer's state arrays are re-pointed at the views,
+    their values copied.  Anything may replace them later (loading a checkpoint, the plain rule's
+    new velocity): ``intact()`` then says False and the step gathers them again.
+    """
+
+    def __init__(self, opt: optim.Optimizer, dtype: np.dtype) -> None:
+        self.opt = opt
+        self.groups: list[tuple[bool, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        self.views: list[tuple[nn.Parameter, np.ndarray, np.ndarray, dict[str, Any],
+                               dict[str, np.ndarray]]] = []
+        self.grads: dict[int, np.ndarray] = {}
+        for regularize in (True, False):
+            members = [(p, state) for p, state in zip(opt.params, opt.state, strict=True)
+                       if bool(p.regularize) is regularize]
+            if not members:
+                continue
+            size = sum(int(p.value.size) for p, _ in members)
+            value, grad = np.empty(size, dtype), np.empty(size, dtype)
+            states = {key: np.empty(size, dtype) for key in opt.state_keys}
+            start = 0
+            for p, state in members:
+                opt.init_state(p, state)
+                part = slice(start, start + p.value.size)
+                start = part.stop
+
+                def view(flat: np.ndarray, array: Any, part: slice = part, p: Any = p) -> np.ndarray:
+                    out = flat[part].reshape(p.value.shape)
+                    out[...] = array
+                    return out
+
+                own_states = {key: view(states[key], state[key]) for key in opt.state_keys}
+                g = view(grad, p.grad)
+                p.value = view(value, p.value)
+                p.grad = g
+                state.update(own_states)
+                self.grads[id(p)] = g
+                self.views.append((p, p.value, g, state, own_states))
+            self.groups.append((regularize, value, grad, states))
+
+    def intact(self) -> bool:
+        """Whether every value, gradient and state array is still its view."""
+        for p, value, grad, state, own_states in self.views:
+            if p.value is not value or p.grad is not grad:
+                return False
+            for key, array in own_states.items():
+                if state.get(key) is not array:
+                    return False
+        return True
+
+    def update(self, l2_decay: float) -> float:
+        """``update_parameters(opt, l2_decay)`` on the flat arrays, one compiled loop per group."""
+        opt = self.opt
+        decoupled = type(opt) is optim.AdamW
+        opt.steps += 1
+        squares = 0.0
+        for regularize, value, grad, states in self.groups:
+            if decoupled:
+                if opt.weight_decay and regularize:
+                    value *= 1.0 - opt.lr * opt.weight_decay
+                decay = l2_decay if regularize else 0.0
+            else:
+                decay = opt.weight_decay + (l2_decay if regularize else 0.0)
+            found = _compiled_update(opt, value, grad, states, decay)
+            if found is None:  # numba gone since the step was built: the optimizer's own rule
+                if regularize and l2_decay:
+                    found = float(np.sum(np.square(value, dtype=np.float64)))
+                opt.update(value, grad + decay * value if decay else grad, states)
+            if regularize and found is not None:
+                squares += found
+        return squares if l2_decay else 0.0
+
+
 class _Gradients:
     """The gradient of each node's output during one backward pass, as ``Graph.backward`` sums
     them: the first contribution is kept as it comes (an array the step does not own is never
@@ -100,13 +179,17 @@ class _Gradients:
             self.arrays[j] = np.add(self.arrays[j], g, out=self.step._buffer(("grad", j), g.shape))
             self.owned[j] = True
 
-    def add_weighted(self, j: int | None, dh: np.ndarray, x: np.ndarray, s: Any) -> float:
+    def add_weighted(self, j: int | None, dh: np.ndarray, x: np.ndarray, s: Any,
+                     relu_output: np.ndarray | None = None) -> float:
         """Add ``s * dh`` into node ``j``'s gradient (nothing for j None: the graph's input) and
-        return ``sum(dh * x)``, in one compiled pass."""
+        return ``sum(dh * x)``, in one compiled pass over flat (C-contiguous) arrays.  With
+        ``relu_output`` y, ``dh`` is first multiplied in place by ReLU's mask ``y > 0``."""
         kernel = _kernel("weighted_input_backward")
         flat_dh, flat_x = dh.reshape(-1), x.reshape(-1)
+        relu = relu_output is not None
+        y = relu_output.reshape(-1) if relu else flat_dh
         if j is None:
-            return float(kernel(flat_dh, flat_x, s, flat_dh, _DOT_ONLY))
+            return float(kernel(flat_dh, flat_x, s, flat_dh, _DOT_ONLY, relu, y))
         g = self.arrays[j]
         if self.owned[j]:
             out, mode = g, _ADD
@@ -115,7 +198,7 @@ class _Gradients:
             mode = _WRITE if g is None else _ADD
             if g is not None:  # an array the step does not own: its values, then the sum
                 np.copyto(out, g)
-        dot = kernel(flat_dh, flat_x, s, out.reshape(-1), mode)
+        dot = kernel(flat_dh, flat_x, s, out.reshape(-1), mode, relu, y)
         self.arrays[j], self.owned[j] = out, True
         return float(dot)
 
@@ -179,10 +262,10 @@ def _linear_forward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray) 
 def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray, g: np.ndarray,
                      need_dx: bool) -> np.ndarray | None:
     """dW = h^T g and db into the gradients' buffers; dx = g W^T into a buffer when asked."""
-    W = layer.weight.value
-    layer.weight.grad = np.matmul(h.T, g, out=step._buffer(("dW", key), W.shape))
+    W, grads = layer.weight.value, step._flat.grads
+    np.matmul(h.T, g, out=grads[id(layer.weight)])
     if layer.bias is not None:
-        layer.bias.grad = np.add.reduce(g, axis=0, out=step._buffer(("db", key), W.shape[1:]))
+        np.add.reduce(g, axis=0, out=grads[id(layer.bias)])
     if not need_dx:
         return None
     return np.matmul(g, W.T, out=step._buffer(("dx", key), (g.shape[0], W.shape[0])))
@@ -227,7 +310,7 @@ class _WiredNode(_Node):
     def forward(self, step: GraphStep, ins: list[Array]) -> Array:
         node = self.module
         kernel = _kernel("weighted_input")
-        s = _sigmoid(node.aggregate.weight.value)  # (k,)
+        s = step._sigmoids[self.weights]  # sigmoid(w): (k,)
         h = step._buffer(("relu", self.index), ins[0].shape)
         flat, last = h.reshape(-1), len(ins) - 1
         for k, x in enumerate(ins):
@@ -244,11 +327,11 @@ class _WiredNode(_Node):
         if node.norm is not None:
             g = node.norm.backward(g)
         dh = _linear_backward(step, self.index, node.linear, self.h, g, True)
-        fused.relu_backward(dh, self.h, dh)  # dh * (h > 0), in place
         s = self.s
-        dots = np.array([grads.add_weighted(j, dh, x, s[k])
+        # The first pass also applies ReLU's mask to dh (self.h is ReLU's output).
+        dots = np.array([grads.add_weighted(j, dh, x, s[k], self.h if k == 0 else None)
                          for k, (j, x) in enumerate(zip(self.sources, self.ins, strict=True))])
-        node.aggregate.weight.grad = dots.astype(s.dtype) * (s * (1.0 - s))
+        np.multiply(dots.astype(s.dtype), s * (1.0 - s), out=step._flat.grads[id(node.aggregate.weight)])
         self.ins = []  # the step keeps no reference to the inputs past the backward pass
 
 
@@ -279,6 +362,16 @@ class GraphStep(CompiledStep):
                        for i, module, preds, _merge, takes_x in model._plan]
         self._zeroed = [p for node in self._nodes for p in node.own_parameters()]
         self._outputs = list(model._out_index)
+        self._flat = _FlatParameters(optimizer, self._dtype)
+        # Each wired node's sigmoid(w), computed for all of them at once at each step.
+        self._aggregates = [node.module.aggregate.weight for node in self._nodes
+                            if isinstance(node, _WiredNode)]
+        start = 0
+        for node in self._nodes:
+            if isinstance(node, _WiredNode):
+                node.weights = slice(start, start + node.module.n_inputs)
+                start = node.weights.stop
+        self._sigmoids = np.empty(0, self._dtype)
 
     def _accepts(self, x: Any) -> bool:
         width = self.model.in_features
@@ -302,8 +395,12 @@ class GraphStep(CompiledStep):
             return self._plain.gradients(x, y, sample_weight)
         self._used_plain = False
         self.scores = None
+        if not self._flat.intact():
+            self._flat = _FlatParameters(self.optimizer, self._dtype)
         for p in self._zeroed:
             p.zero_grad()
+        if self._aggregates:
+            self._sigmoids = _sigmoid(np.concatenate([w.value for w in self._aggregates]))
         values: list[Any] = [None] * len(self._nodes)
         for node in self._nodes:
             ins = [x] if node.takes_x else []
@@ -329,3 +426,16 @@ class GraphStep(CompiledStep):
         if self.penalty is not None and type(self.penalty) is not nn.L2:
             self._penalty_value = self.penalty(self.params)  # L1: its gradient into .grad now
         return loss, scores
+
+    # -- update ------------------------------------------------------------------------------
+    def update(self) -> float:
+        """The optimizer's step on the flat arrays, with the L2 penalty's gradient folded in;
+        returns the penalty's value for the weights as the step found them (0.0 without a
+        penalty)."""
+        if self._used_plain:
+            return self._plain.update()
+        if not self._flat.intact():  # a value, gradient or state replaced since: gather again
+            self._flat = _FlatParameters(self.optimizer, self._dtype)
+        l2 = self.penalty.strength if type(self.penalty) is nn.L2 else 0.0
+        squares = self._flat.update(2.0 * l2)
+        return l2 * squares if l2 else self._penalty_value
