@@ -335,7 +335,48 @@ class _WiredNode(_Node):
         self.ins = []  # the step keeps no reference to the inputs past the backward pass
 
 
-_KINDS = {nn.Linear: _LinearNode, nn.WiredNode: _WiredNode, nn.Mean: _MeanNode}
+class _SequentialNode(_Node):
+    """A ``Sequential`` (a classifier head, say): its ``Linear`` layers and ReLUs into buffers as
+    above, any other layer through its own forward/backward."""
+
+    def own_parameters(self) -> list[nn.Parameter]:
+        return [p for layer in self.module.layers if type(layer) is not nn.Linear
+                for p in layer.parameters()]
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        h = _sum(ins)
+        self.inputs = []  # what each layer's backward reads: its input (ReLU: its output)
+        for i, layer in enumerate(self.module.layers):
+            if type(layer) is nn.Linear:
+                self.inputs.append(h)
+                h = _linear_forward(step, (self.index, i), layer, h)
+            elif type(layer) is nn.ReLU and type(h) is np.ndarray and h.dtype == step._dtype:
+                h = np.maximum(h, 0, out=step._buffer(("relu", self.index, i), h.shape))
+                self.inputs.append(h)
+            else:
+                self.inputs.append(None)
+                h = layer.forward(h)
+        return h
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        wants = bool(self.preds)
+        for i in range(len(self.module.layers) - 1, -1, -1):
+            layer, need = self.module.layers[i], wants or i > 0
+            if type(layer) is nn.Linear:
+                g = _linear_backward(step, (self.index, i), layer, self.inputs[i], g, need)
+            elif self.inputs[i] is not None:  # a ReLU run above
+                if not need:
+                    return
+                out = step._buffer(("drelu", self.index, i), g.shape)
+                g = fused.relu_backward(g, self.inputs[i], out)
+            else:
+                g = layer.backward(g, need_dx=need)
+        self.inputs = []
+        _push(self.sources, None if g is None else [g] * len(self.sources), grads)
+
+
+_KINDS = {nn.Linear: _LinearNode, nn.WiredNode: _WiredNode, nn.Mean: _MeanNode,
+          nn.Sequential: _SequentialNode}
 
 
 class GraphStep(CompiledStep):
