@@ -24,6 +24,7 @@ construction.  numba is required (the weighted sums' loops); without it the plai
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -121,16 +122,13 @@ class _FlatParameters:
                 self.grads[id(p)] = g
                 self.views.append((p, p.value, g, state, own_states))
             self.groups.append((regularize, value, grad, states))
+        self.arrays = [a for _, value, grad, _, own in self.views for a in (value, grad, *own.values())]
 
     def intact(self) -> bool:
         """Whether every value, gradient and state array is still its view."""
-        for p, value, grad, state, own_states in self.views:
-            if p.value is not value or p.grad is not grad:
-                return False
-            for key, array in own_states.items():
-                if state.get(key) is not array:
-                    return False
-        return True
+        now = [a for p, _, _, state, own in self.views
+               for a in (p.value, p.grad, *(state.get(key) for key in own))]
+        return len(now) == len(self.arrays) and all(map(operator.is_, now, self.arrays))
 
     def update(self, l2_decay: float) -> float:
         """``update_parameters(opt, l2_decay)`` on the flat arrays, one compiled loop per group."""
@@ -265,7 +263,9 @@ def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray,
     W, grads = layer.weight.value, step._flat.grads
     np.matmul(h.T, g, out=grads[id(layer.weight)])
     if layer.bias is not None:
-        np.add.reduce(g, axis=0, out=grads[id(layer.bias)])
+        # db = the sum of g's rows, as the product 1^T g: measured on a 256 x 256 float32 array,
+        # 7 us where np.add.reduce takes 38 (the sums' order differs, within rounding).
+        np.matmul(step._ones(g.shape[0]), g, out=grads[id(layer.bias)])
     if not need_dx:
         return None
     return np.matmul(g, W.T, out=step._buffer(("dx", key), (g.shape[0], W.shape[0])))
@@ -419,6 +419,12 @@ class GraphStep(CompiledStep):
         return (type(x) is np.ndarray and x.dtype == self._dtype and x.ndim == 2
                 and x.flags.c_contiguous and x.shape[0] > 0 and width is not None
                 and x.shape[1] == width)
+
+    def _ones(self, n: int) -> np.ndarray:
+        ones = self._buffers.get(("ones", n))
+        if ones is None:
+            ones = self._buffers["ones", n] = np.ones(n, self._dtype)
+        return ones
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get((key, shape))
