@@ -156,16 +156,41 @@ class _FlatParameters:
 class _Gradients:
     """The gradient of each node's output during one backward pass, as ``Graph.backward`` sums
     them: the first contribution is kept as it comes (an array the step does not own is never
-    written into); the next ones are added into the node's own buffer."""
+    written into); the next ones are added into a buffer of the node's own.
+
+    The buffers come from a pool kept from step to step (``step._free``, by shape); a node that
+    has used its gradient gives its buffer back (``release``), and a later node takes it: the
+    gradients being summed stay few, in cache, instead of one array per node."""
 
     def __init__(self, step: GraphStep, n: int) -> None:
         self.step = step
         self.arrays: list[Any] = [None] * n
         self.owned = [False] * n
+        self.lent: dict[int, np.ndarray] = {}  # the buffers taken from the pool this pass, by id
 
-    def take(self, j: int) -> Array:
+    def _own(self, j: int, shape: tuple[int, ...]) -> np.ndarray:
+        """A buffer for node j's gradient, from the pool."""
+        free = self.step._free.setdefault(shape, [])
+        buf = free.pop() if free else np.empty(shape, self.step._dtype)
+        self.lent[id(buf)] = buf
+        self.owned[j] = True
+        return buf
+
+    def take(self, j: int) -> tuple[Array, bool]:
+        """Node j's gradient, and whether it is a buffer of the step (to ``release`` after use)."""
         g, self.arrays[j] = self.arrays[j], None
-        return g
+        return g, self.owned[j]
+
+    def release(self, g: np.ndarray) -> None:
+        """Give a node's gradient buffer back to the pool (nothing refers to it any more)."""
+        del self.lent[id(g)]
+        self.step._free[g.shape].append(g)
+
+    def finish(self) -> None:
+        """Give back the buffers still lent (gradients of nodes run by their own backward)."""
+        for buf in self.lent.values():
+            self.step._free[buf.shape].append(buf)
+        self.lent = {}
 
     def add(self, j: int, g: Array) -> None:
         """Add ``g`` into node ``j``'s gradient."""
@@ -174,8 +199,7 @@ class _Gradients:
         elif self.owned[j]:
             self.arrays[j] += g
         else:
-            self.arrays[j] = np.add(self.arrays[j], g, out=self.step._buffer(("grad", j), g.shape))
-            self.owned[j] = True
+            self.arrays[j] = np.add(self.arrays[j], g, out=self._own(j, g.shape))
 
     def add_weighted(self, j: int | None, dh: np.ndarray, x: np.ndarray, s: Any,
                      relu_output: np.ndarray | None = None) -> float:
@@ -192,12 +216,12 @@ class _Gradients:
         if self.owned[j]:
             out, mode = g, _ADD
         else:
-            out = self.step._buffer(("grad", j), dh.shape)
+            out = self._own(j, dh.shape)
             mode = _WRITE if g is None else _ADD
             if g is not None:  # an array the step does not own: its values, then the sum
                 np.copyto(out, g)
         dot = kernel(flat_dh, flat_x, s, out.reshape(-1), mode, relu, y)
-        self.arrays[j], self.owned[j] = out, True
+        self.arrays[j] = out
         return float(dot)
 
 
@@ -211,6 +235,10 @@ class _Node:
                                                                          takes_x)
         # The input each gradient goes to, in the order of the module's inputs (None: x).
         self.sources: list[int | None] = ([None] if takes_x else []) + list(preds)
+
+    # Whether the node's backward is done with its gradient array when it returns (it passes on
+    # no reference to it); a module's own backward may pass it on.
+    releases = False
 
     def own_parameters(self) -> list[nn.Parameter]:
         """Parameters whose gradients the module's own backward adds up (zeroed each step)."""
@@ -272,6 +300,8 @@ def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray,
 
 
 class _LinearNode(_Node):
+    releases = True
+
     def own_parameters(self) -> list[nn.Parameter]:
         return []
 
@@ -285,6 +315,8 @@ class _LinearNode(_Node):
 
 
 class _MeanNode(_Node):
+    releases = True
+
     def forward(self, step: GraphStep, ins: list[Array]) -> Array:
         y = step._buffer(("forward", self.index), ins[0].shape)
         if len(ins) == 1:
@@ -302,6 +334,8 @@ class _MeanNode(_Node):
 
 class _WiredNode(_Node):
     """``Linear(ReLU(sum_i sigmoid(w_i) x_i))`` (then the node's normalisation, if any)."""
+
+    releases = True
 
     def own_parameters(self) -> list[nn.Parameter]:
         norm = self.module.norm
@@ -326,7 +360,8 @@ class _WiredNode(_Node):
         node = self.module
         if node.norm is not None:
             g = node.norm.backward(g)
-        dh = _linear_backward(step, self.index, node.linear, self.h, g, True)
+        # dh: one buffer for every wired node (it is used up here), so it stays in cache
+        dh = _linear_backward(step, "wired", node.linear, self.h, g, True)
         s = self.s
         # The first pass also applies ReLU's mask to dh (self.h is ReLU's output).
         dots = np.array([grads.add_weighted(j, dh, x, s[k], self.h if k == 0 else None)
@@ -413,6 +448,7 @@ class GraphStep(CompiledStep):
                 node.weights = slice(start, start + node.module.n_inputs)
                 start = node.weights.stop
         self._sigmoids = np.empty(0, self._dtype)
+        self._free: dict[tuple[int, ...], list[np.ndarray]] = {}  # gradient buffers, by shape
 
     def _accepts(self, x: Any) -> bool:
         width = self.model.in_features
@@ -468,7 +504,11 @@ class GraphStep(CompiledStep):
             grads.add(i, dscores if len(results) == 1 else dscores[:, start:start + width])
             start += width
         for node in reversed(self._nodes):
-            node.backward(self, grads.take(node.index), grads)
+            g, owned = grads.take(node.index)
+            node.backward(self, g, grads)
+            if owned and node.releases:
+                grads.release(g)
+        grads.finish()
         self._penalty_value = 0.0
         if self.penalty is not None and type(self.penalty) is not nn.L2:
             self._penalty_value = self.penalty(self.params)  # L1: its gradient into .grad now
