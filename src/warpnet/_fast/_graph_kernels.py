@@ -30,19 +30,19 @@ def weighted_input(x, s, h, accumulate, relu):  # pragma: no cover (compiled)
     ``relu``; flat arrays of one size, ``s`` a scalar of their dtype."""
     zero = h.dtype.type(0)
     n = np.uintp(h.size)
-    if not accumulate:
+    if not accumulate and not relu:
         for e in range(n):
             h[e] = s * x[e]
+    elif not accumulate:
+        for e in range(n):
+            v = s * x[e]
+            h[e] = zero if v < zero else v  # NaN stays NaN, as in np.maximum
     elif not relu:
         for e in range(n):
             h[e] += s * x[e]
     else:
         for e in range(n):
             v = h[e] + s * x[e]
-            h[e] = zero if v < zero else v  # NaN stays NaN, as in np.maximum
-    if relu and not accumulate:
-        for e in range(n):
-            v = h[e]
             h[e] = zero if v < zero else v
 
 
