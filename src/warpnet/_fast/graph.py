@@ -122,13 +122,17 @@ class _FlatParameters:
                 self.grads[id(p)] = g
                 self.views.append((p, p.value, g, state, own_states))
             self.groups.append((regularize, value, grad, states))
-        self.arrays = [a for _, value, grad, _, own in self.views for a in (value, grad, *own.values())]
+        # What ``intact`` compares, in its order: the values, the gradients, the states.
+        self.params = [p for p, *_ in self.views]
+        self.states = [(state, key) for _, _, _, state, own in self.views for key in own]
+        self.arrays = ([value for _, value, *_ in self.views] + [grad for _, _, grad, *_ in self.views]
+                       + [own[key] for _, _, _, _, own in self.views for key in own])
 
     def intact(self) -> bool:
         """Whether every value, gradient and state array is still its view."""
-        now = [a for p, _, _, state, own in self.views
-               for a in (p.value, p.grad, *(state.get(key) for key in own))]
-        return len(now) == len(self.arrays) and all(map(operator.is_, now, self.arrays))
+        now = ([p.value for p in self.params] + [p.grad for p in self.params]
+               + [state.get(key) for state, key in self.states])
+        return all(map(operator.is_, now, self.arrays))
 
     def update(self, l2_decay: float) -> float:
         """``update_parameters(opt, l2_decay)`` on the flat arrays, one compiled loop per group."""
