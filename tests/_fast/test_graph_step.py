@@ -230,3 +230,26 @@ def test_a_graph_step_allocates_no_batch_sized_arrays():
     tracemalloc.stop()
     batch_array = 128 * 128 * 4
     assert new_peak < batch_array, f"{new_peak} bytes allocated per step"
+
+
+def test_the_optimizer_state_and_values_stay_the_parameters_own():
+    """The flat arrays are views: the optimizer's state_dict, the parameters' values and a model
+    built from the same config and values all see the step's numbers."""
+    net, twin = wired(), wired()
+    x, y = _data("float64")
+    before = [p.value.copy() for p in net.parameters()]
+    opts = [optim.Adam(m.parameters(), lr=0.01) for m in (net, twin)]
+    fast = make_step(net, "softmax", opts[0])
+    for p, b in zip(net.parameters(), before, strict=True):  # building the step changes no value
+        np.testing.assert_array_equal(p.value, b)
+    plain = make_step(twin, "softmax", opts[1], compiled=False)
+    for _ in range(3):
+        fast(x, y)
+        plain(x, y)
+    mine, theirs = opts[0].state_dict(), opts[1].state_dict()
+    assert mine["steps"] == theirs["steps"] == 3
+    for a, b in zip(mine["state"], theirs["state"], strict=True):
+        assert a.keys() == b.keys() == {"exp_avg", "exp_avg_sq"}
+        for key in a:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.forward(x), twin.forward(x), rtol=1e-12)

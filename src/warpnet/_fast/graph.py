@@ -9,14 +9,21 @@ over memory and no new arrays from step to step:
 
 - a ``WiredNode`` (``Linear(ReLU(sum_i sigmoid(w_i) x_i))``): the weighted sum is one compiled
   pass per input into a buffer, ReLU applied in the last pass; ``x @ W`` goes into a buffer.  Its
-  backward writes ``dW = h^T dout`` and ``db`` straight into the gradients' buffers and
-  ``dh = dout W^T`` into a buffer, clipped by ReLU's mask in place; then one compiled pass per
-  input adds ``sigmoid(w_i) dh`` into that input's gradient buffer (fan-out summed in place) and
-  sums ``<dh, x_i>`` for ``dL/dw_i = sigmoid(w_i) (1 - sigmoid(w_i)) <dh, x_i>``;
-- a ``Linear`` node: the same products into buffers; a ``Mean``: sums in place into a buffer;
+  backward writes ``dW = h^T dout`` and ``db = 1^T dout`` straight into the gradients' buffers and
+  ``dh = dout W^T`` into one buffer shared by all wired nodes; then one compiled pass per input
+  (the first also applying ReLU's mask to dh) adds ``sigmoid(w_i) dh`` into that input's gradient
+  buffer (fan-out summed in place) and sums ``<dh, x_i>`` for
+  ``dL/dw_i = sigmoid(w_i) (1 - sigmoid(w_i)) <dh, x_i>``;
+- a ``Linear`` node and the ``Linear`` layers and ReLUs of a ``Sequential`` node: the same
+  products into buffers; a ``Mean``: sums in place into a buffer;
 - any other node runs its module's own ``forward``/``backward`` (a normalisation after a wired
   node's Linear too), its gradients added into the buffers as above;
-- the loss and the optimizer's update are those of ``step.CompiledStep`` (compiled loops).
+- the gradients being summed live in buffers taken from a pool and given back once their node
+  has used them, so few of them are in use (and in cache) at a time;
+- the loss is that of ``step.CompiledStep``; for the update, the parameters' values, gradients
+  and optimizer states are gathered into flat arrays (``Parameter.value`` becomes a view into
+  one, with the same values), one group for the regularized parameters and one for the others,
+  and each group is one compiled loop of the optimizer's rule (``fused``).
 
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
@@ -55,7 +62,8 @@ def compile_graph_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimiz
     apply: not a ``Graph``, numba not running, a loss, optimizer or penalty type that
     ``step.compile_step`` does not know, parameters that are not C-contiguous writable NumPy
     float32/float64 arrays of one dtype, or an optimizer that does not update exactly the
-    model's parameters."""
+    model's parameters.  The step replaces each parameter's ``value`` and ``grad`` arrays and the
+    optimizer's state arrays by views into flat arrays (same values, same shapes)."""
     if type(model) is not nn.Graph or not fused.available() or not _kernel("weighted_input"):
         return None
     if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in _KNOWN_OPTIMIZERS:
@@ -148,11 +156,10 @@ class _FlatParameters:
             else:
                 decay = opt.weight_decay + (l2_decay if regularize else 0.0)
             found = _compiled_update(opt, value, grad, states, decay)
-            if found is None:  # numba gone since the step was built: the optimizer's own rule
-                if regularize and l2_decay:
-                    found = float(np.sum(np.square(value, dtype=np.float64)))
-                opt.update(value, grad + decay * value if decay else grad, states)
-            if regularize and found is not None:
+            if found is None:  # the step is built only where the loops run on such arrays
+                raise RuntimeError(f"no compiled update of {type(opt).__name__} for the flat "
+                                   f"{value.dtype} parameters")
+            if regularize:
                 squares += found
         return squares if l2_decay else 0.0
 
