@@ -324,7 +324,11 @@ def main() -> None:
     parser.add_argument("--round", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
     parser.add_argument("--n-steps", type=int, default=20, help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
+    parser.add_argument("--wired", action="store_true", help="only the randomly wired net's lines")
     args = parser.parse_args()
+    if args.wired:
+        wired_lines(rounds=2 if args.quick else 5)
+        return
     if args.round:
         print(json.dumps(warpnet_round(args.round, args.n_steps, args.repeats)))
         return
@@ -381,9 +385,15 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mb:.0f} MB")
     autograd_comparison(rounds=1 if args.quick else 5)
-    for width, threads in ((256, None), (256, 1), (64, 1)):
-        wired_step_against_its_matmuls(width=width, rounds=2 if args.quick else 5,
-                                       blas_threads=threads)
+    wired_lines(rounds=2 if args.quick else 5)
+
+
+def wired_lines(rounds: int = 5) -> None:
+    """The wired net's step against its matrix products, for widths 256 and 64 on one and two
+    BLAS threads."""
+    for width in (256, 64):
+        for threads in (1, 2):
+            wired_step_against_its_matmuls(width=width, rounds=rounds, blas_threads=threads)
 
 
 # -- the same step with the loss written as one warpnet.autograd expression ---------------------
@@ -475,27 +485,28 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
                                    batch: int = 256, rounds: int = 5,
                                    blas_threads: int | None = None) -> dict[str, float]:
     """A randomly wired net's training step (forward, softmax cross-entropy, backward, SGD with
-    momentum; float32, 3072 inputs, 10 classes) against the matrix products it contains, timed
-    alternately in this process: how much the graph's bookkeeping (merges, sums at fan-out,
-    ReLUs, the walk in topological order) adds on top of its Linear layers.  ``blas_threads``
-    limits BLAS's threads for both sides (None: as configured)."""
-    if blas_threads is not None:
-        from threadpoolctl import threadpool_limits
+    momentum; float32, 3072 inputs, 10 classes) as ``make_step`` runs it (the compiled step of
+    ``warpnet._fast.graph``), the plain step beside it (``Graph.forward``/``backward`` and the
+    optimizer's rule), against the matrix products the step contains: how much the graph's
+    bookkeeping (weighted sums, sums at fan-out, ReLUs, the walk in topological order, the update)
+    adds on top of its Linear layers.  The three are timed in rounds taking turns, in this process;
+    "by round" gives the lowest and highest ratio of a round's step to that round's products.
+    ``blas_threads`` limits BLAS's threads for all three (None: as configured)."""
+    import contextlib
 
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
-            return wired_step_against_its_matmuls(graph, n_nodes, width, batch, rounds)
+    from threadpoolctl import threadpool_limits
+
     from warpnet import nn, optim
+    from warpnet.train import make_step
 
-    net = nn.randomly_wired(3072, 10, graph, n_nodes=n_nodes, width=width, seed=0)
-    loss_fn = nn.SoftmaxCrossEntropy()
-    opt = optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+    def build(compiled: bool):
+        net = nn.randomly_wired(3072, 10, graph, n_nodes=n_nodes, width=width, seed=0)
+        opt = optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        return net, make_step(net, nn.SoftmaxCrossEntropy(), opt, compiled=compiled)
+
+    net, fast = build(True)
+    _, plain = build(False)
     x, y = _data([3072, 10], batch)
-
-    def step() -> None:
-        opt.zero_grad()
-        _, dscores = loss_fn(net.forward(x), y)
-        net.backward(dscores, need_dx=False)
-        opt.step()
 
     # The same products on arrays of the same shapes: x @ W forward, x^T @ dout and dout @ W^T
     # backward (the first layer needs no dout @ W^T).
@@ -515,20 +526,43 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
             if needs_dx:
                 np.matmul(out, w.T, out=ga)
 
-    step()
-    products()
-    steps, floors = [], []
-    for _ in range(rounds):  # alternate, so a busy moment of a shared machine hits both sides
-        steps.append(_time(step, 3, 3))
-        floors.append(_time(products, 3, 3))
-    ratios = [s / f for s, f in zip(steps, floors, strict=True)]
-    result = {"step_ms": min(steps) * 1e3, "matmuls_ms": min(floors) * 1e3,
-              "ratio": min(steps) / min(floors), "ratio_low": min(ratios), "ratio_high": max(ratios),
-              "nodes": n_nodes, "edges": len(net.edges), "linears": len(linears)}
+    # The limit applies to the BLAS libraries loaded by now (building the nets loads them all).
+    limit = (contextlib.nullcontext() if blas_threads is None
+             else threadpool_limits(limits=blas_threads, user_api="blas"))
+    times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": []}
+    cpu_times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": []}
+    with limit:
+        threads = _threads()
+        for _ in range(2):  # warm up: compiled loops loaded, buffers allocated
+            fast(x, y)
+            plain(x, y)
+            products()
+        for _ in range(rounds):  # take turns, so a busy moment of a shared machine hits all three
+            for name, fn in (("step", lambda: fast(x, y)), ("plain", lambda: plain(x, y)),
+                             ("matmuls", products)):
+                cpu = time.thread_time()
+                times[name].append(_time(fn, 3, 3))
+                cpu_times[name].append((time.thread_time() - cpu) / 9)
+    ratios = [s / f for s, f in zip(times["step"], times["matmuls"], strict=True)]
+    best = {name: min(t) for name, t in times.items()}
+    # On one thread, the CPU time of this thread counts the work alone, not the moments another
+    # process held the core: the ratio a busy shared machine disturbs least.
+    cpu_ratio = min(cpu_times["step"]) / min(cpu_times["matmuls"])
+    result = {"step_ms": best["step"] * 1e3, "plain_ms": best["plain"] * 1e3,
+              "cpu_ratio": cpu_ratio,
+              "plain_cpu_ratio": min(cpu_times["plain"]) / min(cpu_times["matmuls"]),
+              "matmuls_ms": best["matmuls"] * 1e3, "ratio": best["step"] / best["matmuls"],
+              "plain_ratio": best["plain"] / best["matmuls"], "ratio_low": min(ratios),
+              "ratio_high": max(ratios), "compiled": float(fast.compiled), "nodes": n_nodes,
+              "edges": len(net.edges), "linears": len(linears)}
     print(f"wired net {graph.upper()}({n_nodes} nodes, {len(net.edges)} edges), width {width}, batch "
-          f"{batch}, {_threads()} BLAS threads: step {result['step_ms']:.1f} ms, its {len(linears)} "
-          f"layers' matrix products alone {result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round "
-          f"{result['ratio_low']:.2f}-{result['ratio_high']:.2f}; the bound is 1.3x)")
+          f"{batch}, {threads} BLAS threads: step (make_step, {type(fast).__name__}) "
+          f"{result['step_ms']:.1f} ms, its {len(linears)} layers' matrix products alone "
+          f"{result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round {result['ratio_low']:.2f}-"
+          f"{result['ratio_high']:.2f}; the bound is 1.3x); plain step {result['plain_ms']:.1f} ms "
+          f"({result['plain_ratio']:.2f}x)"
+          + (f"; CPU time of the one thread: step {cpu_ratio:.2f}x, plain "
+             f"{result['plain_cpu_ratio']:.2f}x the products'" if threads == 1 else ""))
     return result
 
 

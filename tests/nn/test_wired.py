@@ -163,3 +163,18 @@ def test_nodes_with_normalisation_pass_gradcheck_save_and_export(norm, tmp_path)
 def test_an_unknown_norm_is_refused():
     with pytest.raises(ValueError, match="norm must be None or one of"):
         nn.randomly_wired(5, 3, "ws", n_nodes=6, width=4, seed=0, norm="group", k=2, p=0.5)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_mean_and_weighted_sum_leave_their_inputs_alone(k):
+    """Both add into a new array in place: their inputs (other nodes' outputs) keep their values."""
+    rng = np.random.default_rng(k)
+    xs = [rng.standard_normal((4, 3)) for _ in range(k)]
+    kept = [x.copy() for x in xs]
+    np.testing.assert_allclose(Mean(k).forward_many(xs), sum(kept) / k, rtol=1e-15)
+    ws = WeightedSum(k, dtype="float64")
+    s = 1 / (1 + np.exp(-ws.weight.value))
+    want = sum(si * x for si, x in zip(s, kept, strict=True))
+    np.testing.assert_allclose(ws.forward_many(xs), want, rtol=1e-15)
+    for x, before in zip(xs, kept, strict=True):
+        np.testing.assert_array_equal(x, before)

@@ -109,9 +109,9 @@ class Mean(Merge):
             raise ValueError(f"{self!r} takes {self.n_inputs} inputs, got {len(xs)}")
         for x in xs:
             check_float_input(self, x)
-        y = xs[0]
-        for x in xs[1:]:
-            y = y + x
+        y = xs[0] + xs[1] if self.n_inputs > 1 else xs[0]
+        for x in xs[2:]:
+            y += x  # a new array: adding into it in place touches no input
         self._ready = True
         return y / self.n_inputs
 

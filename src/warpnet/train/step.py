@@ -99,7 +99,8 @@ def make_step(model: nn.Module, loss: nn.Loss | str, optimizer: Optimizer,
     Returns:
         ``warpnet._fast.step.CompiledStep`` for a ``Sequential`` of ``Linear``, ``Dropout`` and
         warpnet's activations with NumPy parameters, a loss, optimizer and penalty of warpnet's
-        own; otherwise ``Step``.  ``step.compiled`` tells which.
+        own (``warpnet._fast.graph.GraphStep`` for a ``Graph`` of any modules with the same);
+        otherwise ``Step``.  ``step.compiled`` tells which.
 
     Raises:
         TypeError: an argument of the wrong kind (named in the message).
@@ -115,7 +116,10 @@ def make_step(model: nn.Module, loss: nn.Loss | str, optimizer: Optimizer,
     if penalty is not None and not isinstance(penalty, nn.Penalty):
         raise TypeError(f"penalty must be a warpnet.nn.Penalty or None, got {type(penalty).__name__}")
     if compiled:
-        from .._fast.step import compile_step
+        if isinstance(model, nn.Graph):  # a DAG of modules (a randomly wired net)
+            from .._fast.graph import compile_graph_step as compile_step
+        else:
+            from .._fast.step import compile_step
 
         fast = compile_step(model, loss, optimizer, penalty)
         if fast is not None:

@@ -1,0 +1,539 @@
+"""The compiled training step of a ``Graph`` (a randomly wired network, say) on NumPy.
+
+``compile_graph_step(model, loss, optimizer, penalty)`` returns a ``GraphStep`` for a ``Graph``
+with NumPy parameters and the losses, optimizers and penalties that ``step.compile_step`` knows,
+or None (then ``make_step`` runs the plain step).  It walks the graph as ``Graph.forward`` and
+``Graph.backward`` do -- the nodes in topological order, then in reverse, the gradients of a node
+with several consumers summed in the same order -- and computes the same numbers with fewer passes
+over memory and no new arrays from step to step:
+
+- a ``WiredNode`` (``Linear(ReLU(sum_i sigmoid(w_i) x_i))``): the weighted sum is one compiled
+  pass per input into a buffer, ReLU applied in the last pass; ``x @ W`` goes into a buffer.  Its
+  backward writes ``dW = h^T dout`` and ``db = 1^T dout`` straight into the gradients' buffers and
+  ``dh = dout W^T`` into one buffer shared by all wired nodes; then one compiled pass per input
+  (the first also applying ReLU's mask to dh) adds ``sigmoid(w_i) dh`` into that input's gradient
+  buffer (fan-out summed in place) and sums ``<dh, x_i>`` for
+  ``dL/dw_i = sigmoid(w_i) (1 - sigmoid(w_i)) <dh, x_i>``;
+- a ``Linear`` node and the ``Linear`` layers and ReLUs of a ``Sequential`` node: the same
+  products into buffers; a ``Mean``: sums in place into a buffer;
+- any other node runs its module's own ``forward``/``backward`` (a normalisation after a wired
+  node's Linear too), its gradients added into the buffers as above;
+- the gradients being summed live in buffers taken from a pool and given back once their node
+  has used them, so few of them are in use (and in cache) at a time;
+- the loss is that of ``step.CompiledStep``; for the update, the parameters' values, gradients
+  and optimizer states are gathered into flat arrays (``Parameter.value`` becomes a view into
+  one, with the same values), one group for the regularized parameters and one for the others,
+  and each group is one compiled loop of the optimizer's rule (``fused``).
+
+The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
+construction.  numba is required (the weighted sums' loops); without it the plain step runs.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from .. import _numba, nn, optim
+from ..backend import Array
+from ..nn.wired import _sigmoid
+from . import fused
+from .step import _FLOATS, _KNOWN_LOSSES, _KNOWN_OPTIMIZERS, _KNOWN_PENALTIES, CompiledStep, _compiled_update
+
+__all__ = ["GraphStep", "compile_graph_step"]
+
+_DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_backward
+
+_kernels: Any = None  # the module of compiled loops, once looked for; False: none
+
+
+def _kernel(name: str) -> Any:
+    global _kernels
+    if _kernels is None:
+        _kernels = _numba.load("warpnet._fast._graph_kernels") or False
+    return _kernels and getattr(_kernels, name)
+
+
+def compile_graph_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
+                       penalty: nn.Penalty | None = None) -> GraphStep | None:
+    """A ``GraphStep`` for this graph, loss, optimizer and penalty, or None where it does not
+    apply: not a ``Graph``, numba not running, a loss, optimizer or penalty type that
+    ``step.compile_step`` does not know, parameters that are not C-contiguous writable NumPy
+    float32/float64 arrays of one dtype, or an optimizer that does not update exactly the
+    model's parameters.  The step replaces each parameter's ``value`` and ``grad`` arrays and the
+    optimizer's state arrays by views into flat arrays (same values, same shapes)."""
+    if type(model) is not nn.Graph or not fused.available() or not _kernel("weighted_input"):
+        return None
+    if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in _KNOWN_OPTIMIZERS:
+        return None
+    if type(optimizer) is optim.AdamW and type(penalty) is nn.L2 and penalty.strength:
+        return None  # the L2 value would be summed after the decoupled decay
+    if penalty is not None and type(penalty) not in _KNOWN_PENALTIES:
+        return None
+    params = model.parameters()
+    if not params or len({id(p) for p in params}) != len(params) \
+            or [id(p) for p in optimizer.params] != [id(p) for p in params]:
+        return None
+    dtype = params[0].value.dtype
+    for p in params:
+        w = p.value
+        if not (type(w) is np.ndarray and w.dtype == dtype and w.dtype in _FLOATS
+                and w.flags.c_contiguous and w.flags.writeable):
+            return None
+    return GraphStep(model, loss, optimizer, penalty)
+
+
+class _FlatParameters:
+    """The parameters' values, gradients and optimizer states as views into a few flat arrays,
+    one group for the regularized parameters and one for the others, so that the optimizer's
+    compiled update runs once per group instead of once per parameter (a wired net has some
+    hundred parameters, most of them small: measured, 3.9 ms for the per-parameter update of
+    the 2.9 million parameters of WS(32 nodes), width 256, and 1.0 ms for one flat update).
+
+    ``Parameter.value``, ``.grad`` and the optimizer's state arrays are re-pointed at the views,
+    their values copied.  Anything may replace them later (loading a checkpoint, the plain rule's
+    new velocity): ``intact()`` then says False and the step gathers them again.
+    """
+
+    def __init__(self, opt: optim.Optimizer, dtype: np.dtype) -> None:
+        self.opt = opt
+        self.groups: list[tuple[bool, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        self.views: list[tuple[nn.Parameter, np.ndarray, np.ndarray, dict[str, Any],
+                               dict[str, np.ndarray]]] = []
+        self.grads: dict[int, np.ndarray] = {}
+        for regularize in (True, False):
+            members = [(p, state) for p, state in zip(opt.params, opt.state, strict=True)
+                       if bool(p.regularize) is regularize]
+            if not members:
+                continue
+            size = sum(int(p.value.size) for p, _ in members)
+            value, grad = np.empty(size, dtype), np.empty(size, dtype)
+            states = {key: np.empty(size, dtype) for key in opt.state_keys}
+            start = 0
+            for p, state in members:
+                opt.init_state(p, state)
+                part = slice(start, start + p.value.size)
+                start = part.stop
+
+                def view(flat: np.ndarray, array: Any, part: slice = part, p: Any = p) -> np.ndarray:
+                    out = flat[part].reshape(p.value.shape)
+                    out[...] = array
+                    return out
+
+                own_states = {key: view(states[key], state[key]) for key in opt.state_keys}
+                g = view(grad, p.grad)
+                p.value = view(value, p.value)
+                p.grad = g
+                state.update(own_states)
+                self.grads[id(p)] = g
+                self.views.append((p, p.value, g, state, own_states))
+            self.groups.append((regularize, value, grad, states))
+        # What ``intact`` compares, in its order: the values, the gradients, the states.
+        self.params = [p for p, *_ in self.views]
+        self.states = [(state, key) for _, _, _, state, own in self.views for key in own]
+        self.arrays = ([value for _, value, *_ in self.views] + [grad for _, _, grad, *_ in self.views]
+                       + [own[key] for _, _, _, _, own in self.views for key in own])
+
+    def intact(self) -> bool:
+        """Whether every value, gradient and state array is still its view."""
+        now = ([p.value for p in self.params] + [p.grad for p in self.params]
+               + [state.get(key) for state, key in self.states])
+        return all(map(operator.is_, now, self.arrays))
+
+    def update(self, l2_decay: float) -> float:
+        """``update_parameters(opt, l2_decay)`` on the flat arrays, one compiled loop per group."""
+        opt = self.opt
+        decoupled = type(opt) is optim.AdamW
+        opt.steps += 1
+        squares = 0.0
+        for regularize, value, grad, states in self.groups:
+            if decoupled:
+                if opt.weight_decay and regularize:
+                    value *= 1.0 - opt.lr * opt.weight_decay
+                decay = l2_decay if regularize else 0.0
+            else:
+                decay = opt.weight_decay + (l2_decay if regularize else 0.0)
+            found = _compiled_update(opt, value, grad, states, decay)
+            if found is None:  # the step is built only where the loops run on such arrays
+                raise RuntimeError(f"no compiled update of {type(opt).__name__} for the flat "
+                                   f"{value.dtype} parameters")
+            if regularize:
+                squares += found
+        return squares if l2_decay else 0.0
+
+
+class _Gradients:
+    """The gradient of each node's output during one backward pass, as ``Graph.backward`` sums
+    them: the first contribution is kept as it comes (an array the step does not own is never
+    written into); the next ones are added into a buffer of the node's own.
+
+    The buffers come from a pool kept from step to step (``step._free``, by shape); a node that
+    has used its gradient gives its buffer back (``release``), and a later node takes it: the
+    gradients being summed stay few, in cache, instead of one array per node."""
+
+    def __init__(self, step: GraphStep, n: int) -> None:
+        self.step = step
+        self.arrays: list[Any] = [None] * n
+        self.owned = [False] * n
+        self.lent: dict[int, np.ndarray] = {}  # the buffers taken from the pool this pass, by id
+
+    def _own(self, j: int, shape: tuple[int, ...]) -> np.ndarray:
+        """A buffer for node j's gradient, from the pool."""
+        free = self.step._free.setdefault(shape, [])
+        buf = free.pop() if free else np.empty(shape, self.step._dtype)
+        self.lent[id(buf)] = buf
+        self.owned[j] = True
+        return buf
+
+    def take(self, j: int) -> tuple[Array, bool]:
+        """Node j's gradient, and whether it is a buffer of the step (to ``release`` after use)."""
+        g, self.arrays[j] = self.arrays[j], None
+        return g, self.owned[j]
+
+    def release(self, g: np.ndarray) -> None:
+        """Give a node's gradient buffer back to the pool (nothing refers to it any more)."""
+        del self.lent[id(g)]
+        self.step._free[g.shape].append(g)
+
+    def finish(self) -> None:
+        """Give back the buffers still lent (gradients of nodes run by their own backward)."""
+        for buf in self.lent.values():
+            self.step._free[buf.shape].append(buf)
+        self.lent = {}
+
+    def add(self, j: int, g: Array) -> None:
+        """Add ``g`` into node ``j``'s gradient."""
+        if self.arrays[j] is None:
+            self.arrays[j] = g
+        elif self.owned[j]:
+            self.arrays[j] += g
+        else:
+            self.arrays[j] = np.add(self.arrays[j], g, out=self._own(j, g.shape))
+
+    def add_weighted(self, j: int | None, dh: np.ndarray, x: np.ndarray, s: Any,
+                     relu_output: np.ndarray | None = None) -> float:
+        """Add ``s * dh`` into node ``j``'s gradient (nothing for j None: the graph's input) and
+        return ``sum(dh * x)``, in one compiled pass over flat (C-contiguous) arrays.  With
+        ``relu_output`` y, ``dh`` is first multiplied in place by ReLU's mask ``y > 0``."""
+        kernel = _kernel("weighted_input_backward")
+        flat_dh, flat_x = dh.reshape(-1), x.reshape(-1)
+        relu = relu_output is not None
+        y = relu_output.reshape(-1) if relu else flat_dh
+        if j is None:
+            return float(kernel(flat_dh, flat_x, s, flat_dh, _DOT_ONLY, relu, y))
+        g = self.arrays[j]
+        if self.owned[j]:
+            out, mode = g, _ADD
+        else:
+            out = self._own(j, dh.shape)
+            mode = _WRITE if g is None else _ADD
+            if g is not None:  # an array the step does not own: its values, then the sum
+                np.copyto(out, g)
+        dot = kernel(flat_dh, flat_x, s, out.reshape(-1), mode, relu, y)
+        self.arrays[j] = out
+        return float(dot)
+
+
+class _Node:
+    """One node of the plan: ``index`` in topological order, its ``module``, the indices of its
+    predecessors (``preds``, in the order of the edges) and whether it reads the graph's input."""
+
+    def __init__(self, index: int, name: str, module: nn.Module, preds: list[int],
+                 takes_x: bool) -> None:
+        self.index, self.name, self.module, self.preds, self.takes_x = (index, name, module, preds,
+                                                                         takes_x)
+        # The input each gradient goes to, in the order of the module's inputs (None: x).
+        self.sources: list[int | None] = ([None] if takes_x else []) + list(preds)
+
+    # Whether the node's backward is done with its gradient array when it returns (it passes on
+    # no reference to it); a module's own backward may pass it on.
+    releases = False
+
+    def own_parameters(self) -> list[nn.Parameter]:
+        """Parameters whose gradients the module's own backward adds up (zeroed each step)."""
+        return self.module.parameters()
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        if isinstance(self.module, nn.Merge):
+            return self.module.forward_many(ins)
+        return self.module.forward(_sum(ins))
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        wants = bool(self.preds)
+        if isinstance(self.module, nn.Merge):
+            dins = self.module.backward_many(g, need_dx=wants)
+        else:
+            d = self.module.backward(g, need_dx=wants)
+            dins = None if d is None else [d] * len(self.sources)
+        _push(self.sources, dins, grads)
+
+
+def _sum(ins: list[Array]) -> Array:
+    """Several inputs into a one-input module: their sum, as ``Graph.forward`` adds them."""
+    h = ins[0]
+    for extra in ins[1:]:
+        h = h + extra
+    return h
+
+
+def _push(sources: list[int | None], dins: list[Array] | None, grads: _Gradients) -> None:
+    if dins is None:
+        return
+    for j, d in zip(sources, dins, strict=True):
+        if j is not None:
+            grads.add(j, d)
+
+
+def _linear_forward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray) -> np.ndarray:
+    W = layer.weight.value
+    if h.ndim != 2 or h.shape[1] != W.shape[0]:
+        raise ValueError(f"{layer!r} expects input of shape (N, {W.shape[0]}), got {tuple(h.shape)}")
+    y = np.matmul(h, W, out=step._buffer(("forward", key), (h.shape[0], W.shape[1])))
+    if layer.bias is not None:
+        y += layer.bias.value
+    return y
+
+
+def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray, g: np.ndarray,
+                     need_dx: bool) -> np.ndarray | None:
+    """dW = h^T g and db into the gradients' buffers; dx = g W^T into a buffer when asked."""
+    W, grads = layer.weight.value, step._flat.grads
+    np.matmul(h.T, g, out=grads[id(layer.weight)])
+    if layer.bias is not None:
+        # db = the sum of g's rows, as the product 1^T g: measured on a 256 x 256 float32 array,
+        # 7 us where np.add.reduce takes 38 (the sums' order differs, within rounding).
+        np.matmul(step._ones(g.shape[0]), g, out=grads[id(layer.bias)])
+    if not need_dx:
+        return None
+    return np.matmul(g, W.T, out=step._buffer(("dx", key), (g.shape[0], W.shape[0])))
+
+
+class _LinearNode(_Node):
+    releases = True
+
+    def own_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        self.h = _sum(ins)
+        return _linear_forward(step, self.index, self.module, self.h)
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        d = _linear_backward(step, self.index, self.module, self.h, g, bool(self.preds))
+        _push(self.sources, None if d is None else [d] * len(self.sources), grads)
+
+
+class _MeanNode(_Node):
+    releases = True
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        y = step._buffer(("forward", self.index), ins[0].shape)
+        if len(ins) == 1:
+            return np.divide(ins[0], len(ins), out=y)
+        np.add(ins[0], ins[1], out=y)
+        for x in ins[2:]:
+            y += x
+        y /= len(ins)
+        return y
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        d = np.divide(g, len(self.sources), out=step._buffer(("dx", self.index), g.shape))
+        _push(self.sources, [d] * len(self.sources), grads)  # one array for all: never written
+
+
+class _WiredNode(_Node):
+    """``Linear(ReLU(sum_i sigmoid(w_i) x_i))`` (then the node's normalisation, if any)."""
+
+    releases = True
+
+    def own_parameters(self) -> list[nn.Parameter]:
+        norm = self.module.norm
+        return [] if norm is None else norm.parameters()
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        node = self.module
+        kernel = _kernel("weighted_input")
+        s = step._sigmoids[self.weights]  # sigmoid(w): (k,)
+        h = step._buffer(("relu", self.index), ins[0].shape)
+        flat, last = h.reshape(-1), len(ins) - 1
+        for k, x in enumerate(ins):
+            if x.shape != h.shape:
+                raise ValueError(f"node {self.name!r}: the inputs of a weighted sum must have one "
+                                 f"shape, got {tuple(ins[0].shape)} and {tuple(x.shape)}")
+            kernel(x.reshape(-1), s[k], flat, k > 0, k == last)
+        self.s, self.ins, self.h = s, ins, h
+        y = _linear_forward(step, self.index, node.linear, h)
+        return y if node.norm is None else node.norm.forward(y)
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        node = self.module
+        if node.norm is not None:
+            g = node.norm.backward(g)
+        # dh: one buffer for every wired node (it is used up here), so it stays in cache
+        dh = _linear_backward(step, "wired", node.linear, self.h, g, True)
+        s = self.s
+        # The first pass also applies ReLU's mask to dh (self.h is ReLU's output).
+        dots = np.array([grads.add_weighted(j, dh, x, s[k], self.h if k == 0 else None)
+                         for k, (j, x) in enumerate(zip(self.sources, self.ins, strict=True))])
+        np.multiply(dots.astype(s.dtype), s * (1.0 - s), out=step._flat.grads[id(node.aggregate.weight)])
+        self.ins = []  # the step keeps no reference to the inputs past the backward pass
+
+
+class _SequentialNode(_Node):
+    """A ``Sequential`` (a classifier head, say): its ``Linear`` layers and ReLUs into buffers as
+    above, any other layer through its own forward/backward."""
+
+    def own_parameters(self) -> list[nn.Parameter]:
+        return [p for layer in self.module.layers if type(layer) is not nn.Linear
+                for p in layer.parameters()]
+
+    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+        h = _sum(ins)
+        self.inputs = []  # what each layer's backward reads: its input (ReLU: its output)
+        for i, layer in enumerate(self.module.layers):
+            if type(layer) is nn.Linear:
+                self.inputs.append(h)
+                h = _linear_forward(step, (self.index, i), layer, h)
+            elif type(layer) is nn.ReLU and type(h) is np.ndarray and h.dtype == step._dtype:
+                h = np.maximum(h, 0, out=step._buffer(("relu", self.index, i), h.shape))
+                self.inputs.append(h)
+            else:
+                self.inputs.append(None)
+                h = layer.forward(h)
+        return h
+
+    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+        wants = bool(self.preds)
+        for i in range(len(self.module.layers) - 1, -1, -1):
+            layer, need = self.module.layers[i], wants or i > 0
+            if type(layer) is nn.Linear:
+                g = _linear_backward(step, (self.index, i), layer, self.inputs[i], g, need)
+            elif self.inputs[i] is not None:  # a ReLU run above
+                if not need:
+                    return
+                out = step._buffer(("drelu", self.index, i), g.shape)
+                g = fused.relu_backward(g, self.inputs[i], out)
+            else:
+                g = layer.backward(g, need_dx=need)
+        self.inputs = []
+        _push(self.sources, None if g is None else [g] * len(self.sources), grads)
+
+
+_KINDS = {nn.Linear: _LinearNode, nn.WiredNode: _WiredNode, nn.Mean: _MeanNode,
+          nn.Sequential: _SequentialNode}
+
+
+class GraphStep(CompiledStep):
+    """One training step of a ``Graph`` on NumPy (see the module's notes); built by
+    ``compile_graph_step``.  Same interface as ``warpnet.train.step.Step``: ``gradients``,
+    ``update`` and ``__call__``."""
+
+    compiled = True
+
+    def __init__(self, model: nn.Graph, loss: nn.Loss, optimizer: optim.Optimizer,
+                 penalty: nn.Penalty | None) -> None:
+        from ..train.step import Step  # the plain step, for inputs this one does not take
+
+        self.model, self.loss, self.optimizer, self.penalty = model, loss, optimizer, penalty
+        self.params = model.parameters()
+        self._plain = Step(model, loss, optimizer, penalty)
+        self._dtype = self.params[0].value.dtype
+        self._buffers: dict[Any, np.ndarray] = {}
+        self._used_plain = False
+        self._penalty_value = 0.0
+        self.scores: Array | None = None
+        names = model.order
+        self._nodes = [_KINDS.get(type(module), _Node)(i, names[i], module, preds, takes_x)
+                       for i, module, preds, _merge, takes_x in model._plan]
+        self._zeroed = [p for node in self._nodes for p in node.own_parameters()]
+        self._outputs = list(model._out_index)
+        self._flat = _FlatParameters(optimizer, self._dtype)
+        # Each wired node's sigmoid(w), computed for all of them at once at each step.
+        self._aggregates = [node.module.aggregate.weight for node in self._nodes
+                            if isinstance(node, _WiredNode)]
+        start = 0
+        for node in self._nodes:
+            if isinstance(node, _WiredNode):
+                node.weights = slice(start, start + node.module.n_inputs)
+                start = node.weights.stop
+        self._sigmoids = np.empty(0, self._dtype)
+        self._free: dict[tuple[int, ...], list[np.ndarray]] = {}  # gradient buffers, by shape
+
+    def _accepts(self, x: Any) -> bool:
+        width = self.model.in_features
+        return (type(x) is np.ndarray and x.dtype == self._dtype and x.ndim == 2
+                and x.flags.c_contiguous and x.shape[0] > 0 and width is not None
+                and x.shape[1] == width)
+
+    def _ones(self, n: int) -> np.ndarray:
+        ones = self._buffers.get(("ones", n))
+        if ones is None:
+            ones = self._buffers["ones", n] = np.ones(n, self._dtype)
+        return ones
+
+    def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._buffers.get((key, shape))
+        if buf is None:
+            buf = self._buffers[key, shape] = np.empty(shape, self._dtype)
+        return buf
+
+    def gradients(self, x: Array, y: Array, sample_weight: Array | None = None) -> tuple[Array, Array]:
+        """Forward, data loss and backward for the batch ``(x, y)``: fills each ``.grad`` with the
+        batch's gradient of the data loss and returns ``(loss, scores)`` (scores (N, C) fresh).
+        Inputs it does not take (not a C-contiguous (N, in_features) array of the parameters'
+        dtype) go through the plain step, which validates them."""
+        if not self._accepts(x):
+            self._used_plain = True
+            return self._plain.gradients(x, y, sample_weight)
+        self._used_plain = False
+        self.scores = None
+        if not self._flat.intact():
+            self._flat = _FlatParameters(self.optimizer, self._dtype)
+        for p in self._zeroed:
+            p.zero_grad()
+        if self._aggregates:
+            self._sigmoids = _sigmoid(np.concatenate([w.value for w in self._aggregates]))
+        values: list[Any] = [None] * len(self._nodes)
+        for node in self._nodes:
+            ins = [x] if node.takes_x else []
+            ins += [values[p] for p in node.preds]
+            values[node.index] = node.forward(self, ins)
+        results = [values[i] for i in self._outputs]
+        if len(results) == 1:
+            kept = any(results[0] is b for b in self._buffers.values())
+            scores = np.array(results[0]) if kept or results[0] is x else results[0]
+        else:
+            scores = np.concatenate(results, axis=1)
+        self.scores = scores
+        loss, dscores = self._loss(scores, y, sample_weight)
+        grads = _Gradients(self, len(self._nodes))
+        start = 0
+        for i, r in zip(self._outputs, results, strict=True):
+            width = r.shape[1]
+            grads.add(i, dscores if len(results) == 1 else dscores[:, start:start + width])
+            start += width
+        for node in reversed(self._nodes):
+            g, owned = grads.take(node.index)
+            node.backward(self, g, grads)
+            if owned and node.releases:
+                grads.release(g)
+        grads.finish()
+        self._penalty_value = 0.0
+        if self.penalty is not None and type(self.penalty) is not nn.L2:
+            self._penalty_value = self.penalty(self.params)  # L1: its gradient into .grad now
+        return loss, scores
+
+    # -- update ------------------------------------------------------------------------------
+    def update(self) -> float:
+        """The optimizer's step on the flat arrays, with the L2 penalty's gradient folded in;
+        returns the penalty's value for the weights as the step found them (0.0 without a
+        penalty)."""
+        if self._used_plain:
+            return self._plain.update()
+        if not self._flat.intact():  # a value, gradient or state replaced since: gather again
+            self._flat = _FlatParameters(self.optimizer, self._dtype)
+        l2 = self.penalty.strength if type(self.penalty) is nn.L2 else 0.0
+        squares = self._flat.update(2.0 * l2)
+        return l2 * squares if l2 else self._penalty_value
