@@ -160,6 +160,8 @@ class System:
     quantizer: Any  # ProductQuantizer
     classifier: Any = None  # LinearClassifier
     seconds: dict[str, float] = field(default_factory=dict)
+    store: Any = None  # CompressedFeatures of the training images
+    floats: np.ndarray | None = None  # their float32 vectors (``keep_floats`` only)
 
     def scores(self, features: Any) -> np.ndarray:
         """(N, C) one-vs-all scores of features (an array or a CompressedFeatures)."""
@@ -262,9 +264,12 @@ def check_memory(n_images: int, image_shape: tuple[int, ...], settings: dict[str
 
 
 def fit_systems(x: np.ndarray, y: np.ndarray, settings: dict[str, Settings], val_fraction: float,
-                seed: int, log: Any) -> tuple[list[System], np.ndarray, dict[str, float] | None]:
+                seed: int, log: Any, keep_floats: bool = False
+                ) -> tuple[list[System], np.ndarray, dict[str, float] | None]:
     """Fit every system on images ``x`` (N, H, W[, C]) and labels ``y`` (N,) int; choose the fusion
     weights on a held-out ``val_fraction`` and train the classifiers again on all N images.
+    ``keep_floats``: keep each system's float32 training vectors too (``System.floats``), to
+    compare with training on them.
 
     Returns ``(systems, weights (M,), validation accuracies or None)``.
 
@@ -293,12 +298,13 @@ def fit_systems(x: np.ndarray, y: np.ndarray, settings: dict[str, Settings], val
                               n_samples=min(s.pq_samples, len(y)), max_iter=s.pq_iter,
                               random_state=seed)
         started = time.perf_counter()
-        store, _ = encode_compressed(fv, pq, x, max(s.chunk, n_codes), seed,
-                                     log=lambda m, name=name: log(f"{name}: {m}"))
+        store, floats = encode_compressed(fv, pq, x, max(s.chunk, n_codes), seed, keep_floats,
+                                          log=lambda m, name=name: log(f"{name}: {m}"))
         encode_s = time.perf_counter() - started
         log(f"{name}: {fv._n_features_out} values per image, {store.nbytes // len(y)} bytes "
             f"stored ({fit_s:.0f} s to fit, {encode_s:.0f} s to encode)")
-        systems.append(System(name, fv, pq, seconds={"fit": fit_s, "encode": encode_s}))
+        systems.append(System(name, fv, pq, seconds={"fit": fit_s, "encode": encode_s},
+                              store=store, floats=floats))
         stores.append(store)
     validation = None
     if len(held) and len(systems) > 1:
