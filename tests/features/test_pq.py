@@ -146,3 +146,71 @@ def test_bad_data():
 @parametrize_with_checks([ProductQuantizer(sub_dim=1, n_samples=2, max_iter=2, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_ovr_svm_trained_from_the_store_equals_training_on_decoded_floats(monkeypatch):
+    """The classifier reads the codes minibatch by minibatch through the Trainer: the same
+    weights as on the decoded float32 matrix, and no decode larger than a minibatch."""
+    from warpnet import LinearClassifier
+
+    rng = np.random.default_rng(1)
+    X = data(700, 48, seed=2)
+    y = (X[:, :3].sum(1) > 0).astype(int) + 2 * (X[:, 5] > 0.3)
+    w = rng.uniform(0.5, 2.0, len(y))
+    w[::7] = 0.0  # rows of weight 0 are dropped: the store is cut without decoding
+    pq = ProductQuantizer(random_state=0).fit(X)
+    store = pq.compress(X)
+    decoded = pq.transform(X)
+    kw = dict(loss="svm", multi_class="ovr", batch_size=64, max_iter=4, alpha=1e-4,
+              random_state=3, dtype="float32")
+    dense = LinearClassifier(**kw).fit(decoded, y, sample_weight=w)
+
+    sizes = []
+    take = CompressedFeatures.take
+
+    def spy(self, rows):
+        sizes.append(len(rows))
+        return take(self, rows)
+
+    def refuse(self, *a, **k):
+        raise AssertionError("the whole store was decoded")
+
+    monkeypatch.setattr(CompressedFeatures, "take", spy)
+    monkeypatch.setattr(CompressedFeatures, "__array__", refuse)
+    compressed = LinearClassifier(**kw).fit(store, y, sample_weight=w)
+    monkeypatch.undo()
+    assert sizes and max(sizes) <= 64
+    np.testing.assert_array_equal(compressed.coefs_[0], dense.coefs_[0])
+    np.testing.assert_array_equal(compressed.intercepts_[0], dense.intercepts_[0])
+    np.testing.assert_array_equal(compressed.predict(store), dense.predict(decoded))
+    assert compressed.n_features_in_ == 48
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_trainer_reads_a_store_and_refuses_what_it_cannot():
+    from warpnet import LinearClassifier, nn
+    from warpnet.train import Trainer
+
+    X = data(300, 16)
+    y = (X[:, 0] > 0).astype(int)
+    pq = ProductQuantizer(sub_dim=4, random_state=0).fit(X)
+    store = pq.compress(X)
+    runs = []
+    for features in (store, pq.transform(X)):
+        model = nn.mlp([16, 2], rng=0, dtype="float32")
+        Trainer(model, "svm_ovr", "sgd", lr=0.1, batch_size=50, epochs=2, seed=0,
+                verbose=0).fit(features, y, validation=(store, y))
+        runs.append(model.state_dict())
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    with pytest.raises(ValueError, match="early_stopping"):
+        LinearClassifier(loss="svm", multi_class="ovr", early_stopping=True).fit(store, y)
+    with pytest.raises(ValueError, match="300 samples, but y has 299"):
+        LinearClassifier(loss="svm", multi_class="ovr").fit(store, y[:-1])
+    with pytest.raises(ValueError, match="float64"):
+        LinearClassifier(loss="svm", multi_class="ovr", dtype="float64").fit(store, y)
+    clf = LinearClassifier(loss="svm", multi_class="ovr", max_iter=1).fit(store, y)
+    with pytest.raises(ValueError, match="16 features"):
+        clf.partial_fit(ProductQuantizer(sub_dim=4, random_state=0).fit(data(300, 8)).compress(
+            data(300, 8)), y)

@@ -25,7 +25,9 @@ two buffer sets.  That pays when the step leaves a core idle (elementwise NumPy 
 core).  The batches are the same in every mode: how they are gathered changes timing, never
 results.
 
-Other array namespaces (PyTorch, CuPy, ...) use ``xp.take`` on the device, without buffers.
+Other array namespaces (PyTorch, CuPy, ...) use ``xp.take`` on the device, without buffers.  A row
+source (``warpnet.train.inputs.is_row_source``, e.g. product-quantized features) hands out each
+batch of X through its own ``take`` (decoding just those rows), y and the weights by ``np.take``.
 """
 
 from __future__ import annotations
@@ -82,11 +84,17 @@ class Batches:
         self._N = int(x.shape[0])
         self._B = batch_size
         self.n_batches = -(-self._N // batch_size)
+        from ..train.inputs import is_row_source
+
+        self._source = is_row_source(x)
         self._numpy = backend.is_numpy_array(x)
         self._parallel = False
         self._per_chunk = 1  # batches gathered at once (parallel mode)
         self._chunk = (0, 0)  # the batches [first, stop) that the buffers hold (parallel mode)
-        if self._numpy:
+        if self._source:  # the source decodes (gathers) X's rows itself, y and w are small
+            self._order = order
+            prefetch = prefetch and rows_bytes(x, batch_size) >= THREADED_MIN_BYTES
+        elif self._numpy:
             self._order = order
             rows = min(batch_size, self._N)
             floor = THREADED_MIN_BYTES if min_threaded_bytes is None else min_threaded_bytes
@@ -171,7 +179,9 @@ class Batches:
 
     def _gather(self, b: int) -> Batch:
         idx = self._rows(b, b + 1)
-        if self._numpy:
+        if self._source:
+            out = [self._arrays[0].take(idx)] + [np.take(a, idx, axis=0) for a in self._arrays[1:]]
+        elif self._numpy:
             out = self._take(idx, self._buffers[b % len(self._buffers)], slice(0, len(idx)))
         else:
             xp = array_namespace(self._arrays[0])
@@ -183,6 +193,11 @@ class Batches:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def rows_bytes(x: Any, rows: int) -> int:
+    """Bytes of ``rows`` decoded rows of a row source ``x`` (N, D)."""
+    return int(min(rows, x.shape[0]) * x.shape[1] * np.dtype(x.dtype).itemsize)
 
 
 def _buffer(pool: dict[Any, np.ndarray], key: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -50,6 +50,10 @@ def load_model(path: Path) -> LoadedModel:
         raise DataError(f"{str(path)!r} has no preprocessing settings: was it written by "
                         "'warpnet train'?")
     pre = Preprocessor.from_state(state["config"], state["arrays"])
+    if "fisher_2011" in state:  # the 2011 system: its pieces must fit together
+        from ._fisher2011 import check_pieces
+
+        check_pieces(saved.model, pre, state["fisher_2011"], repr(str(path)))
     names = list(saved.class_names or [])
     if not names:
         raise DataError(f"{str(path)!r} has no class names: was it written by 'warpnet train'?")

@@ -61,6 +61,7 @@ class TrainConfig:
     ema: float | None = None
     augment: str | None = None
     recipe: str | None = None
+    set: list[str] = field(default_factory=list)  # --model fisher-2011: KEY=VALUE settings
 
 
 # Flags that may change when a run is resumed: they do not alter what was already trained.
@@ -81,8 +82,13 @@ def add_parser(sub: Any) -> None:
                    "hog+color+bow (default: raw values)")
     p.add_argument("--image-size", type=_args.positive_int,
                    help=f"side length images of folder:PATH are resized to (default {d.image_size})")
-    p.add_argument("--model", choices=["linear", "mlp", "wired"], help=f"default: {d.model}; "
-                   "wired: a randomly wired network (--graph, --width)")
+    p.add_argument("--model", choices=["linear", "mlp", "wired", "fisher-2011"],
+                   help=f"default: {d.model}; wired: a randomly wired network (--graph, --width); "
+                   "fisher-2011: the 2011 ImageNet winner (SIFT and colour Fisher vectors, "
+                   "product quantization, one-vs-all SVMs, late fusion)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a setting of --model fisher-2011, for both systems (n_components=128) or "
+                   "one (fisher-sift.step=2); VALUE in JSON; repeatable")
     p.add_argument("--hidden", type=_args.hidden_sizes,
                    help="hidden-layer widths of the mlp, e.g. 100 or 512,256 (default: 100)")
     p.add_argument("--graph", type=_args.graph_spec, help="random graph of --model wired: ws:NODES,K,P "
@@ -206,6 +212,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if config.model == "wired" and ("hidden" in given or "dropout" in given
                                     or "activation" in given):
         raise UsageError("--hidden, --dropout and --activation apply to --model mlp, not wired")
+    if config.set and config.model != "fisher-2011":
+        raise UsageError(f"--set applies to --model fisher-2011, not {config.model}")
     if config.early_stopping is not None and config.val_fraction == 0:
         raise UsageError("--early-stopping needs a validation split (--val-fraction > 0)")
     _data.parse_spec(config.data)
@@ -283,6 +291,10 @@ def run(args: argparse.Namespace) -> int:
     from ..train import Trainer, TrainingInterrupted
 
     config = resolve_config(args)
+    if config.model == "fisher-2011":
+        from . import _fisher2011
+
+        return _fisher2011.run(args, config)
     out: Path = args.out
     writer = _check_scale_flags(args)  # before anything is written
     if writer:

@@ -143,9 +143,12 @@ class BaseNetworkEstimator(BaseEstimator):
             dtype: Any = self.network_dtype_
         else:
             dtype = (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
-        X, y = validate_data(self, X, y, reset=not continuing, dtype=dtype,
-                             multi_output=self._multi_output_targets(),
-                             y_numeric=self._numeric_targets())
+        if is_row_source(X):  # rows decoded minibatch by minibatch (e.g. CompressedFeatures)
+            y = self._validate_row_source(X, y, dtype, reset=not continuing)
+        else:
+            X, y = validate_data(self, X, y, reset=not continuing, dtype=dtype,
+                                 multi_output=self._multi_output_targets(),
+                                 y_numeric=self._numeric_targets())
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                  ensure_non_negative=True)
@@ -153,7 +156,8 @@ class BaseNetworkEstimator(BaseEstimator):
             # from summing to zero and makes weight 0 exactly "sample removed".
             keep = sample_weight > 0
             if not keep.all():
-                X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+                X = X.subset(keep) if is_row_source(X) else X[keep]
+                y, sample_weight = y[keep], sample_weight[keep]
         targets, n_outputs, attrs = self._prepare_targets(y, X.dtype, classes, continuing)
         if sample_weight is not None:
             self._check_effective_targets(targets, attrs)
@@ -228,6 +232,35 @@ class BaseNetworkEstimator(BaseEstimator):
                           f"before the loss stopped improving (tol={self.tol}); raise max_iter "
                           f"to train longer", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _validate_row_source(self, X: Any, y: Any, dtype: Any, *, reset: bool) -> np.ndarray:
+        """Check a row source X (shape, dtype; see ``warpnet.train.inputs``) and validate y.
+
+        Raises:
+            ValueError: X not (N, D) with N matching y, another D than the fitted one, a dtype
+                other than the one asked for, or ``early_stopping`` (it would split X).
+        """
+        shape = tuple(X.shape)
+        allowed = tuple(np.dtype(d) for d in (dtype if isinstance(dtype, tuple) else (dtype,)))
+        if len(shape) != 2 or shape[0] == 0:
+            raise ValueError(f"X must give (n_samples, n_features) rows with n_samples >= 1, got "
+                             f"shape {shape}")
+        if np.dtype(X.dtype) not in allowed:
+            raise ValueError(f"X gives {np.dtype(X.dtype)} rows, but this fit takes "
+                             f"{' or '.join(str(d) for d in allowed)}")
+        if self.early_stopping:
+            raise ValueError(f"early_stopping=True would split X, which {type(X).__name__} "
+                             "cannot do without decoding it; set early_stopping=False")
+        y = validate_data(self, y=y, multi_output=self._multi_output_targets(),
+                          y_numeric=self._numeric_targets())
+        if len(y) != shape[0]:
+            raise ValueError(f"X has {shape[0]} samples, but y has {len(y)}")
+        if reset:
+            self.n_features_in_ = shape[1]
+        elif shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        return y
 
     def _make_optimizer(self, network: Module) -> optim.Optimizer:
         kwargs: dict[str, Any] = {"lr": self._learning_rate_init()}
@@ -324,6 +357,13 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _numeric_targets(self) -> bool:
         return False
+
+
+def is_row_source(X: Any) -> bool:
+    """``warpnet.train.inputs.is_row_source``, imported when first needed (not with the module)."""
+    from ..train.inputs import is_row_source as check
+
+    return check(X)
 
 
 def _glorot_uniform(network: Module, rng: np.random.Generator) -> Module:

@@ -62,6 +62,11 @@ class Layout:
     members: np.ndarray
     counts: np.ndarray
 
+    @property
+    def sorted(self) -> bool:
+        """True where the patches already come in group order (``order`` is the identity)."""
+        return bool(np.array_equal(self.order, np.arange(len(self.order))))
+
 
 def region_cells(centres: np.ndarray, shape: tuple[int, int],
                  regions: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -129,8 +134,9 @@ def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.
     dt = x.dtype
     weights, means, variances = (a.astype(dt, copy=False) for a in (weights, means, variances))
     gamma = posteriors(x.reshape(B * P, D), weights, means, variances).reshape(B, P, K)
-    xs = x[:, lay.order]
-    gamma = gamma[:, lay.order]
+    if not lay.sorted:  # patches in group order (a copy only where the grid's order differs)
+        x, gamma = x[:, lay.order], gamma[:, lay.order]
+    xs = x
     members = lay.members.astype(dt)
     counts = lay.counts.astype(dt)
     R = len(counts)

@@ -20,7 +20,12 @@ import numpy as np
 VERSION = numba.__version__
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"nnan", "ninf", "contract"})
+# "reassoc" lets the sums of squares and the accumulations run as SIMD lanes (the order of
+# float additions changes by rounding only: equal to the NumPy path within 1e-6 relative).
+_FAST = {"nnan", "ninf", "contract", "reassoc", "nsz", "arcp"}
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def encode_sparse(gamma: np.ndarray, x: np.ndarray, bounds: np.ndarray, members: np.ndarray,
                   means: np.ndarray, inv_sigma: np.ndarray, inv_var: np.ndarray,
                   weights: np.ndarray, counts: np.ndarray, improved: bool,

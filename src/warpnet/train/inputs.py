@@ -5,6 +5,12 @@ Features become one C-contiguous (N, D) array of the model's parameter dtype (co
 dtype or layout differs, never modified); class labels become int64; regression targets become
 (N, K) arrays of the parameter dtype.  Every message names the argument, what was expected and
 what was got.
+
+Features may also be a *row source* instead of an array: an object with ``shape`` (N, D), a float
+``dtype``, ``take(rows) -> (n, D) ndarray`` (the rows at integer indices, e.g. decoded on demand)
+and ``subset(rows)`` (a row source of those rows only), such as
+``warpnet.features.CompressedFeatures``.  The trainer then gathers each minibatch through
+``take`` and never holds the whole (N, D) matrix.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from ..checks import check_sample_weight as _weights
 from ..checks import host_array as _host
 from ..nn import Module
 
-__all__ = ["model_io_sizes", "check_features", "check_labels", "check_targets",
+__all__ = ["model_io_sizes", "is_row_source", "check_features", "check_labels", "check_targets",
            "check_sample_weight"]
 
 
@@ -32,14 +38,33 @@ def model_io_sizes(model: Module) -> tuple[int | None, int | None]:
     return sizes[0][0], sizes[-1][1]
 
 
-def check_features(X: Any, n_features: int | None, dtype: np.dtype, name: str = "X") -> np.ndarray:
-    """``X`` as a C-contiguous (N, D) array of ``dtype`` with N >= 1 and only finite values.
+def is_row_source(X: Any) -> bool:
+    """True for a row source (see the module docstring), False for arrays and everything else."""
+    return (not hasattr(X, "__array_namespace__") and not isinstance(X, np.ndarray)
+            and callable(getattr(X, "take", None)) and callable(getattr(X, "subset", None))
+            and hasattr(X, "shape") and hasattr(X, "dtype"))
+
+
+def check_features(X: Any, n_features: int | None, dtype: np.dtype, name: str = "X") -> Any:
+    """``X`` as a C-contiguous (N, D) array of ``dtype`` with N >= 1 and only finite values; a row
+    source (see the module docstring) is checked (shape, dtype) and returned as it is.
 
     Raises:
-        TypeError: not an array of real numbers.
+        TypeError: not an array of real numbers; a row source of another dtype than ``dtype``.
         ValueError: not 2-D, empty, the wrong number of features, or NaN/inf present (also after
             the cast to ``dtype``, e.g. 1e300 does not fit float32).
     """
+    if is_row_source(X):
+        shape = tuple(X.shape)
+        if len(shape) != 2 or shape[0] == 0:
+            raise ValueError(f"{name} must give (n_samples, n_features) rows, n_samples >= 1, "
+                             f"got shape {shape}")
+        if n_features is not None and shape[1] != n_features:
+            raise ValueError(f"{name} has {shape[1]} features, but the model expects {n_features}")
+        if np.dtype(X.dtype) != np.dtype(dtype):
+            raise TypeError(f"{name} gives {np.dtype(X.dtype)} rows, but the model's parameters "
+                            f"are {np.dtype(dtype)}")
+        return X
     a = _host(X, name)
     check_real(a, name)
     if a.ndim != 2:

@@ -506,6 +506,9 @@ class Trainer:
         """Move a validated host array to the model's namespace and device (once per fit)."""
         if self._on_numpy:
             return a
+        if inputs.is_row_source(a):
+            raise TypeError(f"a row source ({type(a).__name__}) trains on NumPy only; the model's "
+                            "parameters live elsewhere")
         return self._xp.asarray(a, device=backend.device(self._params[0].value))
 
     @property
