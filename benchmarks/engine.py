@@ -127,6 +127,49 @@ def breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, float]:
     return {phase: total / n_steps * 1e3 for phase, total in seconds.items()}
 
 
+def plain_breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, float]:
+    """Milliseconds per step of each stage of the plain loop (``warpnet_step(compiled=False)``),
+    averaged over ``n_steps`` after a warm-up, and of the matrix products alone
+    (``matmul_only_step``) timed in turns with it: where the plain loop's time goes beyond the
+    products.  Forward includes ``zero_grad`` (which only marks the gradients), backward the
+    gradients' clearing and the ``+=`` into them."""
+    from warpnet import nn, optim
+
+    x, y = _data(sizes, batch)
+    model = nn.mlp(sizes, rng=0)
+    loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    params = model.parameters()
+    floor_step = matmul_only_step(sizes, batch)
+    seconds: dict[str, float] = {}
+
+    def step() -> None:
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        scores = model.forward(x)
+        t1 = time.perf_counter()
+        _, dscores = loss_fn(scores, y)
+        t2 = time.perf_counter()
+        model.backward(dscores, need_dx=False)
+        t3 = time.perf_counter()
+        penalty(params)
+        t4 = time.perf_counter()
+        opt.step()
+        t5 = time.perf_counter()
+        floor_step()
+        t6 = time.perf_counter()
+        for stage, dt in (("forward", t1 - t0), ("loss", t2 - t1), ("backward", t3 - t2),
+                          ("L2 penalty", t4 - t3), ("SGD step", t5 - t4), ("matmuls alone", t6 - t5)):
+            seconds[stage] = seconds.get(stage, 0.0) + dt
+
+    for _ in range(3):
+        step()
+    seconds.clear()
+    for _ in range(n_steps):
+        step()
+    return {stage: total / n_steps * 1e3 for stage, total in seconds.items()}
+
+
 def matmul_only_step(sizes: list[int], batch: int):
     """The matrix products of one step and nothing else (forward x @ W; backward x^T @ dout for
     every layer and dout @ W^T for all but the first): the floor a step cannot go below."""
@@ -380,6 +423,10 @@ def main() -> None:
     for key, (sizes, batch) in CONFIGS.items():
         phases = breakdown(sizes, batch, 10 if args.quick else 40)
         print(f"({key}) " + ", ".join(f"{name} {ms:.2f}" for name, ms in phases.items()))
+    print("where the plain loop goes (ms; the step's matrix products alone timed in turns with it):")
+    for key, (sizes, batch) in CONFIGS.items():
+        stages = plain_breakdown(sizes, batch, 10 if args.quick else 40)
+        print(f"({key}) " + ", ".join(f"{name} {ms:.2f}" for name, ms in stages.items()))
     import resource
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -232,3 +232,60 @@ def test_class_attributes_answer_defaults_and_momentum(name):
     assert ("momentum" in defaults) == cls.takes_momentum
     opt = cls([make_param()])  # the class's default learning rate
     assert opt.lr == cls.default_lr
+
+
+NAMESPACES = ["numpy", "array_api_strict", "torch"]
+RULE_KWARGS = {"sgd": {"lr": 0.1, "momentum": 0.9}, "rmsprop": {"lr": 0.01}, "adam": {"lr": 0.01},
+               "adamw": {"lr": 0.01}}
+
+
+def _namespace(name: str):
+    if name == "numpy":
+        import array_api_compat.numpy as xp
+
+        return xp
+    pytest.importorskip(name)
+    if name == "torch":
+        import array_api_compat.torch as xp
+
+        return xp
+    import array_api_strict as xp
+
+    return xp
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize("name", optim.OPTIMIZERS.names())
+def test_every_rule_runs_in_place_on_every_namespace(namespace, name):
+    """The plain rules (and the L2 penalty before them) are array-API code: on array-api-strict
+    and PyTorch they give NumPy's numbers, updating the weights and the state in place."""
+    xp = _namespace(namespace)
+    rng = np.random.default_rng(3)
+    w0, grads = rng.standard_normal((5, 4)), [rng.standard_normal((5, 4)) for _ in range(3)]
+    results = []
+    for space in (np, xp):
+        p = nn.Parameter(space.asarray(w0.copy()))
+        value = p.value
+        opt = optim.optimizer(name, [p], **RULE_KWARGS.get(name, {"lr": 0.01}))
+        for g in grads:
+            opt.zero_grad()
+            p.grad += space.asarray(g)
+            nn.L2(0.01)([p])
+            opt.step()
+        assert p.value is value  # updated in place
+        state = [np.asarray(a) for a in opt.state[0].values()]
+        results.append((np.asarray(p.value), state))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12, atol=1e-14)
+    for got, expected in zip(results[1][1], results[0][1], strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_flush_subnormals_zeroes_in_place(namespace):
+    xp = _namespace(namespace)
+    tiny = float(np.finfo(np.float32).smallest_normal)
+    values = [tiny / 4, -tiny / 2, tiny, -2 * tiny, 0.0, 1.5, -1e-39]
+    x = xp.asarray(np.array(values, np.float32))
+    out = optim.flush_subnormals(x)
+    assert out is x
+    np.testing.assert_array_equal(np.asarray(x), np.array([0, 0, tiny, -2 * tiny, 0, 1.5, 0], np.float32))

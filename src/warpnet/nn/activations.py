@@ -95,8 +95,7 @@ class ReLU(Activation):
 
     def forward(self, x: Array) -> Array:
         check_float_input(self, x)
-        xp = array_namespace(x)
-        y = xp.maximum(x, xp.zeros_like(x))
+        y = array_namespace(x).maximum(x, 0.0)
         self._save(y)
         return y
 
@@ -105,9 +104,7 @@ class ReLU(Activation):
         if not need_dx:
             return None
         xp = array_namespace(dout)
-        # The product, not xp.where: NumPy's where takes 0.9 ms on a 256 x 256 float32 array of
-        # random signs, the product 0.03 ms
-        return dout * xp.astype(y > 0, dout.dtype)  # dout * (y > 0)
+        return dout * xp.astype(y > 0, dout.dtype)  # dout * (y > 0), the mask as 0.0 / 1.0
 
 
 @ACTIVATIONS.register("leaky_relu")
@@ -191,7 +188,7 @@ class Softplus(Activation):
         check_float_input(self, x)
         xp = array_namespace(x)
         self._save(x)
-        return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+        return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         x = self._cached()
@@ -222,7 +219,7 @@ class ELU(Activation):
         check_float_input(self, x)
         xp = array_namespace(x)
         # expm1 of min(x, 0): the branch not taken can never overflow.
-        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, xp.zeros_like(x))))
+        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0.0)))
         self._save(y)
         return y
 

@@ -64,7 +64,7 @@ class Linear(Module):
         self._x = x  # backward needs the input
         y = x @ self.weight.value  # (N, M)
         if self.bias is not None:
-            y = y + self.bias.value
+            y += self.bias.value  # in place: y is a new array, no second (N, M) copy
         return y
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:

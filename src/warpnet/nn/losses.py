@@ -108,12 +108,14 @@ class SoftmaxCrossEntropy(Loss):
         N, C = scores.shape
         # log softmax by log-sum-exp: subtract each row's maximum, so exp cannot overflow.
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # (N, C)
-        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        exp = xp.exp(shifted)
+        sum_exp = xp.sum(exp, axis=1, keepdims=True)  # (N, 1)
+        log_probs = shifted - xp.log(sum_exp)
         onehot = _one_hot(xp, y, C, scores.dtype)  # (N, C)
         if self.label_smoothing:
             onehot = (1.0 - self.label_smoothing) * onehot + self.label_smoothing / C  # the target
         per_row = -xp.sum(log_probs * onehot, axis=1, keepdims=True)  # -log p_y: (N, 1)
-        dscores = xp.exp(log_probs) - onehot  # softmax - onehot
+        dscores = exp / sum_exp - onehot  # softmax - onehot
         if w is None:
             return xp.sum(per_row) / N, dscores / N
         return xp.sum(per_row * w), dscores * w

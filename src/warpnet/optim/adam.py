@@ -46,12 +46,17 @@ class Adam(Optimizer):
         xp = array_namespace(w)
         b1, b2 = self.betas
         t = self.steps
-        m = state["exp_avg"] = flush_subnormals(b1 * state["exp_avg"] + (1.0 - b1) * dw)
-        v = state["exp_avg_sq"] = flush_subnormals(b2 * state["exp_avg_sq"] + (1.0 - b2) * (dw * dw))
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1  # m = b1 * m + (1 - b1) * dw, in place
+        m += (1.0 - b1) * dw
+        v *= b2  # v = b2 * v + (1 - b2) * dw**2, in place
+        v += (1.0 - b2) * (dw * dw)
+        flush_subnormals(m)
+        flush_subnormals(v)
         m_hat = m / (1.0 - b1 ** t)
         v_hat = v / (1.0 - b2 ** t)
         w -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
-        w[...] = flush_subnormals(w)
+        flush_subnormals(w)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}

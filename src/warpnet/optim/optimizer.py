@@ -32,7 +32,8 @@ def check_number(name: str, value: Any, lo: float, hi: float, *, lo_open: bool =
 
 
 def flush_subnormals(x: Array) -> Array:
-    """``x`` with values below the dtype's smallest normal number (in magnitude) set to 0.
+    """Set the values of ``x`` below the dtype's smallest normal number (in magnitude) to 0, in
+    place; returns ``x``.
 
     A running average of a gradient that is zero in most steps (a weight of a pixel that is
     blank in almost every image) decays geometrically into subnormal floats, where arithmetic is
@@ -42,7 +43,9 @@ def flush_subnormals(x: Array) -> Array:
     a value changes no update and no output anyway.
     """
     xp = array_namespace(x)
-    return xp.where(xp.abs(x) < xp.finfo(x.dtype).smallest_normal, 0.0, x)
+    # In place, by a mask: half the time of building a new array with ``where``.
+    x[xp.abs(x) < xp.finfo(x.dtype).smallest_normal] = 0.0
+    return x
 
 
 class Optimizer:

@@ -37,10 +37,12 @@ class RMSProp(Optimizer):
 
     def update(self, w: Array, dw: Array, state: dict[str, Array]) -> None:
         xp = array_namespace(w)
-        s = state["square_avg"] = flush_subnormals(self.decay * state["square_avg"]
-                                                   + (1.0 - self.decay) * (dw * dw))
+        s = state["square_avg"]
+        s *= self.decay  # s = decay * s + (1 - decay) * dw**2, in place
+        s += (1.0 - self.decay) * (dw * dw)
+        flush_subnormals(s)
         w -= self.lr * dw / (xp.sqrt(s) + self.eps)
-        w[...] = flush_subnormals(w)
+        flush_subnormals(w)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "decay": self.decay, "eps": self.eps}

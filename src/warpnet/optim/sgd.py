@@ -46,8 +46,9 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= self.lr * dw
             return
-        rho = self.momentum
-        v = state["velocity"] = rho * state["velocity"] + dw
+        rho, v = self.momentum, state["velocity"]
+        v *= rho  # v = rho * v + dw, in place
+        v += dw
         if self.nesterov:
             w -= self.lr * (dw + rho * v)
         else:
