@@ -493,7 +493,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
     seconds = time.perf_counter() - started
     model = fused_linear(systems, weights)
     state = model_state(systems, weights, shape, source.pixel_max)
-    from ..preprocessing import Preprocessor
+    from ..data.preprocessing import Preprocessor
 
     pre = Preprocessor.from_state(state["config"], state["arrays"])
     test_started = time.perf_counter()
