@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .inputs import is_row_source
+
 __all__ = ["ChunkedRows", "EpochPlan", "DEFAULT_BLOCK_BYTES", "is_out_of_core"]
 
 #: Default memory budget of one block: 16 Zarr chunks of 1,024 rows of 512 float32 features.
@@ -44,10 +46,13 @@ def is_out_of_core(X: Any) -> bool:
 
     That is a ``ChunkedRows``, a Zarr or Dask array, or any other object with ``shape``,
     ``dtype`` and ``__getitem__`` that is not an in-memory array (NumPy, PyTorch, ... : whatever
-    ``array_api_compat`` knows).
+    ``array_api_compat`` knows). A row source (``inputs.is_row_source``: product-quantized
+    features) is not one: it hands out whole minibatches itself.
     """
     if isinstance(X, ChunkedRows):
         return True
+    if is_row_source(X):
+        return False
     if isinstance(X, np.ndarray) or not all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")):
         return False
     if type(X).__module__.split(".")[0] in ("zarr", "dask", "h5py"):
