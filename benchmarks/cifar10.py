@@ -496,7 +496,7 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
 
 def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epochs: int,
                 torch_threads: int | None, ablation_hidden: tuple[int, ...] | None = None,
-                parts: str = "best,ablation", rounds: int = 3) -> None:
+                parts: str = "best,torch,ablation", rounds: int = 3) -> None:
     scaler = Standardizer().fit(x_train.reshape(len(x_train), -1))
     xs_train = scaler.transform(x_train.reshape(len(x_train), -1))
     xs_test = scaler.transform(x_test.reshape(len(x_test), -1))
@@ -511,8 +511,9 @@ def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epoc
     # warpnet's BLAS on as many threads as PyTorch's (both from this process's cores otherwise).
     threads = torch.get_num_threads() if torch is not None else None
     with threadpool_limits(limits=threads, user_api="blas"):
-        if "best" in parts:
-            _best_rows(best, xs_train, y_train, xs_test, y_test, torch is not None)
+        if "best" in parts or "torch" in parts:
+            _best_rows(best, xs_train, y_train, xs_test, y_test, "best" in parts,
+                       torch is not None and "torch" in parts)
         if "speed" in parts and torch is not None:
             _speed_rows(best, xs_train, y_train, xs_test, y_test, rounds)
         if "ablation" in parts:
@@ -520,14 +521,16 @@ def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epoc
                            xs_test, y_test)
 
 
-def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_torch: bool) -> None:
+def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_warpnet: bool,
+               with_torch: bool) -> None:
     n, epochs, hidden = len(xs_train), best.epochs, best.hidden
     print(f"\nmlp-best: hidden {hidden}, {epochs} epochs, batch {best.batch_size}, dropout "
           f"{best.dropout} ({n} training images; {_load()})", flush=True)
-    acc, seconds, cpu, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
-    print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s ({cpu:.1f} CPU s)  "
-          f"{seconds / epochs:.2f} s/epoch  {n * epochs / seconds:,.0f} samples/s  "
-          f"(target >= 62 %, aim 65 %; {_load()})", flush=True)
+    if with_warpnet:
+        acc, seconds, cpu, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
+        print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s ({cpu:.1f} CPU s)  "
+              f"{seconds / epochs:.2f} s/epoch  {n * epochs / seconds:,.0f} samples/s  "
+              f"(target >= 62 %, aim 65 %; {_load()})", flush=True)
     if not with_torch:
         return
     import torch
@@ -536,9 +539,10 @@ def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_torch: 
     print(f"PyTorch  test acc {t_acc:.2%}  {t_seconds:.1f} s ({t_cpu:.1f} CPU s)  "
           f"{t_seconds / epochs:.2f} s/epoch  {n * epochs / t_seconds:,.0f} samples/s "
           f"({torch.get_num_threads()} threads; {_load()})")
-    print(f"warpnet's speed / PyTorch's (time per epoch, PyTorch's over warpnet's): "
-          f"{t_seconds / seconds:.2f}x (>= 1.0: warpnet at least as fast); accuracy difference "
-          f"{100 * (acc - t_acc):+.2f} points", flush=True)
+    if with_warpnet:
+        print(f"warpnet's speed / PyTorch's (time per epoch, PyTorch's over warpnet's): "
+              f"{t_seconds / seconds:.2f}x (>= 1.0: warpnet at least as fast); accuracy "
+              f"difference {100 * (acc - t_acc):+.2f} points", flush=True)
 
 
 def _speed_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, rounds: int) -> None:
@@ -601,9 +605,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation-epochs", type=int, default=10, help="epochs of each ablation row")
     parser.add_argument("--ablation-hidden", default=None,
                         help="hidden widths of the ablation rows (default: --hidden)")
-    parser.add_argument("--parts", default="best,ablation",
-                        help="of the mlp section, comma-separated: best (with PyTorch beside it), "
-                             "speed (short runs of both by turns), ablation")
+    parser.add_argument("--parts", default="best,torch,ablation",
+                        help="of the mlp section, comma-separated: best (warpnet), torch (the same "
+                             "recipe in PyTorch after it), speed (short runs of both by turns), "
+                             "ablation")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="threads of the PyTorch run (default: PyTorch's own choice)")
     args = parser.parse_args(argv)
