@@ -415,6 +415,9 @@ def _load() -> str:
     return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+VERBOSE = 0  # 2 with --progress: a line per epoch from both sides
+
+
 def _warpnet_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
     """Train the recipe with warpnet: (test accuracy, wall seconds, CPU seconds, history)."""
     model = nn.mlp([xs_train.shape[1], *r.hidden, 10], norm=r.norm, dropout=r.dropout, rng=seed)
@@ -423,7 +426,7 @@ def _warpnet_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0
                       schedule="cosine" if r.schedule else None,
                       warmup=1 if r.schedule and r.epochs > 1 else 0,
                       label_smoothing=r.label_smoothing, augment=r.augment,
-                      image_shape=(32, 32, 3), verbose=0)
+                      image_shape=(32, 32, 3), verbose=VERBOSE)
     clock = Clock()
     history = trainer.fit(xs_train, y_train)
     seconds, cpu = clock.read()
@@ -486,6 +489,10 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
             loss.backward()
             opt.step()
         sched.step()
+        if VERBOSE:
+            wall, cpu = clock.read()
+            print(f"PyTorch epoch {epoch + 1}/{r.epochs}: {wall:.1f} s ({cpu:.1f} CPU s) so far",
+                  flush=True)
     seconds, cpu = clock.read()
     model.eval()
     with torch.no_grad():
@@ -611,7 +618,10 @@ def main(argv: list[str] | None = None) -> int:
                              "ablation")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="threads of the PyTorch run (default: PyTorch's own choice)")
+    parser.add_argument("--progress", action="store_true", help="a line per epoch (mlp section)")
     args = parser.parse_args(argv)
+    global VERBOSE
+    VERBOSE = 2 if args.progress else 0
     if not args.data.is_dir():
         print(f"CIFAR-10 not found at {args.data}: nothing to benchmark (pass --data PATH)")
         return 0
