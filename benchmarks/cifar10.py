@@ -21,11 +21,15 @@ Sections (``--section raw|features|wired|coates|svm|mlp|all``):
   trained as one matrix product against one binary fit per class on 2 threads;
 - mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: 3 x 1,024 hidden
   units with batch normalisation, AdamW, one warm-up epoch then cosine, label smoothing 0.1,
-  random flips and shifts by up to 4 pixels): test accuracy, seconds and samples per second; the
-  same recipe written in PyTorch in the same run (same architecture, augmentation code, optimizer
-  and epochs); and a table of what each piece adds (plain, + BatchNorm, + augmentation,
-  + schedule, + label smoothing).  ``--epochs`` and ``--hidden`` shrink it for a busy machine;
-  ``--ablation-epochs`` sets the ablation rows' budget.
+  random flips and shifts by up to 4 pixels): test accuracy, wall and CPU seconds, samples per
+  second and the load average (``--parts best``); the same recipe written in PyTorch (same
+  architecture, augmentation code, optimizer and epochs; ``torch``, after warpnet's run in the
+  same process, or alone in a second process started beside it); short runs of both by turns
+  with their ratio per round (``speed``); and a table of what each piece adds (plain,
+  + BatchNorm, + augmentation, + schedule, + label smoothing; ``ablation``).  Both sides use
+  ``--torch-threads`` threads (warpnet's BLAS through threadpoolctl).  ``--epochs`` and
+  ``--hidden`` shrink it for a busy machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
+  the ablation rows' budget; ``--progress`` prints a line per epoch.
 
 Every classifier trains with warpnet's Trainer (SGD with momentum, cosine learning rate, L2 on
 the weights), features and standardization are fit on the training images only, and the table
