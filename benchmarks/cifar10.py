@@ -398,7 +398,7 @@ class MLPRecipe:
     label_smoothing: float = 0.1
     lr: float = 2e-3
     weight_decay: float = 0.05
-    epochs: int = 60
+    epochs: int = 40
     batch_size: int = 128
     dropout: float = 0.0
 
