@@ -27,11 +27,15 @@ Sections (``--section raw|features|wired|coates|svm|mlp|all``):
   trained as one matrix product against one binary fit per class on 2 threads;
 - mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: 3 x 1,024 hidden
   units with batch normalisation, AdamW, one warm-up epoch then cosine, label smoothing 0.1,
-  random flips and shifts by up to 4 pixels): test accuracy, seconds and samples per second; the
-  same recipe written in PyTorch in the same run (same architecture, augmentation code, optimizer
-  and epochs); and a table of what each piece adds (plain, + BatchNorm, + augmentation,
-  + schedule, + label smoothing).  ``--epochs`` and ``--hidden`` shrink it for a busy machine;
-  ``--ablation-epochs`` sets the ablation rows' budget.
+  random flips and shifts by up to 4 pixels): test accuracy, wall and CPU seconds, samples per
+  second and the load average (``--parts best``); the same recipe written in PyTorch (same
+  architecture, augmentation code, optimizer and epochs; ``torch``, after warpnet's run in the
+  same process, or alone in a second process started beside it); short runs of both by turns
+  with their ratio per round (``speed``); and a table of what each piece adds (plain,
+  + BatchNorm, + augmentation, + schedule, + label smoothing; ``ablation``).  Both sides use
+  ``--torch-threads`` threads (warpnet's BLAS through threadpoolctl).  ``--epochs`` and
+  ``--hidden`` shrink it for a busy machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
+  the ablation rows' budget; ``--progress`` prints a line per epoch.
 
 Every classifier trains with warpnet's Trainer (SGD with momentum, cosine learning rate, L2 on
 the weights), features and standardization are fit on the training images only, and the table
@@ -451,27 +455,47 @@ class MLPRecipe:
     label_smoothing: float = 0.1
     lr: float = 2e-3
     weight_decay: float = 0.05
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 128
+    dropout: float = 0.0
+
+
+class Clock:
+    """Wall and CPU seconds (this process, every thread) since it was made."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def _load() -> str:
+    import os
+
+    return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+VERBOSE = 0  # 2 with --progress: a line per epoch from both sides
 
 
 def _warpnet_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
-    """Train the recipe with warpnet: (test accuracy, seconds, history)."""
-    model = nn.mlp([xs_train.shape[1], *r.hidden, 10], norm=r.norm, rng=seed)
+    """Train the recipe with warpnet: (test accuracy, wall seconds, CPU seconds, history)."""
+    model = nn.mlp([xs_train.shape[1], *r.hidden, 10], norm=r.norm, dropout=r.dropout, rng=seed)
     trainer = Trainer(model, "softmax", "adamw", lr=r.lr, weight_decay=r.weight_decay,
                       batch_size=r.batch_size, epochs=r.epochs, seed=seed,
                       schedule="cosine" if r.schedule else None,
                       warmup=1 if r.schedule and r.epochs > 1 else 0,
                       label_smoothing=r.label_smoothing, augment=r.augment,
-                      image_shape=(32, 32, 3), verbose=0)
-    started = time.perf_counter()
+                      image_shape=(32, 32, 3), verbose=VERBOSE)
+    clock = Clock()
     history = trainer.fit(xs_train, y_train)
-    seconds = time.perf_counter() - started
-    return float(trainer.evaluate(xs_test, y_test)["accuracy"]), seconds, history
+    seconds, cpu = clock.read()
+    return float(trainer.evaluate(xs_test, y_test)["accuracy"]), seconds, cpu, history
 
 
 def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
-    """The same recipe in PyTorch (eager, float32): (test accuracy, seconds)."""
+    """The same recipe in PyTorch (eager, float32): (test accuracy, wall seconds, CPU seconds)."""
     import torch
 
     from warpnet.train.augment import parse_augment
@@ -486,6 +510,8 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
         elif r.norm == "layer":
             layers += [torch.nn.LayerNorm(h)]
         layers += [torch.nn.ReLU()]
+        if r.dropout:
+            layers += [torch.nn.Dropout(r.dropout)]
         width = h
     layers += [torch.nn.Linear(width, 10)]
     model = torch.nn.Sequential(*layers)
@@ -506,11 +532,13 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
     aug = None if r.augment is None else parse_augment(r.augment, (32, 32, 3))
     rng = np.random.default_rng(seed)
     n = len(xs_train)
-    started = time.perf_counter()
+    # As warpnet's Trainer with BatchNorm: a last minibatch of one sample is dropped.
+    n_used = n - 1 if r.norm == "batch" and n % r.batch_size == 1 else n
+    clock = Clock()
     for epoch in range(r.epochs):
         model.train()
-        order = rng.permutation(n)
-        for b, start in enumerate(range(0, n, r.batch_size)):
+        order = rng.permutation(n)[:n_used]
+        for b, start in enumerate(range(0, n_used, r.batch_size)):
             idx = order[start:start + r.batch_size]
             xb = xs_train[idx]
             if aug is not None:
@@ -522,70 +550,112 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
             loss.backward()
             opt.step()
         sched.step()
-    seconds = time.perf_counter() - started
+        if VERBOSE:
+            wall, cpu = clock.read()
+            print(f"PyTorch epoch {epoch + 1}/{r.epochs}: {wall:.1f} s ({cpu:.1f} CPU s) so far",
+                  flush=True)
+    seconds, cpu = clock.read()
     model.eval()
     with torch.no_grad():
         pred = torch.cat([model(torch.from_numpy(xs_test[i:i + 2000])).argmax(1)
                           for i in range(0, len(xs_test), 2000)]).numpy()
-    return float((pred == y_test).mean()), seconds
+    return float((pred == y_test).mean()), seconds, cpu
 
 
-def mlp_section(x_train, y_train, x_test, y_test, epochs: int, hidden: tuple[int, ...],
-                ablation_epochs: int, torch_threads: int | None,
-                ablation_hidden: tuple[int, ...] | None = None, parts: str = "best,ablation") -> None:
+def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epochs: int,
+                torch_threads: int | None, ablation_hidden: tuple[int, ...] | None = None,
+                parts: str = "best,torch,ablation", rounds: int = 3) -> None:
     scaler = Standardizer().fit(x_train.reshape(len(x_train), -1))
     xs_train = scaler.transform(x_train.reshape(len(x_train), -1))
     xs_test = scaler.transform(x_test.reshape(len(x_test), -1))
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
-    best = MLPRecipe(hidden=hidden, epochs=epochs)
-    if "best" in parts:
-        _best_rows(best, xs_train, y_train, xs_test, y_test, torch_threads)
-    if "ablation" in parts:
-        _ablation_rows(ablation_hidden or hidden, ablation_epochs, best.lr, xs_train, y_train,
-                       xs_test, y_test)
-
-
-def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, torch_threads) -> None:
-    n, epochs, hidden = len(xs_train), best.epochs, best.hidden
-    print(f"\nmlp-best: hidden {hidden}, {epochs} epochs, batch {best.batch_size} "
-          f"({n} training images)", flush=True)
-    acc, seconds, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
-    print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s  {seconds / epochs:.2f} s/epoch  "
-          f"{n * epochs / seconds:,.0f} samples/s  (target >= 62 %, aim 65 %)", flush=True)
     try:
         import torch
     except ImportError:
+        torch = None
         print("PyTorch is not installed: no side-by-side run")
-    else:
-        if torch_threads:
-            torch.set_num_threads(torch_threads)
-        t_acc, t_seconds = _torch_mlp(best, xs_train, y_train, xs_test, y_test)
-        print(f"PyTorch  test acc {t_acc:.2%}  {t_seconds:.1f} s  {t_seconds / epochs:.2f} s/epoch  "
-              f"{n * epochs / t_seconds:,.0f} samples/s ({torch.get_num_threads()} threads)")
-        print(f"warpnet time per epoch / PyTorch's: {seconds / t_seconds:.2f}x "
-              f"(PyTorch speed / warpnet speed; <= 1.0 means warpnet is at least as fast); "
-              f"accuracy difference {100 * (acc - t_acc):+.2f} points", flush=True)
+    if torch is not None and torch_threads:
+        torch.set_num_threads(torch_threads)
+    # warpnet's BLAS on as many threads as PyTorch's (both from this process's cores otherwise).
+    threads = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        if "best" in parts or "torch" in parts:
+            _best_rows(best, xs_train, y_train, xs_test, y_test, "best" in parts,
+                       torch is not None and "torch" in parts)
+        if "speed" in parts and torch is not None:
+            _speed_rows(best, xs_train, y_train, xs_test, y_test, rounds)
+        if "ablation" in parts:
+            _ablation_rows(ablation_hidden or best.hidden, ablation_epochs, best, xs_train, y_train,
+                           xs_test, y_test)
 
 
-def _ablation_rows(hidden, ablation_epochs, lr, xs_train, y_train, xs_test, y_test) -> None:
+def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_warpnet: bool,
+               with_torch: bool) -> None:
+    n, epochs, hidden = len(xs_train), best.epochs, best.hidden
+    print(f"\nmlp-best: hidden {hidden}, {epochs} epochs, batch {best.batch_size}, dropout "
+          f"{best.dropout} ({n} training images; {_load()})", flush=True)
+    if with_warpnet:
+        acc, seconds, cpu, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
+        print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s ({cpu:.1f} CPU s)  "
+              f"{seconds / epochs:.2f} s/epoch  {n * epochs / seconds:,.0f} samples/s  "
+              f"(target >= 62 %, aim 65 %; {_load()})", flush=True)
+    if not with_torch:
+        return
+    import torch
+
+    t_acc, t_seconds, t_cpu = _torch_mlp(best, xs_train, y_train, xs_test, y_test)
+    print(f"PyTorch  test acc {t_acc:.2%}  {t_seconds:.1f} s ({t_cpu:.1f} CPU s)  "
+          f"{t_seconds / epochs:.2f} s/epoch  {n * epochs / t_seconds:,.0f} samples/s "
+          f"({torch.get_num_threads()} threads; {_load()})")
+    if with_warpnet:
+        print(f"warpnet's speed / PyTorch's (time per epoch, PyTorch's over warpnet's): "
+              f"{t_seconds / seconds:.2f}x (>= 1.0: warpnet at least as fast); accuracy "
+              f"difference {100 * (acc - t_acc):+.2f} points", flush=True)
+
+
+def _speed_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, rounds: int) -> None:
+    """Short runs of the recipe (2 epochs) by turns, warpnet then PyTorch, ``rounds`` times: the
+    ratio of their times per epoch round by round (load changes between rounds, less within)."""
     import dataclasses
 
+    short = dataclasses.replace(best, epochs=2)
+    print(f"\ntime per epoch of the recipe, {rounds} rounds of 2 epochs each, by turns ({_load()}):")
+    ratios = []
+    for r in range(rounds):
+        _, w_s, w_cpu, _ = _warpnet_mlp(short, xs_train, y_train, xs_test, y_test)
+        _, t_s, t_cpu = _torch_mlp(short, xs_train, y_train, xs_test, y_test)
+        ratios.append(t_s / w_s)
+        print(f"round {r + 1}: warpnet {w_s / 2:.2f} s/epoch ({w_cpu / 2:.1f} CPU s), PyTorch "
+              f"{t_s / 2:.2f} s/epoch ({t_cpu / 2:.1f} CPU s): {t_s / w_s:.2f}x  ({_load()})",
+              flush=True)
+    print(f"warpnet's speed / PyTorch's: median {np.median(ratios):.2f}x "
+          f"(rounds {', '.join(f'{v:.2f}' for v in ratios)})", flush=True)
+
+
+def _ablation_rows(hidden, ablation_epochs, best: MLPRecipe, xs_train, y_train, xs_test,
+                   y_test) -> None:
+    import dataclasses
+
+    base = dataclasses.replace(best, hidden=hidden, epochs=ablation_epochs)
     steps = [
-        ("plain (AdamW, constant lr)", MLPRecipe(hidden, None, None, False, 0.0, epochs=ablation_epochs)),
-        ("+ BatchNorm", MLPRecipe(hidden, "batch", None, False, 0.0, epochs=ablation_epochs)),
-        ("+ augmentation (flip, shift 4)", MLPRecipe(hidden, "batch", "flip,shift=4", False, 0.0,
-                                                     epochs=ablation_epochs)),
-        ("+ warm-up and cosine schedule", MLPRecipe(hidden, "batch", "flip,shift=4", True, 0.0,
-                                                    epochs=ablation_epochs)),
-        ("+ label smoothing 0.1", MLPRecipe(hidden, "batch", "flip,shift=4", True, 0.1,
-                                            epochs=ablation_epochs)),
+        ("plain (AdamW, constant lr)", dataclasses.replace(
+            base, norm=None, augment=None, schedule=False, label_smoothing=0.0, dropout=0.0)),
+        ("+ BatchNorm", dataclasses.replace(base, augment=None, schedule=False,
+                                            label_smoothing=0.0, dropout=0.0)),
+        (f"+ augmentation ({best.augment})", dataclasses.replace(
+            base, schedule=False, label_smoothing=0.0, dropout=0.0)),
+        ("+ warm-up and cosine schedule", dataclasses.replace(base, label_smoothing=0.0,
+                                                              dropout=0.0)),
+        (f"+ label smoothing {best.label_smoothing}", dataclasses.replace(base, dropout=0.0)),
     ]
-    print(f"\nwhat each piece adds (hidden {hidden}, {ablation_epochs} epochs each, warpnet):")
-    print(f"{'recipe':<34} {'test acc':>8} {'seconds':>8}")
+    if best.dropout:
+        steps.append((f"+ dropout {best.dropout}", base))
+    print(f"\nwhat each piece adds (hidden {hidden}, {ablation_epochs} epochs each, warpnet; "
+          f"{_load()}):")
+    print(f"{'recipe':<34} {'test acc':>8} {'seconds':>8} {'CPU s':>8}")
     for name, recipe in steps:
-        acc, seconds, _ = _warpnet_mlp(dataclasses.replace(recipe, lr=lr), xs_train, y_train,
-                                       xs_test, y_test)
-        print(f"{name:<34} {acc:>8.2%} {seconds:>8.1f}", flush=True)
+        acc, seconds, cpu, _ = _warpnet_mlp(recipe, xs_train, y_train, xs_test, y_test)
+        print(f"{name:<34} {acc:>8.2%} {seconds:>8.1f} {cpu:>8.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -600,16 +670,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-test", type=int, default=None, help="first N test images only")
     parser.add_argument("--coates-cache", type=Path, default=None,
                         help="an .npz file keeping the k-means triangle features between runs")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs of the mlp-best runs")
-    parser.add_argument("--hidden", default="1024,1024,1024", help="hidden widths of mlp-best")
+    parser.add_argument("--epochs", type=int, default=MLPRecipe.epochs,
+                        help="epochs of the mlp-best runs")
+    parser.add_argument("--hidden", default=",".join(map(str, MLPRecipe.hidden)),
+                        help="hidden widths of mlp-best")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the mlp speed part")
     parser.add_argument("--ablation-epochs", type=int, default=10, help="epochs of each ablation row")
     parser.add_argument("--ablation-hidden", default=None,
                         help="hidden widths of the ablation rows (default: --hidden)")
-    parser.add_argument("--parts", default="best,ablation",
-                        help="of the mlp section: best (with PyTorch beside it), ablation, or both")
+    parser.add_argument("--parts", default="best,torch,ablation",
+                        help="of the mlp section, comma-separated: best (warpnet), torch (the same "
+                             "recipe in PyTorch after it), speed (short runs of both by turns), "
+                             "ablation")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="threads of the PyTorch run (default: PyTorch's own choice)")
+    parser.add_argument("--progress", action="store_true", help="a line per epoch (mlp section)")
     args = parser.parse_args(argv)
+    global VERBOSE
+    VERBOSE = 2 if args.progress else 0
     if not args.data.is_dir():
         print(f"CIFAR-10 not found at {args.data}: nothing to benchmark (pass --data PATH)")
         return 0
@@ -637,8 +715,9 @@ def main(argv: list[str] | None = None) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(","))
         ablation_hidden = None if args.ablation_hidden is None else \
             tuple(int(h) for h in args.ablation_hidden.split(","))
-        mlp_section(x_train, y_train, x_test, y_test, args.epochs, hidden, args.ablation_epochs,
-                    args.torch_threads, ablation_hidden, args.parts)
+        best = MLPRecipe(hidden=hidden, epochs=args.epochs)
+        mlp_section(x_train, y_train, x_test, y_test, best, args.ablation_epochs,
+                    args.torch_threads, ablation_hidden, args.parts, args.rounds)
     return 0
 
 

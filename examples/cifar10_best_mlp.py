@@ -4,7 +4,9 @@
 
 Three hidden layers of 1,024 ReLU units, each after a BatchNorm1d; AdamW (decoupled weight decay
 0.05) with one warm-up epoch then a cosine schedule; label smoothing 0.1; every minibatch flipped
-left-right at random and shifted by up to 4 pixels (zero padding).  Writes the training curves
+left-right at random and shifted by up to 4 pixels (zero padding); 40 epochs (about 10 CPU
+seconds each: under 10 minutes on one core; trained on all 25,000 images it reaches 59.4 %
+test accuracy, see benchmarks/cifar10.py).  Writes the training curves
 (loss and accuracy per epoch, validation included) to cifar10-best-mlp.png.
 
 The same run from the command line:
@@ -23,7 +25,7 @@ from warpnet.train import Trainer
 from warpnet.viz import plot_history
 
 path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cifar10")
-epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 data = load_npz(path) if any(path.glob("train*.npz")) else load_cifar10(path)
 x = data.x.reshape(len(data.x), -1)  # (N, 32*32*3) uint8 pixels, rows of (H, W, C) images
 x_test = data.test.x.reshape(len(data.test.x), -1)

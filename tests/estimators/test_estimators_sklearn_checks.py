@@ -16,6 +16,7 @@ ESTIMATORS = [
                 ("ovr", LinearClassifier(loss="svm", multi_class="ovr", random_state=0))],
                random_state=0),
     MLPClassifier(),
+    MLPClassifier(clip_norm=5.0, ema_decay=0.5),
     MLPRegressor(),
 ]
 

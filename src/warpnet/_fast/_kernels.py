@@ -161,3 +161,59 @@ def relu_backward(dout, y, dx):  # pragma: no cover (compiled)
     compiled to a branch there: 9x slower on random signs)."""
     for i in range(dout.size):
         dx[i] = dout[i] * (y[i] > 0)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def batchnorm_forward(x, weight, bias, eps, x_hat, out, mean, var, inv_std):  # pragma: no cover
+    """Batch normalisation of the (N, F) batch ``x`` with its own statistics, the formula of
+    ``nn.BatchNorm1d.forward`` in training mode: writes the batch ``mean``, biased ``var`` and
+    ``inv_std = 1 / sqrt(var + eps)`` (F,), ``x_hat = (x - mean) * inv_std`` and
+    ``out = x_hat * weight + bias`` (N, F).  Row by row, so the inner loops run along the
+    contiguous features; the sums are float64."""
+    n, f = x.shape
+    acc = np.zeros(f)
+    for i in range(n):
+        for j in range(f):
+            acc[j] += x[i, j]
+    for j in range(f):
+        mean[j] = acc[j] / n
+        acc[j] = 0.0
+    for i in range(n):  # the variance from the centred values (two passes: no cancellation)
+        for j in range(f):
+            d = x[i, j] - mean[j]
+            acc[j] += d * d
+    for j in range(f):
+        var[j] = acc[j] / n
+        inv_std[j] = 1.0 / np.sqrt(var[j] + eps)
+    for i in range(n):
+        for j in range(f):
+            h = (x[i, j] - mean[j]) * inv_std[j]
+            x_hat[i, j] = h
+            out[i, j] = h * weight[j] + bias[j]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def batchnorm_backward(dout, x_hat, weight, inv_std, dweight, dbias, dx, need_dx):  # pragma: no cover
+    """The backward pass of ``batchnorm_forward``, the formula of ``nn.BatchNorm1d.backward``:
+    ``dbias = sum(dout)``, ``dweight = sum(dout * x_hat)`` over the batch (F,), and (with
+    ``need_dx``) ``dx = weight * inv_std / N * (N * dout - dbias - x_hat * dweight)`` (N, F),
+    which is ``(N g - sum(g) - x_hat sum(g x_hat)) * inv_std / N`` with ``g = dout * weight``."""
+    n, f = dout.shape
+    s = np.zeros(f)
+    sx = np.zeros(f)
+    for i in range(n):
+        for j in range(f):
+            d = dout[i, j]
+            s[j] += d
+            sx[j] += d * x_hat[i, j]
+    for j in range(f):
+        dbias[j] = s[j]
+        dweight[j] = sx[j]
+    if not need_dx:
+        return
+    scale = np.empty(f)
+    for j in range(f):
+        scale[j] = weight[j] * inv_std[j] / n
+    for i in range(n):
+        for j in range(f):
+            dx[i, j] = scale[j] * (n * dout[i, j] - s[j] - x_hat[i, j] * sx[j])

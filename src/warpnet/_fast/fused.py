@@ -18,6 +18,10 @@ Softmax cross-entropy on a batch of a few classes is some twenty NumPy calls on 
 each costing more in its call than in its arithmetic; the loop goes row by row through the same
 formula once, checking the scores and labels as it goes.
 
+Batch normalisation in training mode is, in NumPy, some ten passes over the (N, F) batch with
+as many temporaries (mean, centring, variance, scaling, the affine map; in backward the two sums
+and the formula of dx); the loops make three passes forward and two backward.
+
 ReLU's backward pass ``dout * (y > 0)`` is, in NumPy, a comparison into a boolean mask and a
 multiplication that converts the mask back to floats; the loop does both in one pass.
 
@@ -44,7 +48,8 @@ from .. import _numba
 from . import blas
 from . import threads as _threads
 
-__all__ = ["adam", "available", "relu_backward", "rmsprop", "sgd", "softmax_cross_entropy"]
+__all__ = ["adam", "available", "batchnorm_backward", "batchnorm_forward", "relu_backward",
+           "rmsprop", "sgd", "softmax_cross_entropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -192,3 +197,49 @@ def relu_backward(dout: Any, y: Any, out: Any | None = None) -> np.ndarray | Non
         out = np.empty_like(dout)
     _kernel("relu_backward")(dout.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
+
+
+def _matrix(a: Any, dtype: np.dtype, shape: tuple[int, ...], writeable: bool = False) -> bool:
+    return (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape and a.flags.c_contiguous
+            and (a.flags.writeable or not writeable))
+
+
+def batchnorm_forward(x: Any, weight: Any, bias: Any, eps: float, x_hat: np.ndarray,
+                      out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Training-mode batch normalisation of ``x`` (N, F), N >= 2, into ``x_hat`` and ``out`` (N, F)
+    (as ``nn.BatchNorm1d.forward``); returns the batch's ``(mean, var, inv_std)`` (F,) as new
+    arrays, or None where the compiled loop does not apply (not NumPy float32/64 C-contiguous
+    arrays of one dtype and matching shapes, fewer than two rows, or numba missing)."""
+    if not (type(x) is np.ndarray and x.dtype in _FLOATS and x.ndim == 2 and x.shape[0] >= 2
+            and x.flags.c_contiguous and available()):
+        return None
+    F = (x.shape[1],)
+    if not (_matrix(weight, x.dtype, F) and _matrix(bias, x.dtype, F)
+            and _matrix(x_hat, x.dtype, x.shape, True) and _matrix(out, x.dtype, x.shape, True)
+            and not np.may_share_memory(x_hat, x) and not np.may_share_memory(out, x)
+            and not np.may_share_memory(out, x_hat)):
+        return None
+    mean, var, inv_std = (np.empty(F, x.dtype) for _ in range(3))
+    _kernel("batchnorm_forward")(x, weight, bias, x.dtype.type(eps), x_hat, out, mean, var, inv_std)
+    return mean, var, inv_std
+
+
+def batchnorm_backward(dout: Any, x_hat: Any, weight: Any, inv_std: Any, dweight: np.ndarray,
+                       dbias: np.ndarray, dx: np.ndarray | None) -> bool:
+    """The backward pass of ``batchnorm_forward`` (as ``nn.BatchNorm1d.backward`` in training
+    mode): ``dweight`` and ``dbias`` (F,) written (not added to), and ``dx`` (N, F) unless it is
+    None.  False (nothing written) where the compiled loop does not apply."""
+    if not (type(dout) is np.ndarray and dout.dtype in _FLOATS and dout.ndim == 2
+            and dout.flags.c_contiguous and available()):
+        return False
+    t, F = dout.dtype, (dout.shape[1],)
+    if not (_matrix(x_hat, t, dout.shape) and _matrix(weight, t, F) and _matrix(inv_std, t, F)
+            and _matrix(dweight, t, F, True) and _matrix(dbias, t, F, True)
+            and (dx is None or (_matrix(dx, t, dout.shape, True)
+                                and not np.may_share_memory(dx, dout)
+                                and not np.may_share_memory(dx, x_hat)))):
+        return False
+    need_dx = dx is not None
+    _kernel("batchnorm_backward")(dout, x_hat, weight, inv_std, dweight, dbias,
+                                  dx if need_dx else dweight.reshape(1, -1), need_dx)
+    return True

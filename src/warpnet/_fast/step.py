@@ -2,7 +2,8 @@
 
 ``compile_step(model, loss, optimizer, penalty)`` returns a ``CompiledStep`` for what it knows --
 a ``Sequential`` of ``Linear``, ``Dropout``, warpnet's own activations and normalisation layers
-(``BatchNorm1d``, ``LayerNorm``: their plain forward/backward), with parameters that
+(``BatchNorm1d`` in training mode as compiled loops, else their plain forward/backward), with
+parameters that
 are C-contiguous NumPy float32/float64 arrays; softmax cross-entropy, SVM or MSE; ``SGD``,
 ``RMSProp``, ``Adam`` or ``AdamW`` (not with an L2 penalty); no penalty, ``L2`` or ``L1`` -- and
 None for anything else, which then runs the plain step (``warpnet.train.step``).  It computes the
@@ -10,6 +11,8 @@ same numbers as the plain step (tests hold the two equal) in fewer passes over m
 
 - forward: each ``Linear`` writes ``x @ W`` into a buffer kept from step to step
   (``np.matmul(..., out=)``), a ReLU after it clips that buffer in place;
+- BatchNorm1d (training mode): statistics, ``x_hat`` and the affine map in one compiled loop
+  into buffers (``fused.batchnorm_forward``), and its backward in another;
 - softmax cross-entropy: one compiled loop over the rows (``fused.softmax_cross_entropy``);
 - backward: ``dW = x.T @ dout`` straight into the gradient's buffer, ``db`` by one reduction,
   ``dx = dout @ W.T`` into a buffer, ReLU's ``dout * (y > 0)`` as one compiled loop in place;
@@ -93,10 +96,12 @@ class CompiledStep:
         self._dtype = self.params[0].value.dtype
         self._buffers: dict[Any, np.ndarray] = {}
         self._grads = [np.zeros_like(p.value) for p in self.params]
+        self._index = {id(p): k for k, p in enumerate(self.params)}  # a parameter's gradient buffer
         self._first = model.layers[0] if model.layers else None
         self._used_plain = False
         self._penalty_value = 0.0
         self.scores: Array | None = None
+        self._fused_norms: set[int] = set()  # the BatchNorm1d layers this step ran compiled
 
     # -- gradients ---------------------------------------------------------------------------
     def _accepts(self, x: Any) -> bool:
@@ -121,6 +126,7 @@ class CompiledStep:
             return self._plain.gradients(x, y, sample_weight)
         self._used_plain = False
         self.scores = None
+        self._fused_norms.clear()
         layers = self.model.layers
         last = len(layers) - 1
         inputs: list[Array] = []  # what each layer's backward reads: its input (or ReLU's output)
@@ -140,6 +146,9 @@ class CompiledStep:
                 h = np.maximum(h, 0, out=h if owned and i < last else None)
                 inputs[i] = h  # backward reads the output
                 owned = True
+            elif type(layer) is nn.BatchNorm1d and layer.training and i < last \
+                    and self._batchnorm_forward(i, layer, h):
+                h, owned = self._buffers[("forward", i), h.shape], True
             else:
                 h, owned = layer.forward(h), False
         scores = self.scores = h if h is not x else np.array(h)
@@ -149,6 +158,21 @@ class CompiledStep:
         if self.penalty is not None and type(self.penalty) is not nn.L2:
             self._penalty_value = self.penalty(self.params)  # L1: its gradient into .grad now
         return loss, scores
+
+    def _batchnorm_forward(self, i: int, layer: nn.BatchNorm1d, x: np.ndarray) -> bool:
+        """Layer ``i``'s training-mode forward as one compiled loop (``fused.batchnorm_forward``),
+        its output in the buffer ``("forward", i)``; the layer keeps ``x_hat`` and ``inv_std`` and
+        updates its running statistics as its own forward does.  False: not done."""
+        out = self._buffer(("forward", i), x.shape)
+        x_hat = self._buffer(("x_hat", i), x.shape)
+        stats = fused.batchnorm_forward(x, layer.weight.value, layer.bias.value, layer.eps, x_hat, out)
+        if stats is None:
+            return False
+        mean, var, inv_std = stats
+        layer.update_running_stats(mean, var, int(x.shape[0]))
+        layer._x_hat, layer._inv_std = x_hat, inv_std
+        self._fused_norms.add(i)
+        return True
 
     def _loss(self, scores: np.ndarray, y: Any, sample_weight: Any) -> tuple[Array, Array]:
         if (sample_weight is None and type(self.loss) is nn.SoftmaxCrossEntropy
@@ -184,6 +208,11 @@ class CompiledStep:
                 compiled = fused.relu_backward(dout, inputs[i], dout if owned else None)
                 dout = compiled if compiled is not None else dout * (inputs[i] > 0)
                 owned = True
+            elif i in self._fused_norms and self._batchnorm_backward(i, layer, dout):
+                if i == 0:
+                    return
+                dout, owned = self._buffers[("backward", i), dout.shape], True
+                next(grads), next(params), next(grads), next(params)
             else:
                 own = layer.parameters()  # a normalisation layer's scale and shift
                 for p in own:
@@ -192,6 +221,19 @@ class CompiledStep:
                 dout, owned = layer.backward(dout, need_dx=i > 0), False
                 if i == 0:
                     return
+
+    def _batchnorm_backward(self, i: int, layer: nn.BatchNorm1d, dout: np.ndarray) -> bool:
+        """The backward pass of ``_batchnorm_forward`` (``fused.batchnorm_backward``): the scale's
+        and shift's gradients into their buffers, ``dx`` into the buffer ``("backward", i)``
+        (none for the first layer).  False: not done (the caller runs the layer's own)."""
+        k = self._index[id(layer.weight)]
+        gW, gb = self._grads[k], self._grads[k + 1]
+        dx = self._buffer(("backward", i), dout.shape) if i > 0 else None
+        if not fused.batchnorm_backward(dout, layer._x_hat, layer.weight.value, layer._inv_std,
+                                        gW, gb, dx):
+            return False
+        layer.weight.grad, layer.bias.grad = gW, gb
+        return True
 
     # -- update ------------------------------------------------------------------------------
     def update(self) -> float:

@@ -326,11 +326,15 @@ class BaseNetworkEstimator(BaseEstimator):
         device = getattr(self, "device", "cpu")
         if device != "cpu":  # train on the device; the fitted network_ stays in NumPy
             to_device(network, device)
+        image_shape = getattr(self, "image_shape", None)
         trainer = Trainer(network, loss=self._loss_fn(), optimizer=optimizer, reg=self.alpha,
                           penalty=self.penalty, batch_size=self._batch_size(X.shape[0]),
                           epochs=epochs, seed=int(rng.integers(2**31 - 1)),
                           schedule=self._make_schedule(optimizer, epochs),
-                          verbose=min(int(self.verbose), 2), callbacks=(stopper,))
+                          verbose=min(int(self.verbose), 2), callbacks=(stopper,),
+                          clip_norm=getattr(self, "clip_norm", None),
+                          ema=getattr(self, "ema_decay", None), augment=getattr(self, "augment", None),
+                          image_shape=None if image_shape is None else tuple(image_shape))
         # Overflow shows up as non-finite scores or loss, which the trainer reports as a
         # FloatingPointError naming the epoch and batch; NumPy's own warnings add nothing.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from .. import nn
 from ..errors import UsageError
 from ._base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, BaseNetworkEstimator, hidden_sizes
-from ._params import Interval, LayerSizes, NoneValue, Options
+from ._params import AugmentSpec, ImageShape, Interval, LayerSizes, NoneValue, Options
 
 _CLASSIFICATION_LOSSES = ("softmax", "svm")
 # multi_class: "joint" scores all classes in one loss (softmax cross-entropy, Weston-Watkins
@@ -175,6 +175,21 @@ class MLPClassifier(_NetworkClassifier):
         A ``BatchNorm1d`` or ``LayerNorm`` between each hidden ``Linear`` and its activation.
     label_smoothing : float in [0, 1), default=0
         Target ``(1 - eps) * onehot + eps / n_classes`` for loss "softmax".
+    clip_norm : float > 0 or None, default=None
+        Scale the gradients (of all parameters together, penalty included) down to this global
+        L2 norm before each update, as ``torch.nn.utils.clip_grad_norm_``.
+    ema_decay : float in [0, 1) or None, default=None
+        Keep an exponential moving average of the weights, ``avg = d * avg + (1 - d) * w`` after
+        every update, and leave it in ``network_`` when ``fit`` returns (the average spans one
+        call of ``fit`` or ``partial_fit``; early stopping judges the raw weights).
+    augment : str or None, default=None
+        Random changes of each training minibatch of images, drawn from ``random_state``:
+        "flip" (mirror left-right with probability 1/2), "shift=S" (translate by up to S pixels,
+        zeros move in), "cutout=L" (zero an L x L square), comma-separated, e.g.
+        "flip,shift=4".  Needs ``image_shape``; rows of X are images flattened in C order.
+    image_shape : tuple or None, default=None
+        ``(H, W)`` or ``(H, W, C)`` (channels last) of the images whose flattened pixels are the
+        rows of X; ``H * W * C`` must equal ``n_features``.  Only ``augment`` uses it.
 {COMMON_PARAMETERS}
     Attributes
     ----------
@@ -190,6 +205,10 @@ class MLPClassifier(_NetworkClassifier):
         "learning_rate_init": [Options(lambda: ["auto"]), Interval(float, 0.0, None, "neither")],
         "normalization": [NoneValue(), Options(lambda: list(nn.NORMS))],
         "label_smoothing": [Interval(float, 0.0, 1.0, "left")],
+        "clip_norm": [NoneValue(), Interval(float, 0.0, None, "neither")],
+        "ema_decay": [NoneValue(), Interval(float, 0.0, 1.0, "left")],
+        "augment": [NoneValue(), AugmentSpec()],
+        "image_shape": [NoneValue(), ImageShape()],
     }
 
     def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
@@ -201,9 +220,15 @@ class MLPClassifier(_NetworkClassifier):
                  validation_fraction: float = 0.1, dropout: float = 0.0, warm_start: bool = False,
                  random_state: Any = None, verbose: Any = False, dtype: str | None = None,
                  device: str = "cpu", normalization: str | None = None,
-                 label_smoothing: float = 0.0) -> None:
+                 label_smoothing: float = 0.0, clip_norm: float | None = None,
+                 ema_decay: float | None = None, augment: str | None = None,
+                 image_shape: tuple[int, ...] | None = None) -> None:
         self.normalization = normalization
         self.label_smoothing = label_smoothing
+        self.clip_norm = clip_norm
+        self.ema_decay = ema_decay
+        self.augment = augment
+        self.image_shape = image_shape
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss

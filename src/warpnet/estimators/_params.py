@@ -94,6 +94,37 @@ def _positive_int(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class ImageShape:
+    """``(H, W)`` or ``(H, W, C)`` of positive ints: the shape of one image before flattening."""
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, (tuple, list)) and len(value) in (2, 3)
+                and all(_positive_int(v) for v in value))
+
+    def describe(self) -> str:
+        return "None or a tuple (H, W) or (H, W, C) of positive ints, e.g. (32, 32, 3)"
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Text such as "flip,shift=4,cutout=8" that ``warpnet.train.augment.parse_augment`` reads."""
+
+    def accepts(self, value: Any) -> bool:
+        from ..train.augment import parse_augment
+
+        if not isinstance(value, str):
+            return False
+        try:  # the items alone; the image shape is checked against the data at fit
+            parse_augment(value, (1 << 16, 1 << 16))
+        except UsageError:
+            return False
+        return True
+
+    def describe(self) -> str:
+        return "None or comma-separated items flip, shift=S, cutout=L, e.g. 'flip,shift=4'"
+
+
+@dataclass(frozen=True)
 class NoneValue:
     def accepts(self, value: Any) -> bool:
         return value is None

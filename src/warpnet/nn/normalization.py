@@ -121,15 +121,20 @@ class BatchNorm1d(_Norm):
             mean = xp.mean(x, axis=0)  # (F,)
             xc = x - mean
             var = xp.mean(xc * xc, axis=0)  # biased variance: (F,)
-            m = self.momentum
-            self.running_mean = (1.0 - m) * self.running_mean + m * mean
-            self.running_var = (1.0 - m) * self.running_var + m * var * (n / (n - 1))
+            self.update_running_stats(mean, var, n)
         else:
             xc = x - self.running_mean
             var = self.running_var
         self._inv_std = 1.0 / xp.sqrt(var + self.eps)  # (F,)
         self._x_hat = xc * self._inv_std  # (N, F)
         return self._x_hat * self.weight.value + self.bias.value
+
+    def update_running_stats(self, mean: Array, var: Array, n: int) -> None:
+        """Move the running statistics towards a training batch's ``mean`` and biased ``var``
+        (F,) of ``n`` samples (the unbiased variance goes into ``running_var``, as PyTorch)."""
+        m = self.momentum
+        self.running_mean = (1.0 - m) * self.running_mean + m * mean
+        self.running_var = (1.0 - m) * self.running_var + m * var * (n / (n - 1))
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         g = self._affine_backward(dout, need_dx)

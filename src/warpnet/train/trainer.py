@@ -78,6 +78,9 @@ class Trainer:
             clip_norm, warmup (with schedule "cosine"), ema, augment, image_shape: see
             ``TrainConfig``.  Clipping runs the plain step (on the whole gradient, penalty
             included); augmentation transforms each gathered minibatch (``train.augment``).
+            With a ``BatchNorm1d`` in the model, an epoch whose last minibatch would hold one
+            sample drops it (PyTorch's ``drop_last``); the order is reshuffled every epoch, so
+            that sample is trained on in the others.
 
     Attributes:
         config, model, loss_fn, optimizer, schedule, callbacks; during and after ``fit``:
@@ -152,6 +155,7 @@ class Trainer:
         self.stop_training = False
         self._early = self._new_early_stopping()
         self._train_shape = (0, 0)
+        self._drop_one = 0  # 1 while a fit skips each epoch's last sample (BatchNorm1d, see fit)
 
     # -- construction helpers --------------------------------------------------------------------
     @staticmethod
@@ -250,7 +254,8 @@ class Trainer:
 
         Raises:
             TypeError / ValueError: invalid inputs (named in the message).
-            UsageError: ``resume`` with a checkpoint of other settings, model or data.
+            UsageError: ``resume`` with a checkpoint of other settings, model or data; a model
+                with ``BatchNorm1d`` and ``batch_size`` 1 or a single sample.
             DataError: the checkpoint folder is unwritable or the checkpoint corrupt.
             FloatingPointError: the loss or the scores became NaN or inf (names epoch and batch);
                 the step that would have used them is not taken.
@@ -260,15 +265,11 @@ class Trainer:
         cfg = self.config
         train = self._prepare(X, y, sample_weight, "X", "y")
         self._train_shape = (len(train), int(train.x.shape[1]))
-        if (cfg.batch_size == 1 or len(train) % cfg.batch_size == 1) and any(
-                isinstance(m, nn.BatchNorm1d) for m in self.model.modules()):
-            raise UsageError(f"batch_size={cfg.batch_size} leaves a minibatch of one sample (of "
-                             f"{len(train)}), which BatchNorm1d cannot normalise in training mode; "
-                             "choose another batch_size")
+        self._drop_one = self._drops_last_sample(len(train))
         val = self._prepare_validation(validation, train)
         path = self._checkpoint_path()
         if self._dist is not None:
-            self._dist.check_batches(len(train), cfg.batch_size)
+            self._dist.check_batches(len(train) - self._drop_one, cfg.batch_size)
 
         # Start: a fresh run, or the exact state of the last checkpoint.
         rng = np.random.default_rng(cfg.seed)
@@ -302,13 +303,33 @@ class Trainer:
             self.ema.swap(self.model)  # leave the averaged weights in the model
         return self.history
 
+    def _drops_last_sample(self, N: int) -> int:
+        """1 when each epoch skips its last sample, else 0.
+
+        BatchNorm1d cannot normalise a minibatch of one sample in training mode, so when the
+        model has one and ``N % batch_size == 1``, the epoch's last minibatch (one sample) is
+        dropped, as ``DataLoader(drop_last=True)`` would; the order is reshuffled every epoch, so
+        that sample is seen in the others.
+
+        Raises:
+            UsageError: a model with BatchNorm1d and ``batch_size == 1`` or a single sample.
+        """
+        B = self.config.batch_size
+        if not any(isinstance(m, nn.BatchNorm1d) for m in self.model.modules()):
+            return 0
+        if B == 1 or N == 1:
+            raise UsageError(f"batch_size={B} with {N} samples gives minibatches of one sample, "
+                             "which BatchNorm1d cannot normalise in training mode; choose "
+                             "batch_size >= 2 and at least 2 samples")
+        return int(N % B == 1)
+
     def _train_epoch(self, train: Data, val: Data | None, rng: np.random.Generator,
                      pos: Position, progress: Progress, interrupt: InterruptFlag,
                      path: Path | None) -> None:
         """One pass over the shuffled training set, continuing from ``pos``, then the epoch's
         bookkeeping (validation, history, schedule, early stopping, callbacks, checkpoint)."""
         cfg = self.config
-        N, B = len(train), cfg.batch_size
+        N, B = len(train) - self._drop_one, cfg.batch_size  # N: the samples this epoch trains on
         n_batches = -(-N // B)
         epoch = self.epoch + 1
         started = time.perf_counter()
@@ -321,7 +342,8 @@ class Trainer:
             rng.bit_generator.state = pos.rng_state
         # A source that is not in memory is read block by block (``streaming``: a block shuffle).
         plan = train.x.plan_epoch(rng) if isinstance(train.x, ChunkedRows) else None
-        order = rng.permutation(N) if plan is None else plan.order  # (N,) int64
+        order = rng.permutation(len(train)) if plan is None else plan.order
+        order = order[:N]  # (N,) int64; a dropped last sample (BatchNorm) is left out
         if self._dist is not None:  # this rank's share of every global batch
             order, local_sizes, global_sizes = self._dist.shard(order, B)
             B = local_sizes[0]
