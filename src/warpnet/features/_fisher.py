@@ -101,19 +101,26 @@ def layout(centres: np.ndarray, shape: tuple[int, int],
 
 
 def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
-               variances: np.ndarray) -> np.ndarray:
+               variances: np.ndarray, compiled: bool = True) -> np.ndarray:
     """Posterior of every component for every descriptor: (n, K) from x (n, D).
 
     The log-densities come from two products, ``x^2 @ (-1 / (2 var)).T + x @
     (mu / var).T``, plus a constant per component; the row maximum is subtracted
     before ``exp`` so nothing overflows. Posteriors below ``POSTERIOR_FLOOR`` are
     set to zero (not renormalized), as VLFeat does: a descriptor then touches a few
-    components, and the compiled path sums over those alone.
+    components, and the compiled path sums over those alone. ``compiled``: where
+    the compiled kernels run, the steps after the product run as one pass per row.
     """
     inv = 1.0 / variances  # (K, D)
     const = (np.log(weights) - 0.5 * np.log(2 * math.pi * variances).sum(axis=1)
              - 0.5 * (means * means * inv).sum(axis=1))
     log_p = np.concatenate([x * x, x], axis=1) @ np.concatenate([-0.5 * inv, means * inv], axis=1).T
+    nb = _kernels() if compiled else None
+    if nb is not None:  # the same steps as one compiled pass per row
+        nb.shift_rows(log_p, const.astype(log_p.dtype))
+        np.exp(log_p, out=log_p)  # NumPy's exp runs as SIMD lanes, numba's one value at a time
+        nb.normalize_rows(log_p, POSTERIOR_FLOOR)
+        return log_p
     log_p += const
     log_p -= log_p.max(axis=1, keepdims=True)
     np.exp(log_p, out=log_p)
