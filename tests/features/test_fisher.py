@@ -226,6 +226,9 @@ def test_compiled_posteriors_equal_the_formula(dtype):
     plain = _fisher.posteriors(x, weights, means, variances, compiled=False)
     np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
     np.testing.assert_array_equal(compiled == 0, plain == 0)  # the same posteriors dropped
+    assert compiled.dtype == plain.dtype == dtype
+    mixed = _fisher.posteriors(x, *(a.astype(np.float64) for a in (weights, means, variances)))
+    assert mixed.dtype == np.float64  # as the formula's products promote
     # the oracle: scikit-learn's posteriors of the same mixture, floored
     gmm = GaussianMixture(K, covariance_type="diag")
     gmm.weights_, gmm.means_, gmm.covariances_ = (a.astype(np.float64) for a in (weights, means, variances))

@@ -120,7 +120,7 @@ def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
     A = np.concatenate([-0.5 * inv, means * inv], axis=1).T  # (2D, K)
     nb = _kernels() if compiled else None
     if nb is not None:
-        return _posteriors_compiled(nb, x, A, const.astype(x.dtype))
+        return _posteriors_compiled(nb, x, A, const)
     log_p = np.concatenate([x * x, x], axis=1) @ A
     log_p += const
     log_p -= log_p.max(axis=1, keepdims=True)
@@ -137,8 +137,11 @@ def _posteriors_compiled(nb, x: np.ndarray, A: np.ndarray, const: np.ndarray) ->
     two compiled passes per row around NumPy's exp (SIMD, unlike numba's).
     """
     n, D = x.shape
-    out = np.empty((n, A.shape[1]), dtype=x.dtype)
-    both = np.empty((min(n, _ROWS), 2 * D), dtype=x.dtype)
+    dt = np.result_type(x.dtype, A.dtype)  # the formula's dtype
+    A = A.astype(dt, copy=False)
+    const = const.astype(dt, copy=False)
+    out = np.empty((n, A.shape[1]), dtype=dt)
+    both = np.empty((min(n, _ROWS), 2 * D), dtype=dt)
     for lo in range(0, n, _ROWS):
         hi = min(n, lo + _ROWS)
         xb, ob = both[: hi - lo], out[lo:hi]
