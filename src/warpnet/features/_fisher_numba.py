@@ -34,11 +34,11 @@ _FAST = {"nnan", "ninf", "contract", "reassoc", "nsz", "arcp"}
 def shift_rows(log_p: np.ndarray, const: np.ndarray) -> None:  # pragma: no cover - compiled
     """``log_p`` (n, K) in place: add ``const`` (K,), then subtract each row's maximum.
 
-    One pass per row (the row stays in cache) instead of three over the whole block;
-    after it every value is <= 0, so ``exp`` cannot overflow, and >= ``LOWEST``, so
-    ``exp`` does not underflow to subnormals (its slow path: 2-3x on real descriptors,
-    where a third of the values fall below); the maximum is kept
-    in 8 running lanes (a plain ``max`` reduction does not become SIMD code: 2-3x slower).
+    One pass per row (the row stays in cache) instead of three over the whole block.
+    After it every value is <= 0, so ``exp`` cannot overflow, and >= ``LOWEST``, so
+    ``exp`` never produces subnormals (NumPy's slow path: 6x on real descriptors, where
+    40% of the values fall below -87). The maximum is kept in 8 running lanes (a plain
+    ``max`` reduction does not become SIMD code: 2-3x slower).
     """
     n, K = log_p.shape
     L = 8
