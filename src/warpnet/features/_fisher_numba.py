@@ -96,14 +96,12 @@ def encode_sparse(gamma: np.ndarray, x: np.ndarray, bounds: np.ndarray, members:
     G = len(bounds) - 1
     R = members.shape[0]
     s0 = np.zeros((G, K), dtype=x.dtype)
-    s1 = np.zeros((G, K, D), dtype=x.dtype)
+    s1 = np.zeros((G, K, D), dtype=x.dtype)  # kept zero between images: only touched rows are reset
     s2 = np.zeros((G, K, D), dtype=x.dtype)
+    S0 = np.empty(K, dtype=x.dtype)
     S1 = np.empty(D, dtype=x.dtype)
     S2 = np.empty(D, dtype=x.dtype)
     for b in range(B):
-        s0[:] = 0.0
-        s1[:] = 0.0
-        s2[:] = 0.0
         for g in range(G):
             for p in range(bounds[g], bounds[g + 1]):
                 for k in range(K):
@@ -114,16 +112,18 @@ def encode_sparse(gamma: np.ndarray, x: np.ndarray, bounds: np.ndarray, members:
                             v = x[b, p, d]
                             s1[g, k, d] += w * v
                             s2[g, k, d] += w * v * v
-        out[b] = 0.0
         for r in range(R):
             n = max(counts[r], 1.0)
             total = 0.0
             for k in range(K):
-                S0 = 0.0
+                S0[k] = 0.0
                 for g in range(G):
                     if members[r, g] != 0:
-                        S0 += s0[g, k]
-                if S0 == 0.0:  # no descriptor of the region touches k: zero gradients
+                        S0[k] += s0[g, k]
+                if S0[k] == 0.0:  # no descriptor of the region touches k: zero gradients
+                    for d in range(D):
+                        out[b, r, 0, k, d] = 0.0
+                        out[b, r, 1, k, d] = 0.0
                     continue
                 for d in range(D):
                     S1[d] = 0.0
@@ -137,17 +137,25 @@ def encode_sparse(gamma: np.ndarray, x: np.ndarray, bounds: np.ndarray, members:
                 cv = 1.0 / (n * math.sqrt(2.0 * weights[k]))
                 for d in range(D):
                     mu = means[k, d]
-                    u = (S1[d] - mu * S0) * inv_sigma[k, d] * cu
-                    v = ((S2[d] - 2.0 * mu * S1[d] + mu * mu * S0) * inv_var[k, d] - S0) * cv
+                    u = (S1[d] - mu * S0[k]) * inv_sigma[k, d] * cu
+                    v = ((S2[d] - 2.0 * mu * S1[d] + mu * mu * S0[k]) * inv_var[k, d] - S0[k]) * cv
                     if improved:
                         u = math.copysign(math.sqrt(abs(u)), u)
                         v = math.copysign(math.sqrt(abs(v)), v)
                     total += u * u + v * v
                     out[b, r, 0, k, d] = u
                     out[b, r, 1, k, d] = v
-            if improved and total > 0.0:
+            if improved and total > 0.0:  # rescale the touched components only
                 scale = 1.0 / math.sqrt(total)
-                for i in range(2):
-                    for k in range(K):
+                for k in range(K):
+                    if S0[k] != 0.0:
                         for d in range(D):
-                            out[b, r, i, k, d] *= scale
+                            out[b, r, 0, k, d] *= scale
+                            out[b, r, 1, k, d] *= scale
+        for g in range(G):  # reset what this image touched, for the next one
+            for k in range(K):
+                if s0[g, k] != 0.0:
+                    s0[g, k] = 0.0
+                    for d in range(D):
+                        s1[g, k, d] = 0.0
+                        s2[g, k, d] = 0.0
