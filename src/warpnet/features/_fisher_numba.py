@@ -6,8 +6,10 @@ the signed square root and the L2 normalization per region). The NumPy path
 multiplies the whole (P, K) posterior matrix; here each image's statistics
 accumulate over its non-zero posteriors only (about 3% of them after
 ``_fisher.POSTERIOR_FLOOR``), and every output value is written once instead of
-a dozen passes over (B, R, K, D) arrays. ``nogil`` so the chunk threads run it
-side by side; ``cache=True`` compiles once per machine.
+a dozen passes over (B, R, K, D) arrays. Before it, ``shift_rows`` and
+``normalize_rows`` turn the products of ``_fisher.posteriors`` into posteriors one
+row at a time. ``nogil`` so the chunk threads run them side by side; ``cache=True``
+compiles once per machine.
 """
 
 from __future__ import annotations
