@@ -207,3 +207,32 @@ def test_compiled_and_numpy_paths_agree(fitted, monkeypatch):
         plain = improved.transform(x.astype(dtype))
         monkeypatch.undo()
         np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_posteriors_equal_the_formula(dtype):
+    pytest.importorskip("numba")
+    if _fisher._kernels() is None:
+        pytest.skip("compiled kernels are off here")
+    rng = np.random.default_rng(3)
+    K, D = 37, 5  # K not a multiple of the kernel's 8 lanes
+    weights = rng.dirichlet(np.ones(K)).astype(dtype)
+    means = rng.standard_normal((K, D)).astype(dtype)
+    variances = rng.uniform(0.05, 2.0, (K, D)).astype(dtype)
+    x = rng.standard_normal((200, D)).astype(dtype)
+    x[:3] = 1e3 * x[:3]  # far from every component: log-densities near -1e7, one winner
+    x[3] = means[4]  # on a mean
+    compiled = _fisher.posteriors(x, weights, means, variances)
+    plain = _fisher.posteriors(x, weights, means, variances, compiled=False)
+    np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_array_equal(compiled == 0, plain == 0)  # the same posteriors dropped
+    assert compiled.dtype == plain.dtype == dtype
+    mixed = _fisher.posteriors(x, *(a.astype(np.float64) for a in (weights, means, variances)))
+    assert mixed.dtype == np.float64  # as the formula's products promote
+    # the oracle: scikit-learn's posteriors of the same mixture, floored
+    gmm = GaussianMixture(K, covariance_type="diag")
+    gmm.weights_, gmm.means_, gmm.covariances_ = (a.astype(np.float64) for a in (weights, means, variances))
+    gmm.precisions_cholesky_ = 1 / np.sqrt(gmm.covariances_)
+    expected = gmm.predict_proba(x.astype(np.float64))
+    np.testing.assert_allclose(compiled, np.where(expected < _fisher.POSTERIOR_FLOOR, 0, expected),
+                               atol=1e-4 if dtype == np.float32 else 1e-9)
