@@ -40,7 +40,7 @@ from .. import _numba, nn, optim
 from ..backend import Array
 from ..nn.wired import _sigmoid
 from . import fused
-from .step import _FLOATS, _KNOWN_LOSSES, _KNOWN_OPTIMIZERS, _KNOWN_PENALTIES, CompiledStep, _compiled_update
+from .step import CompiledStep, _compiled_update, compilable_training
 
 __all__ = ["GraphStep", "compile_graph_step"]
 
@@ -66,22 +66,8 @@ def compile_graph_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimiz
     optimizer's state arrays by views into flat arrays (same values, same shapes)."""
     if type(model) is not nn.Graph or not fused.available() or not _kernel("weighted_input"):
         return None
-    if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in _KNOWN_OPTIMIZERS:
+    if not compilable_training(model, loss, optimizer, penalty):
         return None
-    if type(optimizer) is optim.AdamW and type(penalty) is nn.L2 and penalty.strength:
-        return None  # the L2 value would be summed after the decoupled decay
-    if penalty is not None and type(penalty) not in _KNOWN_PENALTIES:
-        return None
-    params = model.parameters()
-    if not params or len({id(p) for p in params}) != len(params) \
-            or [id(p) for p in optimizer.params] != [id(p) for p in params]:
-        return None
-    dtype = params[0].value.dtype
-    for p in params:
-        w = p.value
-        if not (type(w) is np.ndarray and w.dtype == dtype and w.dtype in _FLOATS
-                and w.flags.c_contiguous and w.flags.writeable):
-            return None
     return GraphStep(model, loss, optimizer, penalty)
 
 

@@ -60,23 +60,30 @@ def compile_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
     for layer in model.layers:
         if type(layer) not in (nn.Linear, nn.Dropout, nn.ReLU, *_KNOWN_ACTIVATIONS, *_KNOWN_NORMS):
             return None
+    if not compilable_training(model, loss, optimizer, penalty):
+        return None
+    return CompiledStep(model, loss, optimizer, penalty)
+
+
+def compilable_training(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
+                        penalty: nn.Penalty | None) -> bool:
+    """Whether the compiled loops know this loss, optimizer and penalty, and the model's
+    parameters are distinct C-contiguous writable NumPy arrays of one float dtype that the
+    optimizer updates, all of them and in order: what every compiled step needs besides its
+    own modules."""
     if type(loss) not in _KNOWN_LOSSES or type(optimizer) not in _KNOWN_OPTIMIZERS:
-        return None
+        return False
     if type(optimizer) is optim.AdamW and type(penalty) is nn.L2 and penalty.strength:
-        return None  # the L2 value would be summed after the decoupled decay
+        return False  # the L2 value would be summed after the decoupled decay
     if penalty is not None and type(penalty) not in _KNOWN_PENALTIES:
-        return None
+        return False
     params = model.parameters()
     if not params or len({id(p) for p in params}) != len(params) \
             or [id(p) for p in optimizer.params] != [id(p) for p in params]:
-        return None
+        return False
     dtype = params[0].value.dtype
-    for p in params:
-        w = p.value
-        if not (type(w) is np.ndarray and w.dtype == dtype and w.dtype in _FLOATS
-                and w.flags.c_contiguous and w.flags.writeable):
-            return None
-    return CompiledStep(model, loss, optimizer, penalty)
+    return all(type(p.value) is np.ndarray and p.value.dtype == dtype and dtype in _FLOATS
+               and p.value.flags.c_contiguous and p.value.flags.writeable for p in params)
 
 
 class CompiledStep:
