@@ -675,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", default=",".join(map(str, MLPRecipe.hidden)),
                         help="hidden widths of mlp-best")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the mlp speed part")
+    parser.add_argument("--dropout", type=float, default=MLPRecipe.dropout,
+                        help="drop probability after each hidden layer (mlp section)")
     parser.add_argument("--ablation-epochs", type=int, default=10, help="epochs of each ablation row")
     parser.add_argument("--ablation-hidden", default=None,
                         help="hidden widths of the ablation rows (default: --hidden)")
@@ -715,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(","))
         ablation_hidden = None if args.ablation_hidden is None else \
             tuple(int(h) for h in args.ablation_hidden.split(","))
-        best = MLPRecipe(hidden=hidden, epochs=args.epochs)
+        best = MLPRecipe(hidden=hidden, epochs=args.epochs, dropout=args.dropout)
         mlp_section(x_train, y_train, x_test, y_test, best, args.ablation_epochs,
                     args.torch_threads, ablation_hidden, args.parts, args.rounds)
     return 0
