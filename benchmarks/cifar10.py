@@ -455,9 +455,9 @@ class MLPRecipe:
     label_smoothing: float = 0.1
     lr: float = 2e-3
     weight_decay: float = 0.05
-    epochs: int = 40
+    epochs: int = 80
     batch_size: int = 128
-    dropout: float = 0.0
+    dropout: float = 0.2
 
 
 class Clock:

@@ -2,11 +2,11 @@
 
     python examples/cifar10_best_mlp.py [PATH] [EPOCHS]   # PATH: an npz folder or the batches
 
-Three hidden layers of 1,024 ReLU units, each after a BatchNorm1d; AdamW (decoupled weight decay
-0.05) with one warm-up epoch then a cosine schedule; label smoothing 0.1; every minibatch flipped
-left-right at random and shifted by up to 4 pixels (zero padding); 40 epochs (about 10 CPU
-seconds each: under 10 minutes on one core; trained on all 25,000 images it reaches 59.4 %
-test accuracy, see benchmarks/cifar10.py).  Writes the training curves
+Three hidden layers of 1,024 ReLU units, each after a BatchNorm1d and followed by dropout 0.2;
+AdamW (decoupled weight decay 0.05) with one warm-up epoch then a cosine schedule; label smoothing
+0.1; every minibatch flipped left-right at random and shifted by up to 4 pixels (zero padding); 80
+epochs (about 6 s each on 2 threads: under 10 minutes; trained on all 25,000 images it reaches
+60.7 % test accuracy, see benchmarks/cifar10.py).  Writes the training curves
 (loss and accuracy per epoch, validation included) to cifar10-best-mlp.png.
 
 The same run from the command line:
@@ -25,7 +25,7 @@ from warpnet.train import Trainer
 from warpnet.viz import plot_history
 
 path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cifar10")
-epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 40
+epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 80
 data = load_npz(path) if any(path.glob("train*.npz")) else load_cifar10(path)
 x = data.x.reshape(len(data.x), -1)  # (N, 32*32*3) uint8 pixels, rows of (H, W, C) images
 x_test = data.test.x.reshape(len(data.test.x), -1)
@@ -36,7 +36,7 @@ val, train = order[:2000], order[2000:]
 scaler = Standardizer().fit(x[train])
 x_train, x_val, x_test = scaler.transform(x[train]), scaler.transform(x[val]), scaler.transform(x_test)
 
-model = nn.mlp([3072, 1024, 1024, 1024, 10], norm="batch", rng=0)  # Linear -> BN -> ReLU, x3
+model = nn.mlp([3072, 1024, 1024, 1024, 10], norm="batch", dropout=0.2, rng=0)  # Linear, BN, ReLU, Dropout
 trainer = Trainer(model, "softmax", "adamw", lr=2e-3, weight_decay=0.05, batch_size=128,
                   epochs=epochs, schedule="cosine", warmup=1, label_smoothing=0.1,
                   augment="flip,shift=4", image_shape=(32, 32, 3), seed=0)
