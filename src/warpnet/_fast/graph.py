@@ -416,20 +416,9 @@ class GraphStep(CompiledStep):
     ``compile_graph_step``.  Same interface as ``warpnet.train.step.Step``: ``gradients``,
     ``update`` and ``__call__``."""
 
-    compiled = True
-
     def __init__(self, model: nn.Graph, loss: nn.Loss, optimizer: optim.Optimizer,
                  penalty: nn.Penalty | None) -> None:
-        from ..train.step import Step  # the plain step, for inputs this one does not take
-
-        self.model, self.loss, self.optimizer, self.penalty = model, loss, optimizer, penalty
-        self.params = model.parameters()
-        self._plain = Step(model, loss, optimizer, penalty)
-        self._dtype = self.params[0].value.dtype
-        self._buffers: dict[Any, np.ndarray] = {}
-        self._used_plain = False
-        self._penalty_value = 0.0
-        self.scores: Array | None = None
+        self._start(model, loss, optimizer, penalty)
         names = model.order
         self._nodes = [_KINDS.get(type(module), _Node)(i, names[i], module, preds, takes_x)
                        for i, module, preds, _merge, takes_x in model._plan]
@@ -458,12 +447,6 @@ class GraphStep(CompiledStep):
         if ones is None:
             ones = self._buffers["ones", n] = np.ones(n, self._dtype)
         return ones
-
-    def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            buf = self._buffers[key, shape] = np.empty(shape, self._dtype)
-        return buf
 
     def gradients(self, x: Array, y: Array, sample_weight: Array | None = None) -> tuple[Array, Array]:
         """Forward, data loss and backward for the batch ``(x, y)``: fills each ``.grad`` with the

@@ -95,6 +95,16 @@ class CompiledStep:
 
     def __init__(self, model: nn.Sequential, loss: nn.Loss, optimizer: optim.Optimizer,
                  penalty: nn.Penalty | None) -> None:
+        self._start(model, loss, optimizer, penalty)
+        self._grads = [np.zeros_like(p.value) for p in self.params]
+        self._index = {id(p): k for k, p in enumerate(self.params)}  # a parameter's gradient buffer
+        self._first = model.layers[0] if model.layers else None
+        self._fused_norms: set[int] = set()  # the BatchNorm1d layers this step ran compiled
+
+    def _start(self, model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
+               penalty: nn.Penalty | None) -> None:
+        """What every compiled step keeps: its objects, the plain step for inputs it does not
+        take, the parameters' dtype and the buffers reused across steps."""
         from ..train.step import Step  # the plain step, for inputs this one does not take
 
         self.model, self.loss, self.optimizer, self.penalty = model, loss, optimizer, penalty
@@ -102,13 +112,9 @@ class CompiledStep:
         self._plain = Step(model, loss, optimizer, penalty)
         self._dtype = self.params[0].value.dtype
         self._buffers: dict[Any, np.ndarray] = {}
-        self._grads = [np.zeros_like(p.value) for p in self.params]
-        self._index = {id(p): k for k, p in enumerate(self.params)}  # a parameter's gradient buffer
-        self._first = model.layers[0] if model.layers else None
         self._used_plain = False
         self._penalty_value = 0.0
         self.scores: Array | None = None
-        self._fused_norms: set[int] = set()  # the BatchNorm1d layers this step ran compiled
 
     # -- gradients ---------------------------------------------------------------------------
     def _accepts(self, x: Any) -> bool:
