@@ -28,7 +28,8 @@ def _data(dtype, n=37, d=12, c=4, seed=0):
 def _run(compiled, rule, kwargs, penalty, dtype, activation="relu", dropout=0.0, loss="softmax",
          steps=4, sample_weight=None):
     model = nn.mlp([12, 16, 10, 4], activation, dropout=dropout, rng=1, dtype=np.dtype(dtype).name)
-    opt = optim.optimizer(rule, model.parameters(), **kwargs)
+    # the plain step with the optimizer's formula too (fused=False), not its compiled twin
+    opt = optim.optimizer(rule, model.parameters(), fused=None if compiled else False, **kwargs)
     step = make_step(model, loss, opt, penalty, compiled=compiled)
     assert step.compiled is compiled
     x, y = _data(dtype)

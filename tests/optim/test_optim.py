@@ -1,5 +1,6 @@
 """Each optimizer's step equals its formula recomputed by hand, on the plain path (the rule in
-``warpnet.optim``) and the compiled one (``warpnet._fast``); schedules; bad hyper-parameters."""
+``warpnet.optim``, ``fused=False``) and the compiled one (``warpnet._fast``, which ``step()`` takes
+on NumPy by default); schedules; bad hyper-parameters."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from warpnet import nn, optim
 from warpnet._fast import fused
 from warpnet._fast.step import update_parameters
 
-PATHS = {"plain": lambda opt, l2=0.0: opt.step(), "compiled": update_parameters}
+def plain_step(opt: optim.Optimizer, l2: float = 0.0) -> None:
+    opt.fused = False  # the formula, not its compiled twin
+    opt.step()
+
+
+PATHS = {"plain": plain_step, "compiled": update_parameters}
 
 
 def make_param(seed: int = 0) -> nn.Parameter:
@@ -271,7 +277,7 @@ def test_every_rule_runs_in_place_on_every_namespace(namespace, name):
             opt.zero_grad()
             p.grad += space.asarray(g)
             nn.L2(0.01)([p])
-            opt.step()
+            plain_step(opt)
         assert p.value is value  # updated in place
         state = [np.asarray(a) for a in opt.state[0].values()]
         results.append((np.asarray(p.value), state))
@@ -289,3 +295,64 @@ def test_flush_subnormals_zeroes_in_place(namespace):
     out = optim.flush_subnormals(x)
     assert out is x
     np.testing.assert_array_equal(np.asarray(x), np.array([0, 0, tiny, -2 * tiny, 0, 1.5, 0], np.float32))
+
+
+
+@pytest.mark.skipif(not fused.available(), reason="numba is not installed")
+@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "adamw"])
+def test_step_takes_the_compiled_loop_on_numpy_unless_fused_is_false(name, monkeypatch):
+    """``step()`` on NumPy parameters runs ``warpnet._fast``'s loop by default (the numbers of
+    ``update_parameters``) and the formula (``update``) with ``fused=False``; the two agree to
+    rounding."""
+    rng = np.random.default_rng(4)
+    w0, grads = rng.standard_normal((40, 30)), [rng.standard_normal((40, 30)) for _ in range(3)]
+    kwargs = {**RULE_KWARGS.get(name, {"lr": 0.01}), "weight_decay": 0.01}
+    cls = optim.OPTIMIZERS.get(name)
+    formula_calls = []
+    original = cls.update
+    monkeypatch.setattr(cls, "update", lambda self, w, dw, state: formula_calls.append(1)
+                        or original(self, w, dw, state))
+    results = {}
+    for how in ("default", "formula", "compiled"):
+        p = nn.Parameter(w0.copy())
+        opt = optim.optimizer(name, [p], fused=False if how == "formula" else None, **kwargs)
+        formula_calls.clear()
+        for g in grads:
+            opt.zero_grad()
+            p.grad += g
+            if how == "compiled":
+                update_parameters(opt)
+            else:
+                opt.step()
+        assert len(formula_calls) == (3 if how == "formula" else 0), how
+        results[how] = p.value
+    np.testing.assert_array_equal(results["default"], results["compiled"])
+    np.testing.assert_allclose(results["formula"], results["compiled"], rtol=1e-12, atol=1e-14)
+
+
+def test_a_subclass_steps_by_its_own_formula():
+    """The compiled loops know the built-in rules only: a subclass that changes ``update`` gets
+    its own formula under the default ``fused=None``."""
+    class HalfSGD(optim.SGD):
+        def update(self, w, dw, state):
+            w -= 0.5 * self.lr * dw
+
+    p = nn.Parameter(np.ones((3, 2)))
+    opt = HalfSGD([p], lr=0.2)
+    p.grad += 1.0
+    opt.step()
+    np.testing.assert_allclose(p.value, 0.9)
+
+
+def test_fused_true_refuses_what_the_loops_cannot_run():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="fused=True needs parameters that are NumPy arrays"):
+        optim.SGD([nn.Parameter(torch.ones(3, dtype=torch.float64))], lr=0.1, fused=True)
+    p = nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = optim.Adam([p], lr=0.1)  # fused=None: the formula on other libraries
+    p.grad += 1.0
+    opt.step()
+    assert float(p.value[0]) == pytest.approx(0.9)
+    for bad in (1, "yes", 0.0):
+        with pytest.raises(TypeError, match="fused must be None, True or False"):
+            optim.SGD([nn.Parameter(np.ones(3))], lr=0.1, fused=bad)

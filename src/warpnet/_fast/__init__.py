@@ -1,9 +1,14 @@
 """warpnet's one door for speed: buffers, compiled loops, NumPy's BLAS and its threads.
 
-Nothing in ``warpnet.nn`` or ``warpnet.optim`` imports this package: the layers, losses and
-optimizers there are their formulas.  It is reached from one dispatch point,
-``warpnet.train.make_step`` (``compile_step`` here, for what it knows; the plain step otherwise),
-which the ``Trainer`` uses and which gathers its minibatches (``batches``).
+Nothing in ``warpnet.nn`` or ``warpnet.optim`` imports this package when it is imported: the
+layers, losses and optimizers there are their formulas.  It is entered in two places, each asking
+it first whether it knows what it is given and falling back to the formulas otherwise:
+
+- ``warpnet.train.make_step`` (``compile_step`` here): the whole training step, which the
+  ``Trainer`` uses and which gathers its minibatches (``batches``);
+- ``Optimizer.step()`` on NumPy parameters (``step.fused_step``, unless ``fused=False``): the
+  update alone, as PyTorch's optimizers choose a fused implementation, so the lecture's own loop
+  (``model.backward`` then ``opt.step()``) does not pay four to ten passes over every weight.
 
 - ``step``: ``compile_step`` and ``CompiledStep``, the fused training step;
 - ``fused`` and ``_kernels``: the compiled loops (numba, optional) of the update rules, softmax

@@ -264,6 +264,17 @@ class CompiledStep:
         return float(loss) + self.update()
 
 
+def fused_step(opt: optim.Optimizer) -> bool:
+    """``opt.step()`` as the compiled loops where they know the rule (``SGD``, ``RMSProp``, ``Adam``,
+    ``AdamW`` themselves, numba installed): what ``Optimizer.step`` runs on NumPy arrays unless
+    ``fused=False``.  Returns False, having done nothing, for any other rule (a subclass may have
+    changed the formula), and the optimizer then runs its plain step."""
+    if type(opt) not in _KNOWN_OPTIMIZERS or not fused.available():
+        return False
+    update_parameters(opt)
+    return True
+
+
 def update_parameters(opt: optim.Optimizer, l2_decay: float = 0.0) -> float:
     """``opt.step()`` as compiled loops, with ``l2_decay * w`` added to the gradient of each
     regularized weight (an L2 penalty's ``2 * reg * W``); returns the sum of ``w**2`` over the

@@ -26,7 +26,7 @@ class Adam(Optimizer):
         lr: learning rate (default 1e-3).
         betas: (b1, b2), each in [0, 1).
         eps: added to the root of the second moment, > 0.
-        weight_decay: see ``Optimizer``.
+        weight_decay, fused: see ``Optimizer``.
     """
 
     default_lr = 1e-3
@@ -34,8 +34,8 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay)
+                 weight_decay: float = 0.0, fused: bool | None = None) -> None:
+        super().__init__(params, lr, weight_decay, fused)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_number("betas[0]", betas[0], 0.0, 1.0),

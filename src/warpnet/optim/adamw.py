@@ -24,19 +24,18 @@ class AdamW(Adam):
 
     Args:
         lr: learning rate (default 1e-3).
-        betas, eps: as ``Adam``.
+        betas, eps, fused: as ``Adam``.
         weight_decay: decoupled decay per step, relative to ``lr`` (default 0.01, PyTorch's), >= 0.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2) -> None:
-        super().__init__(params, lr, betas, eps, 0.0)
+                 weight_decay: float = 1e-2, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, 0.0, fused)
         self.weight_decay = check_number("weight_decay", weight_decay, 0.0, math.inf)
 
-    def step(self) -> None:
+    def _plain_step(self) -> None:
         """Decay every regularised weight by ``1 - lr * weight_decay``, then Adam's update."""
-        self.steps += 1
         shrink = 1.0 - self.lr * self.weight_decay
         for p, state in zip(self.params, self.state, strict=True):
             self.init_state(p, state)

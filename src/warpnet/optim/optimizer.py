@@ -1,7 +1,10 @@
 """The ``Optimizer`` base class: update rules over explicit per-parameter state.
 
 A rule (``SGD``, ``RMSProp``, ``Adam``, one module each) is a subclass that writes its update of
-one parameter as the whole-array formula, in ``update(w, dw, state)``.  Every optimizer keeps one
+one parameter as the whole-array formula, in ``update(w, dw, state)``: that is what ``step()``
+runs.  On NumPy arrays the built-in rules also have a compiled twin, one loop per parameter that
+reads and writes each array once where the formula makes four to ten passes; ``step()`` takes it
+by default there (``fused``, as PyTorch's optimizers offer), and the tests hold the two equal.  Every optimizer keeps one
 dict of state arrays per parameter (e.g. the velocity of momentum); ``state_dict()`` returns that
 state and the hyper-parameters, so saving and resuming a run is saving that dict.
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from .. import backend
 from ..backend import Array, array_namespace
@@ -56,6 +61,11 @@ class Optimizer:
         lr: learning rate, > 0 (default: the class's ``default_lr``).
         weight_decay: adds ``weight_decay * w`` to each gradient before the update (PyTorch's
             coupled weight decay).  The lecture's L2 penalty on weights only is ``warpnet.nn.L2``.
+        fused: how ``step()`` runs the rule.  False: the formula (``update``) on any array
+            library.  None (default): on NumPy float arrays, the rule's compiled loop from
+            ``warpnet._fast`` where it has one (the built-in rules, numba installed), else the
+            formula.  True: as None, but refuses parameters that are not NumPy arrays and a
+            missing numba.  Both give the same numbers up to rounding.
 
     Class attributes read by the trainer, the estimators and the command line:
         default_lr: the learning rate used when none is given.
@@ -64,8 +74,9 @@ class Optimizer:
         state_keys: names of the per-parameter state arrays (e.g. the velocity of momentum).
 
     Raises:
-        ValueError: empty ``params`` or a hyper-parameter out of range (named in the message).
-        TypeError: an element of ``params`` is not a ``Parameter``.
+        ValueError: empty ``params``, a hyper-parameter out of range (named in the message), or
+            ``fused=True`` where the compiled loops cannot run.
+        TypeError: an element of ``params`` is not a ``Parameter``; ``fused`` not None/True/False.
     """
 
     default_lr: float = 1e-3
@@ -74,7 +85,7 @@ class Optimizer:
     state_keys: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, fused: bool | None = None) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("params is empty: the optimizer has nothing to update")
@@ -85,6 +96,11 @@ class Optimizer:
         self.weight_decay = check_number("weight_decay", weight_decay, 0.0, math.inf)
         self.state: list[dict[str, Array]] = [{} for _ in self.params]
         self.steps = 0
+        if not (fused is None or isinstance(fused, bool)):
+            raise TypeError(f"fused must be None, True or False, got {fused!r}")
+        self.fused = fused
+        if fused:
+            self._check_fusable()
 
     @classmethod
     def defaults(cls) -> dict[str, float]:
@@ -97,14 +113,34 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter in place from its ``.grad`` (plus ``weight_decay * w``)."""
+        """Update every parameter in place from its ``.grad`` (plus ``weight_decay * w``): the
+        rule's formula, or its compiled loop (see ``fused``)."""
+        if self.fused is not False and _all_numpy(self.params):
+            from .._fast.step import fused_step  # the compiled loops of the built-in rules
+
+            if fused_step(self):
+                return
         self.steps += 1
+        self._plain_step()
+
+    def _plain_step(self) -> None:
+        """The formula: ``update`` for each parameter (``self.steps`` already counts this step)."""
         for p, state in zip(self.params, self.state, strict=True):
             self.init_state(p, state)
             dw = p.grad
             if self.weight_decay:
                 dw = dw + self.weight_decay * p.value
             self.update(p.value, dw, state)
+
+    def _check_fusable(self) -> None:
+        if not _all_numpy(self.params):
+            raise ValueError("fused=True needs parameters that are NumPy arrays; use fused=None or "
+                             "False for other array libraries")
+        from .._fast import fused
+
+        if not fused.available():
+            raise ValueError("fused=True needs numba (pip install 'warpnet[fast]'); use fused=None "
+                             "or False")
 
     def init_state(self, p: Parameter, state: dict[str, Array]) -> None:
         """Fill ``state`` with zero arrays like ``p.value`` for the keys it lacks."""
@@ -146,6 +182,10 @@ class Optimizer:
                     raise ValueError(f"optimizer state {key!r} has shape {tuple(arr.shape)}, "
                                      f"the parameter has {p.shape}")
                 own[key] = xp.astype(arr, p.value.dtype)
+
+
+def _all_numpy(params: list[Parameter]) -> bool:
+    return all(type(p.value) is np.ndarray for p in params)
 
 
 def optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Optimizer:

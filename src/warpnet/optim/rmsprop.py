@@ -23,15 +23,15 @@ class RMSProp(Optimizer):
         lr: learning rate (default 1e-3).
         decay: the running average's factor in [0, 1).
         eps: added to the root mean square, > 0.
-        weight_decay: see ``Optimizer``.
+        weight_decay, fused: see ``Optimizer``.
     """
 
     default_lr = 1e-3
     state_keys = ("square_avg",)
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None, decay: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 0.0, fused: bool | None = None) -> None:
+        super().__init__(params, lr, weight_decay, fused)
         self.decay = check_number("decay", decay, 0.0, 1.0)
         self.eps = check_number("eps", eps, 0.0, math.inf, lo_open=True)
 

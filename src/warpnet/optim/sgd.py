@@ -21,7 +21,7 @@ class SGD(Optimizer):
         lr: learning rate (default 0.05).
         momentum: rho in [0, 1).
         nesterov: use the Nesterov look-ahead (needs momentum > 0).
-        weight_decay: see ``Optimizer``.
+        weight_decay, fused: see ``Optimizer``.
     """
 
     default_lr = 0.05
@@ -29,8 +29,8 @@ class SGD(Optimizer):
     default_momentum = 0.9
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay)
+                 nesterov: bool = False, weight_decay: float = 0.0, fused: bool | None = None) -> None:
+        super().__init__(params, lr, weight_decay, fused)
         self.momentum = check_number("momentum", momentum, 0.0, 1.0)
         if not isinstance(nesterov, bool):
             raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
