@@ -4,7 +4,9 @@ scikit-learn's MLPClassifier; print ratios measured in one run.
 A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum update, float32,
 as ``warpnet.train.make_step`` runs it (the compiled step, as the Trainer does); "plain loop ms"
 times the same step written as the lecture's loop on the plain layers (``model.forward``,
-``loss_fn``, ``model.backward(dscores, need_dx=False)``, ``penalty(params)``, ``opt.step()``).
+``loss_fn``, ``model.backward(dscores, need_dx=False)``, ``penalty(params)``, ``opt.step()``, whose
+update on NumPy is SGD's compiled loop by default, ``fused=None``); "formula loop ms" the same loop
+with ``optim.SGD(..., fused=False)``: every line the formula, the update included.
   (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
   (b) 3072-1024-1024-10, batch 256
 "matmuls alone" times only the step's matrix products (with the fraction of peak they would
@@ -74,9 +76,9 @@ def _time(step, n_steps: int, repeats: int) -> float:
 
 
 def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None,
-                 compiled: bool = True):
+                 compiled: bool = True, fused: bool | None = None):
     """One training step as a function: ``make_step``'s (as the Trainer makes it), or with
-    ``compiled=False`` the plain loop; with ``phase_seconds``, each call of the compiled step adds
+    ``compiled=False`` the plain loop (its optimizer built with ``fused``); with ``phase_seconds``, each call of the compiled step adds
     the time of its two phases (forward, loss and backward; update with the L2 value) to it."""
     from warpnet import nn, optim
     from warpnet.train import make_step
@@ -84,7 +86,7 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
     loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, fused=fused)
     params = model.parameters()
     if not compiled:
         def plain() -> float:
@@ -279,13 +281,15 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
     peak_step = matmul_peak_step(PEAK_N)
     step = warpnet_step(sizes, batch)
     plain_step = warpnet_step(sizes, batch, compiled=False)
+    formula_step = warpnet_step(sizes, batch, compiled=False, fused=False)
     floor_step = matmul_only_step(sizes, batch)
     for _ in range(3):
         step()
         plain_step()
+        formula_step()
         floor_step()
     peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
-    blocks: dict[str, list[float]] = {"peak": [], "step": [], "plain": [], "matmuls": []}
+    blocks: dict[str, list[float]] = {"peak": [], "step": [], "plain": [], "formula": [], "matmuls": []}
     for _ in range(repeats):
         blocks["peak"].append(_time(peak_step, peak_block, 1))
         # One untimed call after the turn of another: its data back in the caches, as in
@@ -294,6 +298,8 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
         blocks["step"].append(_time(step, n_steps, 1))
         plain_step()
         blocks["plain"].append(_time(plain_step, n_steps, 1))
+        formula_step()
+        blocks["formula"].append(_time(formula_step, n_steps, 1))
         floor_step()
         blocks["matmuls"].append(_time(floor_step, n_steps, 1))
     return {name: float(np.median(times)) for name, times in blocks.items()}
@@ -382,7 +388,7 @@ def main() -> None:
     print(f"BLAS: {blas_description()}; compiled loops (numba): {'yes' if fused.available() else 'no'}")
     print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}"
           f"{'peak GF/s':>10}{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}"
-          f"{'plain loop ms':>15}")
+          f"{'plain loop ms':>15}{'formula loop ms':>17}")
     for key, (sizes, batch) in CONFIGS.items():
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
         # machine may last a whole round of one side (seconds), so each needs a few.  Every round
@@ -403,6 +409,7 @@ def main() -> None:
         peak = float(np.median([2 * PEAK_N**3 / r["peak"] for r in mine]))
         floor = min(r["matmuls"] for r in mine)
         plain = min(r["plain"] for r in mine)
+        formula = min(r["formula"] for r in mine)
         step_of_peak, floor_of_peak = (_median_of_peak(mine, timed, flops) for timed in ("step", "matmuls"))
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
         print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}"
@@ -410,7 +417,8 @@ def main() -> None:
               f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{step_of_peak:>8.0%}"
               f"{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
               f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})"
-              f"{plain * 1e3:>9.2f} ({min(theirs) / plain:.2f}x)")
+              f"{plain * 1e3:>9.2f} ({min(theirs) / plain:.2f}x)"
+              f"{formula * 1e3:>10.2f} ({min(theirs) / formula:.2f}x)")
     try:
         # Each side's best of 5 rounds (a round is about 1 s).
         eps = [epoch_comparison(epochs=2 if args.quick else 3) for _ in range(epoch_rounds)]
