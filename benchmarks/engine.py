@@ -6,7 +6,9 @@ as ``warpnet.train.make_step`` runs it (the compiled step, as the Trainer does);
 times the same step written as the lecture's loop on the plain layers (``model.forward``,
 ``loss_fn``, ``model.backward(dscores, need_dx=False)``, ``penalty(params)``, ``opt.step()``, whose
 update on NumPy is SGD's compiled loop by default, ``fused=None``); "formula loop ms" the same loop
-with ``optim.SGD(..., fused=False)``: every line the formula, the update included.
+with ``optim.SGD(..., fused=False)``: every line the formula, the update included; "weight_decay
+loop ms" the plain loop with the L2 gradient from ``SGD(weight_decay=2 * reg)`` instead of
+``penalty(params)`` (PyTorch's way; it decays the biases too) and the penalty's value alone.
   (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
   (b) 3072-1024-1024-10, batch 256
 "matmuls alone" times only the step's matrix products (with the fraction of peak they would
@@ -76,25 +78,30 @@ def _time(step, n_steps: int, repeats: int) -> float:
 
 
 def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None,
-                 compiled: bool = True, fused: bool | None = None):
+                 compiled: bool = True, fused: bool | None = None, weight_decay: bool = False):
     """One training step as a function: ``make_step``'s (as the Trainer makes it), or with
-    ``compiled=False`` the plain loop (its optimizer built with ``fused``); with ``phase_seconds``, each call of the compiled step adds
-    the time of its two phases (forward, loss and backward; update with the L2 value) to it."""
+    ``compiled=False`` the plain loop (its optimizer built with ``fused``; with ``weight_decay``
+    the L2 gradient comes from SGD's ``weight_decay=2*reg``, PyTorch's way, which decays the biases
+    too, and the loop adds only the penalty's value); with ``phase_seconds``, each call of the
+    compiled step adds the time of its two phases (forward, loss and backward; update with the L2
+    value) to it."""
     from warpnet import nn, optim
     from warpnet.train import make_step
 
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
     loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, fused=fused)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, fused=fused,
+                    weight_decay=2 * REG if weight_decay else 0.0)
     params = model.parameters()
+    add_penalty = penalty.value if weight_decay else penalty
     if not compiled:
         def plain() -> float:
             opt.zero_grad()
             scores = model.forward(x)
             loss, dscores = loss_fn(scores, y)
             model.backward(dscores, need_dx=False)
-            loss_value = float(loss) + penalty(params)
+            loss_value = float(loss) + add_penalty(params)
             opt.step()
             return loss_value
 
@@ -282,14 +289,17 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
     step = warpnet_step(sizes, batch)
     plain_step = warpnet_step(sizes, batch, compiled=False)
     formula_step = warpnet_step(sizes, batch, compiled=False, fused=False)
+    decay_step = warpnet_step(sizes, batch, compiled=False, weight_decay=True)
     floor_step = matmul_only_step(sizes, batch)
     for _ in range(3):
         step()
         plain_step()
         formula_step()
+        decay_step()
         floor_step()
     peak_block = max(1, round(n_steps * _time(step, 1, 3) / _time(peak_step, 1, 1)))
-    blocks: dict[str, list[float]] = {"peak": [], "step": [], "plain": [], "formula": [], "matmuls": []}
+    blocks: dict[str, list[float]] = {"peak": [], "step": [], "plain": [], "formula": [], "decay": [],
+                                      "matmuls": []}
     for _ in range(repeats):
         blocks["peak"].append(_time(peak_step, peak_block, 1))
         # One untimed call after the turn of another: its data back in the caches, as in
@@ -300,6 +310,8 @@ def warpnet_round(key: str, n_steps: int, repeats: int) -> dict[str, float]:
         blocks["plain"].append(_time(plain_step, n_steps, 1))
         formula_step()
         blocks["formula"].append(_time(formula_step, n_steps, 1))
+        decay_step()
+        blocks["decay"].append(_time(decay_step, n_steps, 1))
         floor_step()
         blocks["matmuls"].append(_time(floor_step, n_steps, 1))
     return {name: float(np.median(times)) for name, times in blocks.items()}
@@ -388,7 +400,7 @@ def main() -> None:
     print(f"BLAS: {blas_description()}; compiled loops (numba): {'yes' if fused.available() else 'no'}")
     print(f"{'net':<24}{'batch':>6}{'warpnet ms':>12}{'torch ms':>10}{'ratio':>8}{'by round':>13}"
           f"{'peak GF/s':>10}{'of peak':>9}{'new MB/step':>13}{'batch-array MB':>16}{'matmuls alone ms':>18}"
-          f"{'plain loop ms':>15}{'formula loop ms':>17}")
+          f"{'plain loop ms':>15}{'formula loop ms':>17}{'weight_decay loop ms':>22}")
     for key, (sizes, batch) in CONFIGS.items():
         # Alternate the sides and keep each one's best of 5 rounds: a busy moment of this shared
         # machine may last a whole round of one side (seconds), so each needs a few.  Every round
@@ -410,6 +422,9 @@ def main() -> None:
         floor = min(r["matmuls"] for r in mine)
         plain = min(r["plain"] for r in mine)
         formula = min(r["formula"] for r in mine)
+        decay = min(r["decay"] for r in mine)
+        decay_of_peak = _median_of_peak(mine, "decay", flops)
+        plain_of_peak = _median_of_peak(mine, "plain", flops)
         step_of_peak, floor_of_peak = (_median_of_peak(mine, timed, flops) for timed in ("step", "matmuls"))
         new_bytes, batch_bytes = peak_memory_after_first_step(sizes, batch)
         print(f"({key}) {'-'.join(map(str, sizes)):<20}{batch:>6}{ours * 1e3:>12.2f}"
@@ -417,8 +432,9 @@ def main() -> None:
               f"{min(by_round):>8.2f}-{max(by_round):.2f}{peak / 1e9:>10.0f}{step_of_peak:>8.0%}"
               f"{new_bytes / 2**20:>13.3f}{batch_bytes / 2**20:>16.2f}"
               f"{floor * 1e3:>12.2f} ({floor_of_peak:.0%})"
-              f"{plain * 1e3:>9.2f} ({min(theirs) / plain:.2f}x)"
-              f"{formula * 1e3:>10.2f} ({min(theirs) / formula:.2f}x)")
+              f"{plain * 1e3:>7.2f} ({min(theirs) / plain:.2f}x, {plain_of_peak:.0%})"
+              f"{formula * 1e3:>10.2f} ({min(theirs) / formula:.2f}x)"
+              f"{decay * 1e3:>9.2f} ({min(theirs) / decay:.2f}x, {decay_of_peak:.0%})")
     try:
         # Each side's best of 5 rounds (a round is about 1 s).
         eps = [epoch_comparison(epochs=2 if args.quick else 3) for _ in range(epoch_rounds)]

@@ -13,6 +13,7 @@ from warpnet import nn, optim
 from warpnet._fast import fused
 from warpnet._fast.step import update_parameters
 
+
 def plain_step(opt: optim.Optimizer, l2: float = 0.0) -> None:
     opt.fused = False  # the formula, not its compiled twin
     opt.step()

@@ -66,7 +66,8 @@ class L2(Penalty):
 
     def _r(self, w: Array) -> Array:
         xp = array_namespace(w)
-        return xp.sum(xp.vecdot(w, w))  # sum(w * w), row by row: no temporary the size of w
+        flat = xp.reshape(w, (-1,))
+        return xp.vecdot(flat, flat)  # sum(w * w) as one dot product: no temporary the size of w
 
     def _add_gradient(self, p: Parameter) -> None:
         p.grad += 2.0 * self.strength * p.value

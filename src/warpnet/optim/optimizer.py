@@ -4,9 +4,11 @@ A rule (``SGD``, ``RMSProp``, ``Adam``, one module each) is a subclass that writ
 one parameter as the whole-array formula, in ``update(w, dw, state)``: that is what ``step()``
 runs.  On NumPy arrays the built-in rules also have a compiled twin, one loop per parameter that
 reads and writes each array once where the formula makes four to ten passes; ``step()`` takes it
-by default there (``fused``, as PyTorch's optimizers offer), and the tests hold the two equal.  Every optimizer keeps one
-dict of state arrays per parameter (e.g. the velocity of momentum); ``state_dict()`` returns that
-state and the hyper-parameters, so saving and resuming a run is saving that dict.
+by default there (``fused``, as PyTorch's optimizers offer), and the tests hold the two equal.
+
+Every optimizer keeps one dict of state arrays per parameter (e.g. the velocity of momentum);
+``state_dict()`` returns that state and the hyper-parameters, so saving and resuming a run is
+saving that dict.
 """
 
 from __future__ import annotations
