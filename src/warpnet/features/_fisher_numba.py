@@ -18,6 +18,7 @@ import math
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 VERSION = numba.__version__
 
@@ -73,22 +74,33 @@ def compact_rows(p: np.ndarray, floor: float, first: int, ptr: np.ndarray, idx: 
     Each row is divided by its sum; the values >= ``floor`` go to ``val`` with their
     component in ``idx``, row ``i``'s at ``ptr[i]:ptr[i + 1]`` (CSR; ``ptr[first]`` is
     already set). Most of a row falls below the floor, so what follows reads a few
-    (component, weight) pairs per descriptor instead of K values.
+    (component, weight) pairs per descriptor instead of K values. The candidates of
+    every 64 values are found as a bit mask (a compare per value, no branch) and
+    visited bit by bit: a branch per value would be mispredicted at every kept one
+    (2x slower at 8% kept).
     """
     n, K = p.shape
     at = ptr[first]
+    one = np.uint64(1)
     for i in range(n):
         row = p[i]
         total = row[0] - row[0]  # the row's dtype: float32 stays float32
         for k in range(K):
             total += row[k]
         scale = 1 / total
-        for k in range(K):
-            v = row[k] * scale
-            if v >= floor:
-                idx[at] = k
-                val[at] = v
-                at += 1
+        lim = floor * total * 0.999  # below it v * scale < floor: the kept ones are rechecked
+        for k0 in range(0, K, 64):
+            mask = np.uint64(0)
+            for k in range(k0, min(K, k0 + 64)):
+                mask |= np.uint64(row[k] >= lim) << np.uint64(k - k0)
+            while mask != 0:
+                k = k0 + trailing_zeros(mask)
+                mask &= mask - one
+                v = row[k] * scale
+                if v >= floor:
+                    idx[at] = k
+                    val[at] = v
+                    at += 1
         ptr[first + i + 1] = at
 
 
