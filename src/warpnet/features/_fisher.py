@@ -31,7 +31,7 @@ from .. import _numba
 
 _KERNELS: list = []  # the compiled module (or None), looked up on first use
 #: Posteriors below this count as zero (VLFeat's threshold); on PCA-64 SIFT with 256
-#: components about 97% of them are, and the total they drop is below K * 1e-6.
+#: components 92-98% of them are, and the total they drop is below K * 1e-6.
 POSTERIOR_FLOOR = 1e-6
 # Descriptors per block of the compiled posteriors: a (1024, 256) float32 block is 1 MiB,
 # so the product's output is still in L2 for the passes that follow.

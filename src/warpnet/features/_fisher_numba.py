@@ -75,24 +75,28 @@ def compact_rows(p: np.ndarray, floor: float, first: int, ptr: np.ndarray, idx: 
     component in ``idx``, row ``i``'s at ``ptr[i]:ptr[i + 1]`` (CSR; ``ptr[first]`` is
     already set). Most of a row falls below the floor, so what follows reads a few
     (component, weight) pairs per descriptor instead of K values. The candidates of
-    every 64 values are found as a bit mask (a compare per value, no branch) and
+    every 32 values are found as a bit mask (a compare per value, no branch) and
     visited bit by bit: a branch per value would be mispredicted at every kept one
     (2x slower at 8% kept).
     """
     n, K = p.shape
     at = ptr[first]
-    one = np.uint64(1)
+    one = np.uint32(1)
+    W = 32  # values per mask: a fixed-length loop of 32 compiles to SIMD compares (2.5x a 64-bit one)
+    full = K - K % W
+    lim_ = np.empty(1, dtype=p.dtype)  # the threshold in the row's dtype: float32 compares stay float32
     for i in range(n):
         row = p[i]
         total = row[0] - row[0]  # the row's dtype: float32 stays float32
         for k in range(K):
             total += row[k]
         scale = 1 / total
-        lim = floor * total * 0.999  # below it v * scale < floor: the kept ones are rechecked
-        for k0 in range(0, K, 64):
-            mask = np.uint64(0)
-            for k in range(k0, min(K, k0 + 64)):
-                mask |= np.uint64(row[k] >= lim) << np.uint64(k - k0)
+        lim_[0] = floor * total * 0.999  # below it v * scale < floor: the kept ones are rechecked
+        lim = lim_[0]
+        for k0 in range(0, full, W):
+            mask = np.uint32(0)
+            for j in range(W):
+                mask |= np.uint32(row[k0 + j] >= lim) << np.uint32(j)
             while mask != 0:
                 k = k0 + trailing_zeros(mask)
                 mask &= mask - one
@@ -101,6 +105,12 @@ def compact_rows(p: np.ndarray, floor: float, first: int, ptr: np.ndarray, idx: 
                     idx[at] = k
                     val[at] = v
                     at += 1
+        for k in range(full, K):
+            v = row[k] * scale
+            if v >= floor:
+                idx[at] = k
+                val[at] = v
+                at += 1
         ptr[first + i + 1] = at
 
 
