@@ -339,6 +339,7 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     from sklearn.mixture import GaussianMixture
 
     from warpnet.features import _fisher
+    from warpnet.features.fisher import _CHUNK_POSTERIORS
 
     n = len(rgb)
     start = time.perf_counter()
@@ -397,8 +398,16 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     P = desc.shape[1]
     x32 = fv._project(desc.astype(np.float32)).reshape(-1, 64)
     mixture = [a.astype(np.float32) for a in (fv.weights_, fv.means_, fv.variances_)]
-    with threadpool_limits(1, user_api="blas"):
-        post = best_time(lambda: _fisher.posteriors(x32, *mixture), repeats)
+    nb = _fisher._kernels()
+    if nb is not None:  # the sparse posteriors the encoding uses (not scattered into (n, K))
+        terms = _fisher._mixture_terms(*mixture)
+        with threadpool_limits(1, user_api="blas"):
+            rows = P * max(1, _CHUNK_POSTERIORS // (P * 256))  # a chunk of the encoding
+            post = best_time(lambda: [_fisher._sparse_posteriors(nb, x32[i : i + rows], *terms)
+                                      for i in range(0, len(x32), rows)], repeats)
+    else:
+        with threadpool_limits(1, user_api="blas"):
+            post = best_time(lambda: _fisher.posteriors(x32, *mixture), repeats)
     kept = float((_fisher.posteriors(x32[: 100 * P], *mixture) > 0).mean())
     H, W = rgb.shape[1:3]
     table.add(f"Fisher encoding K=256 D=64, {P} descriptors/img ({W}x{H} {label})", n,
