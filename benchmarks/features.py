@@ -1,6 +1,10 @@
 """Time warpnet.features against per-image scikit-image and OpenCV loops; print ratios.
 
-    python benchmarks/features.py [--quick]
+    python benchmarks/features.py [--quick] [--only fisher] [--before SRC]
+
+``--before SRC`` times the Fisher encoding of an earlier warpnet source tree beside
+this one (e.g. ``git archive main src | tar -x -C /tmp/main`` and ``--before
+/tmp/main/src``).
 
 Every ratio in the table is measured in this one run (best of a few repeats), so
 machine load affects both sides alike. Real CIFAR-10 images from
