@@ -1,6 +1,10 @@
 """Time warpnet.features against per-image scikit-image and OpenCV loops; print ratios.
 
-    python benchmarks/features.py [--quick]
+    python benchmarks/features.py [--quick] [--only fisher] [--before SRC]
+
+``--before SRC`` times the Fisher encoding of an earlier warpnet source tree beside
+this one (e.g. ``git archive main src | tar -x -C /tmp/main`` and ``--before
+/tmp/main/src``).
 
 Every ratio in the table is measured in this one run (best of a few repeats), so
 machine load affects both sides alike. Real CIFAR-10 images from
@@ -200,10 +204,6 @@ def peak_memory(rgb: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def size_note(one: float, many: float) -> str:
-    return f"2048^3 sgemm rate of this run ({one / 1e9:.0f} / {many / 1e9:.0f} GFLOP/s)"
-
-
 # -- Fisher vectors (the 2011 ImageNet system) ------------------------------------------
 def large_rgb(n: int, side: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` side x side RGB crops of scikit-image's colour photographs (random when absent)."""
@@ -245,32 +245,105 @@ def memory_bandwidth(mib: int = 256) -> float:
     return 2 * src.nbytes / best_time(lambda: np.copyto(dst, src), 3)
 
 
-def sgemm_rate(threads: int, size: int = 2048) -> float:
-    """float32 FLOP/s of one ``size``^3 product on ``threads`` BLAS threads, best of 3."""
-    a = np.ones((size, size), dtype=np.float32)
-    with threadpool_limits(threads, user_api="blas"):
-        return 2 * size**3 / best_time(lambda: a @ a, 3)
+def fresh_write_time(n_bytes: int, repeats: int) -> float:
+    """Seconds to fill ``n_bytes`` of newly allocated memory once: what returning a new array costs.
+
+    The OS hands out zeroed pages on first touch, so the output's bytes are written
+    twice (zeros, then values) plus the faults: more than ``n_bytes`` at the copy rate.
+    """
+    return best_time(lambda: np.empty(n_bytes // 4, dtype=np.float32).fill(1.0), repeats)
+
+
+def dense_floor(P: int, K: int, D: int, L: int, threads: int, repeats: int) -> tuple[float, float]:
+    """Seconds per image of the encoding's dense steps, on one thread and on ``threads``.
+
+    The steps no sparse trick removes, at the shapes and in the blocks (1,024
+    descriptors) the encoding uses: the PCA product (L -> D), the posteriors' product
+    ``[x^2, x] @ A`` (2D -> K) and ``exp`` of all P x K log-posteriors (their sum
+    normalizes every posterior, so none can be skipped exactly). On ``threads``
+    threads each runs its own blocks with BLAS on one thread, as the chunks do.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    rows = 1024
+    d = rng.standard_normal((rows, L)).astype(np.float32)
+    pca = rng.standard_normal((L, D)).astype(np.float32)
+    both = rng.standard_normal((rows, 2 * D)).astype(np.float32)
+    A = rng.standard_normal((2 * D, K)).astype(np.float32)
+    logp = -rng.random((rows, K)).astype(np.float32) * 30
+    blocks = 8
+
+    def work(_: int = 0) -> None:
+        out = np.empty((rows, K), dtype=np.float32)
+        for _ in range(blocks):
+            d @ pca
+            np.matmul(both, A, out=out)
+            np.exp(logp, out=out)
+
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        one = best_time(work, repeats)
+        many = best_time(lambda: list(pool.map(work, range(threads))), repeats)
+    per_row = one / (blocks * rows)
+    return P * per_row, P * many / (threads * blocks * rows)
+
+
+# Times the encoding of an earlier warpnet (its source tree first on PYTHONPATH) in a
+# fresh process: argv = npz of descriptors and mixture, comma-separated n_jobs, repeats.
+_BEFORE_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+from warpnet.features import DenseSIFT, FisherVector
+z = np.load(sys.argv[1])
+shape = tuple(int(s) for s in z["shape"])
+fv = FisherVector(n_components=len(z["w"]), pca_components=z["m"].shape[1], regions=((1, 1),),
+                  descriptor=DenseSIFT(patch_size=int(z["patch"]), step=4))
+fv.weights_, fv.means_, fv.variances_, fv.pca_mean_, fv.pca_components_ = (
+    z[k] for k in ("w", "m", "v", "pm", "pc"))
+fv.image_shape_ = shape
+fv._restore_state("before")
+fv.n_features_in_ = int(np.prod(shape))
+fv._n_features_out = fv._n_outputs(shape)
+desc = z["desc"]
+fv.encode(desc[:1])
+times = {}
+for jobs in sys.argv[2].split(","):
+    fv.set_params(n_jobs=int(jobs))
+    best = float("inf")
+    for _ in range(int(sys.argv[3])):
+        start = time.perf_counter()
+        fv.encode(desc)
+        best = min(best, time.perf_counter() - start)
+    times[jobs] = best
+print(json.dumps(times))
+"""
 
 
 def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: int,
-                          patch: int = 16, sk_share: int = 20, rounds: int = 3) -> str:
+                          patch: int = 16, sk_share: int = 20, rounds: int = 3,
+                          before: Path | None = None) -> str:
     """Fisher encoding of the same descriptors with the same mixture: batched vs per image.
 
     Both sides get the same PCA-64 dense-SIFT descriptors and the same K=256 mixture.
     scikit-image runs as it is normally used (``fisher_vector`` per image, BLAS with its own
-    threads); ours with one thread and with the threads the machine lends, "after" (the
-    compiled passes after the product) and "before" (the posteriors' steps as the NumPy
-    formula: ``posteriors(compiled=False)``, the previous path), in alternating rounds; the
-    ratios are per round (min-max) and of the best times. The note also gives the floor that
-    memory bandwidth sets: the output written once (and the descriptors read once) at the
-    rate of a plain copy measured in this run, against the 50x target.
+    threads); ours with one thread and with the threads the machine lends, "after" (this
+    tree) and "before": the encoding of the warpnet source tree ``before`` (its ``src``
+    folder, e.g. ``git archive main src`` unpacked) timed in a fresh process, or, without
+    it, this tree's plain NumPy formula (compiled kernels off). Alternating rounds; the
+    ratios are per round (min-max) and of the best times. The notes give the floors: memory
+    (the output written once, the descriptors read once, at the rate of a plain copy) and
+    the dense steps (``dense_floor``), both measured in this run, against the 50x target.
     """
-    from functools import partial
+    import json
+    import subprocess
+    import sys
+    import tempfile
 
     from skimage.feature import fisher_vector
     from sklearn.mixture import GaussianMixture
 
     from warpnet.features import _fisher
+    from warpnet.features.fisher import _CHUNK_POSTERIORS
 
     n = len(rgb)
     start = time.perf_counter()
@@ -288,60 +361,94 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     gmm.precisions_cholesky_ = 1 / np.sqrt(gmm.covariances_)
     sub = projected[: max(1, n // sk_share)]
     threads = fv._n_threads()
-    compiled_posteriors = _fisher.posteriors
-    plain_posteriors = partial(compiled_posteriors, compiled=False)
+    jobs = (1, threads) if threads > 1 else (1,)
+    kernels = _fisher._KERNELS[:]
+    tmp = tempfile.TemporaryDirectory()
+    saved = Path(tmp.name) / "fisher.npz"
+    np.savez(saved, desc=desc, w=fv.weights_, m=fv.means_, v=fv.variances_, pm=fv.pca_mean_,
+             pc=fv.pca_components_, shape=np.array(fv.image_shape_), patch=np.array(patch))
+    before_name = "before" if before is not None else "NumPy "
 
-    def ours(jobs: int, before: bool) -> float:
-        fv.set_params(n_jobs=jobs)
-        _fisher.posteriors = plain_posteriors if before else compiled_posteriors
+    def ours(plain: bool) -> dict[int, float]:
+        if plain:
+            _fisher._KERNELS[:] = [None]
         try:
-            return best_time(lambda: fv.encode(desc), repeats)
+            result = {}
+            for j in jobs:
+                fv.set_params(n_jobs=j)
+                result[j] = best_time(lambda: fv.encode(desc), repeats)
+            return result
         finally:
-            _fisher.posteriors = compiled_posteriors
+            _fisher._KERNELS[:] = kernels
             fv.set_params(n_jobs=None)
 
-    configs = [(1, False), (threads, False), (1, True), (threads, True)]
-    times: dict[tuple[int, bool] | str, list[float]] = {c: [] for c in configs}
-    times["sk"] = []
+    def theirs() -> dict[int, float]:
+        env = dict(os.environ, PYTHONPATH=str(before))
+        run = subprocess.run([sys.executable, "-c", _BEFORE_SCRIPT, str(saved),
+                              ",".join(map(str, jobs)), str(repeats)],
+                             env=env, capture_output=True, text=True, check=True)
+        return {int(j): t for j, t in json.loads(run.stdout.splitlines()[-1]).items()}
+
+    times: dict[tuple[str, int] | str, list[float]] = {"sk": []}
     for _ in range(rounds):  # alternating rounds: load changes hit every side alike
         times["sk"].append(best_time(lambda: [fisher_vector(d, gmm) for d in sub], 1) * n / len(sub))
-        for c in configs:
-            times[c].append(ours(*c))
+        for side, result in (("after ", ours(False)),
+                             (before_name, theirs() if before is not None else ours(True))):
+            for j, t in result.items():
+                times.setdefault((side, j), []).append(t)
+    tmp.cleanup()
     sk = min(times["sk"])
     sk_post = best_time(lambda: [gmm.predict_proba(d) for d in sub], 1) * n / len(sub)
     P = desc.shape[1]
     x32 = fv._project(desc.astype(np.float32)).reshape(-1, 64)
     mixture = [a.astype(np.float32) for a in (fv.weights_, fv.means_, fv.variances_)]
-    with threadpool_limits(1, user_api="blas"):
-        post = best_time(lambda: _fisher.posteriors(x32, *mixture), repeats)
-        gemm = sgemm_rate(1)
-    gemm2 = sgemm_rate(threads)
+    nb = _fisher._kernels()
+    if nb is not None:  # the sparse posteriors the encoding uses (not scattered into (n, K))
+        terms = _fisher._mixture_terms(*mixture)
+        with threadpool_limits(1, user_api="blas"):
+            rows = P * max(1, _CHUNK_POSTERIORS // (P * 256))  # a chunk of the encoding
+            post = best_time(lambda: [_fisher._sparse_posteriors(nb, x32[i : i + rows], *terms)
+                                      for i in range(0, len(x32), rows)], repeats)
+    else:
+        with threadpool_limits(1, user_api="blas"):
+            post = best_time(lambda: _fisher.posteriors(x32, *mixture), repeats)
+    kept = float((_fisher.posteriors(x32[: 100 * P], *mixture) > 0).mean())
     H, W = rgb.shape[1:3]
     table.add(f"Fisher encoding K=256 D=64, {P} descriptors/img ({W}x{H} {label})", n,
-              min(times[(threads, False)]), {"skimage": sk}, threads)
+              min(times[("after ", threads)]), {"skimage": sk}, threads)
     bw = memory_bandwidth()
     out_bytes = fv._n_features_out * 4
     floor_out = 1e3 * out_bytes / bw  # ms per image
     floor_all = 1e3 * (out_bytes + desc[0].nbytes) / bw
+    floor_fresh = 1e3 * fresh_write_time(n * out_bytes, repeats) / n + floor_all - floor_out
     target = 1e3 * sk / n / 50
     lines = [f"Fisher encoding, {P} descriptors per {W}x{H} image (fit: describe, PCA 128->64, "
              f"GaussianMixture K=256 on 50,000 descriptors, 10 EM steps: {fit_s:.1f} s); "
-             f"scikit-image {1e3 * sk / n:.2f} ms/img, of which predict_proba {1e3 * sk_post / n:.2f} ms"]
-    for jobs, before in configs:
-        t = times[(jobs, before)]
-        per_round = [a / b for a, b in zip(times["sk"], t, strict=True)]
-        lines.append(f"  ours {'before' if before else 'after '} {jobs} thread{'s' * (jobs > 1)}: "
-                     f"{1e3 * min(t) / n:.2f} ms/img = {sk / min(t):.1f}x scikit-image "
-                     f"(rounds {min(per_round):.1f}-{max(per_round):.1f}x)")
-    lines.append(f"  of which the posteriors (after, one thread): {1e3 * post / n:.2f} ms/img")
-    lines.append(f"  50x target {target:.2f} ms/img; memory floor at {bw / 1e9:.1f} GB/s (copy): "
+             f"scikit-image {1e3 * sk / n:.2f} ms/img, of which predict_proba {1e3 * sk_post / n:.2f} ms; "
+             f"before = {before if before is not None else 'the plain NumPy formula'}"]
+    for side in ("after ", before_name):
+        for j in jobs:
+            t = times[(side, j)]
+            per_round = [a / b for a, b in zip(times["sk"], t, strict=True)]
+            lines.append(f"  ours {side} {j} thread{'s' * (j > 1)}: {1e3 * min(t) / n:.3f} ms/img = "
+                         f"{sk / min(t):.1f}x scikit-image (rounds {min(per_round):.1f}-"
+                         f"{max(per_round):.1f}x)")
+    lines.append(f"  of which the posteriors (after, one thread): {1e3 * post / n:.3f} ms/img; "
+                 f"{100 * kept:.1f}% of them are kept (>= the floor {_fisher.POSTERIOR_FLOOR:g})")
+    lines.append(f"  50x target {target:.3f} ms/img; memory floor at {bw / 1e9:.1f} GB/s (copy): "
                  f"output {out_bytes / 1024:.0f} KiB/img written once {floor_out:.3f} ms, with the "
-                 f"descriptors read once {floor_all:.3f} ms = {sk / n / (floor_all / 1e3):.0f}x: "
-                 + ("50x is below the floor" if target < floor_all else "50x is above the floor"))
-    flops = 2 * P * (128 * 64 + 2 * 64 * 256)  # per image: the PCA and the posteriors' products
-    lines.append(f"  compute floor: the products' {flops / 1e6:.0f} MFLOP/img at the {size_note(gemm, gemm2)}"
-                 f" = {1e3 * flops / gemm:.2f} ms on one thread, {1e3 * flops / gemm2:.2f} ms on "
-                 f"{threads} = {sk / n / (flops / gemm2):.0f}x scikit-image")
+                 f"descriptors read once {floor_all:.3f} ms = {sk / n / (floor_all / 1e3):.0f}x; "
+                 f"into a new array (zeroed pages first, as the encoding's output) {floor_fresh:.3f} ms "
+                 f"= {sk / n / (floor_fresh / 1e3):.0f}x: "
+                 + ("50x is below the floor" if target < floor_fresh else "50x is above the floor"))
+    one, many = dense_floor(P, 256, 64, 128, threads, repeats)
+    mflop = 2 * P * (128 * 64 + 2 * 64 * 256) / 1e6
+    lines.append(
+        f"  compute floor (the dense steps: PCA and posterior products, {mflop:.0f} MFLOP/img, and exp "
+        f"of {P * 256:,} log-posteriors/img; the statistics read only the kept posteriors, "
+        f"{P * kept * 256:.0f}/img x 3 x 64 multiply-adds, so they are left out): {1e3 * one:.3f} ms "
+        f"on one thread = {sk / n / one:.0f}x, {1e3 * many:.3f} ms on {threads} = {sk / n / many:.0f}x "
+        f"scikit-image: " + ("50x is below this floor" if target < 1e3 * many else "50x is above it"))
     return "\n".join(lines)
 
 
@@ -400,16 +507,17 @@ def bench_imagenet_configuration(n: int, pq_rows: int) -> str:
     ])
 
 
-def fisher_rows(table: Table, rgb: np.ndarray, label: str, scale: int, repeats: int) -> list[str]:
+def fisher_rows(table: Table, rgb: np.ndarray, label: str, scale: int, repeats: int,
+                before: Path | None = None) -> list[str]:
     """The rows of the 2011 system: dense SIFT vs OpenCV, Fisher encoding vs scikit-image."""
     rng = np.random.default_rng(2)
     bench_dense_sift(table, gray_of(rgb[: 5000 // scale]), label, 16, repeats)
     photos = gray_of(large_rgb(40 // scale, 256, rng))
     bench_dense_sift(table, photos, "photo crops", 16, repeats)
-    notes = [bench_fisher_encoding(table, rgb[: 5000 // scale], label, repeats)]
+    notes = [bench_fisher_encoding(table, rgb[: 5000 // scale], label, repeats, before=before)]
     # the realistic case: 256x256 photos, 3,721 descriptors per image
     notes.append(bench_fisher_encoding(table, large_rgb(40 // scale, 256, rng), "photo crops",
-                                       repeats, sk_share=4))
+                                       repeats, sk_share=4, before=before))
     notes.append(bench_imagenet_configuration(16 // scale, 256))
     return notes
 
@@ -419,6 +527,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
     parser.add_argument("--only", choices=("all", "fisher"), default="all",
                         help="run every row (default) or only the Fisher-vector system's")
+    parser.add_argument("--before", type=Path, default=None, metavar="SRC",
+                        help="the src folder of an earlier warpnet: its Fisher encoding is timed "
+                             "beside this one (default: this tree's plain NumPy path)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     scale = 5 if args.quick else 1
@@ -428,17 +539,20 @@ def main() -> None:
     big, big_label = large_gray(200 // scale, rng)
     table = Table()
     notes = []
+    load = os.getloadavg()
     if args.only == "all":
         bench_hog(table, small, f"{label} gray", 500 // scale, repeats)
         bench_hog(table, rgb[: 5000 // scale], f"{label} RGB", 500 // scale, repeats)
         bench_hog(table, big, big_label, 10 // scale, repeats)
         notes.append(bench_hue(table, rgb[: 10_000 // scale], label, repeats))
         notes.append(bench_bow(table, rgb[: 5000 // scale], label, 100_000 // scale))
-    notes += fisher_rows(table, rgb, label, scale, repeats)
+    notes += fisher_rows(table, rgb, label, scale, repeats, args.before)
     import cv2
 
     print(f"warpnet.features benchmark ({os.cpu_count()} CPUs, shared with other work; "
           "best of repeats)")
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{v:.2f}" for v in load)
+          + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print(f"threads: warpnet as the 'threads' column (default n_jobs=None; "
           f"{effective_n_jobs(None)} CPUs available), BoW: BLAS's; scikit-image 1; "
           f"OpenCV {cv2.getNumThreads()} (its default)")

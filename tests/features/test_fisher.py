@@ -194,19 +194,48 @@ def test_encode_checks_its_descriptors(fitted):
         fv.encode(bad)
 
 
-def test_compiled_and_numpy_paths_agree(fitted, monkeypatch):
+@pytest.mark.parametrize("improved", [True, False])
+def test_compiled_and_numpy_paths_agree(fitted, monkeypatch, improved):
     pytest.importorskip("numba")
     if _fisher._kernels() is None:
         pytest.skip("compiled kernels are off here")
     fv, x = fitted
-    improved = clone(fv).set_params(improved=True, regions=((1, 1), (2, 2), (1, 3)))
-    improved.fit(x)
+    est = clone(fv).set_params(improved=improved, regions=((1, 1), (2, 2), (1, 3)))
+    est.fit(x)
+    x = x.copy()
+    x[0] = 0  # a black image: every descriptor zero, a few components touched
+    x[1, :12] = 255  # a constant top half: the top stripe's descriptors all alike
     for dtype in (np.float32, np.float64):
-        compiled = improved.transform(x.astype(dtype))
+        compiled = est.transform(x.astype(dtype))
         monkeypatch.setattr(_fisher, "_KERNELS", [None])
-        plain = improved.transform(x.astype(dtype))
+        plain = est.transform(x.astype(dtype))
         monkeypatch.undo()
-        np.testing.assert_allclose(compiled, plain, atol=1e-5 if dtype == np.float32 else 1e-12)
+        scale = 1.0 if improved else np.abs(plain).max()
+        np.testing.assert_allclose(compiled, plain,
+                                   atol=(1e-5 if dtype == np.float32 else 1e-12) * scale)
+        assert (compiled == 0).sum() >= (plain == 0).sum() - 5  # untouched components stay 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_posteriors_are_the_kept_posteriors_row_by_row(dtype):
+    nb = _fisher._kernels()
+    if nb is None:
+        pytest.skip("compiled kernels are off here")
+    rng = np.random.default_rng(4)
+    K, D, n = 70, 6, 2100  # two 32-value masks and a tail of 6; more rows than one block
+    weights = rng.dirichlet(np.ones(K)).astype(dtype)
+    means = (2 * rng.standard_normal((K, D))).astype(dtype)
+    variances = rng.uniform(0.05, 2.0, (K, D)).astype(dtype)
+    x = rng.standard_normal((n, D)).astype(dtype)
+    A, const = _fisher._mixture_terms(weights, means, variances)
+    ptr, idx, val = _fisher._sparse_posteriors(nb, x, A, const)
+    plain = _fisher.posteriors(x, weights, means, variances, compiled=False)
+    assert ptr[0] == 0 and (np.diff(ptr) >= 1).all() and val.dtype == dtype
+    for i in range(0, n, 97):
+        cols = idx[ptr[i] : ptr[i + 1]]
+        np.testing.assert_array_equal(cols, np.flatnonzero(plain[i]))  # in component order
+        np.testing.assert_allclose(val[ptr[i] : ptr[i + 1]], plain[i, cols],
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

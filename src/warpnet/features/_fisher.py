@@ -22,6 +22,7 @@ their groups up.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,11 +31,14 @@ from .. import _numba
 
 _KERNELS: list = []  # the compiled module (or None), looked up on first use
 #: Posteriors below this count as zero (VLFeat's threshold); on PCA-64 SIFT with 256
-#: components about 97% of them are, and the total they drop is below K * 1e-6.
+#: components 92-98% of them are, and the total they drop is below K * 1e-6.
 POSTERIOR_FLOOR = 1e-6
 # Descriptors per block of the compiled posteriors: a (1024, 256) float32 block is 1 MiB,
 # so the product's output is still in L2 for the passes that follow.
 _ROWS = 1024
+# Per-thread buffers of the compiled path, reused from chunk to chunk: fresh memory from
+# the OS costs a page fault per 4 KiB touched (on CIFAR-10 a quarter of the posteriors' time).
+_SCRATCH = threading.local()
 
 
 def _kernels():  # noqa: ANN202 - a module or None
@@ -103,6 +107,30 @@ def layout(centres: np.ndarray, shape: tuple[int, int],
     return Layout(order, bounds, members, counts)
 
 
+def _scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """This thread's buffer ``name`` viewed as ``shape``, grown when too small (contents undefined).
+
+    The sparse posteriors reserve room for all n * K of them but write the few kept:
+    only those pages are ever touched, so a large reservation costs address space only.
+    """
+    size = math.prod(shape)
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:size].reshape(shape)
+
+
+def _mixture_terms(weights: np.ndarray, means: np.ndarray,
+                   variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` (2D, K) and ``const`` (K,): log-densities are ``[x^2, x] @ A + const``."""
+    inv = 1.0 / variances  # (K, D)
+    const = (np.log(weights) - 0.5 * np.log(2 * math.pi * variances).sum(axis=1)
+             - 0.5 * (means * means * inv).sum(axis=1))
+    A = np.concatenate([-0.5 * inv, means * inv], axis=1).T  # (2D, K)
+    return A, const
+
+
 def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
                variances: np.ndarray, compiled: bool = True) -> np.ndarray:
     """Posterior of every component for every descriptor: (n, K) from x (n, D).
@@ -113,19 +141,19 @@ def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
     set to zero (not renormalized), as VLFeat does: a descriptor then touches a few
     components, and the compiled path sums over those alone.
 
-    ``compiled`` (where the compiled kernels run): by blocks of descriptors that stay
-    in cache, the steps after the product as two compiled passes per row around
-    NumPy's exp; equal to the formula within rounding (float32: 1e-6), the same
-    posteriors set to zero except ones within rounding of the floor. Returns the
-    dtype the formula's products give.
+    ``compiled`` (where the compiled kernels run): the sparse posteriors that
+    ``encode`` uses (see ``_sparse_posteriors``), scattered into the (n, K) matrix;
+    equal to the formula within rounding (float32: 1e-6), the same posteriors set to
+    zero except ones within rounding of the floor. Returns the dtype the formula's
+    products give.
     """
-    inv = 1.0 / variances  # (K, D)
-    const = (np.log(weights) - 0.5 * np.log(2 * math.pi * variances).sum(axis=1)
-             - 0.5 * (means * means * inv).sum(axis=1))
-    A = np.concatenate([-0.5 * inv, means * inv], axis=1).T  # (2D, K)
+    A, const = _mixture_terms(weights, means, variances)
     nb = _kernels() if compiled else None
     if nb is not None:
-        return _posteriors_compiled(nb, x, A, const)
+        ptr, idx, val = _sparse_posteriors(nb, x, A, const)
+        out = np.zeros((len(x), len(weights)), dtype=val.dtype)  # scattered before the next call
+        out[np.repeat(np.arange(len(x)), np.diff(ptr)), idx[: ptr[-1]]] = val[: ptr[-1]]
+        return out
     log_p = np.concatenate([x * x, x], axis=1) @ A
     log_p += const
     log_p -= log_p.max(axis=1, keepdims=True)
@@ -135,28 +163,40 @@ def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
     return log_p
 
 
-def _posteriors_compiled(nb, x: np.ndarray, A: np.ndarray, const: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """``posteriors`` by blocks of ``_ROWS`` descriptors, each block's steps while it is in cache.
+def _sparse_posteriors(nb, x: np.ndarray, A: np.ndarray,  # noqa: ANN001
+                       const: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero posteriors of descriptors x (n, D) in CSR: ``(ptr, idx, val)``.
 
-    Per block: ``[x^2, x]`` into a reused buffer, the product into the output rows, then
-    two compiled passes per row around NumPy's exp (SIMD, unlike numba's).
+    Row i's components are ``idx[ptr[i]:ptr[i + 1]]`` (int32), their posteriors
+    ``val[...]`` (the formula's dtype; ``idx`` and ``val`` are this thread's buffers,
+    valid until its next call). By blocks of ``_ROWS`` descriptors, each
+    block's steps while it is in cache: ``[x^2, x]`` into a reused buffer, the
+    product, then ``shift_rows`` (+ const, - row max), NumPy's exp (SIMD, unlike
+    numba's) and ``compact_rows`` (/ row sum, keep what reaches the floor). ``idx``
+    and ``val`` have room for every posterior, but only the few kept are written,
+    so the memory touched is that of the kept ones.
     """
     n, D = x.shape
     dt = np.result_type(x.dtype, A.dtype)  # the formula's dtype
-    A = A.astype(dt, copy=False)
+    A = np.ascontiguousarray(A, dtype=dt)
     const = const.astype(dt, copy=False)
-    out = np.empty((n, A.shape[1]), dtype=dt)
-    both = np.empty((min(n, _ROWS), 2 * D), dtype=dt)
+    K = A.shape[1]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    idx = _scratch("idx", (n * K,), np.dtype(np.int32))
+    val = _scratch("val", (n * K,), dt)
+    rows = min(n, _ROWS)
+    both = _scratch("both", (rows, 2 * D), dt)
+    block = _scratch("block", (rows, K), dt)
     for lo in range(0, n, _ROWS):
         hi = min(n, lo + _ROWS)
-        xb, ob = both[: hi - lo], out[lo:hi]
+        xb, ob = both[: hi - lo], block[: hi - lo]
         np.multiply(x[lo:hi], x[lo:hi], out=xb[:, :D])
         xb[:, D:] = x[lo:hi]
         np.matmul(xb, A, out=ob)
         nb.shift_rows(ob, const)  # + const, - row max, raised to LOWEST
         np.exp(ob, out=ob)
-        nb.normalize_rows(ob, POSTERIOR_FLOOR)  # / row sum, below the floor to 0
-    return out
+        nb.compact_rows(ob, POSTERIOR_FLOOR, lo, ptr, idx, val)
+    return ptr, idx, val
 
 
 def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.ndarray,
@@ -165,27 +205,31 @@ def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.
 
     Everything is computed in ``x``'s dtype. ``improved``: signed square root of every
     value, then each region's block is L2-normalized (an all-zero block stays zero).
+    The compiled path (where its kernels run) computes the same numbers from the
+    sparse posteriors, writing each output value once.
     """
     B, P, D = x.shape
     K = len(weights)
     dt = x.dtype
     weights, means, variances = (a.astype(dt, copy=False) for a in (weights, means, variances))
-    gamma = posteriors(x.reshape(B * P, D), weights, means, variances).reshape(B, P, K)
-    if not lay.sorted:  # patches in group order (a copy only where the grid's order differs)
-        x, gamma = x[:, lay.order], gamma[:, lay.order]
-    xs = x
-    members = lay.members.astype(dt)
     counts = lay.counts.astype(dt)
     R = len(counts)
     contiguous = out.flags.c_contiguous
     fv = out.reshape(B, R, 2, K, D) if contiguous else np.empty((B, R, 2, K, D), dtype=out.dtype)
     nb = _kernels()
-    if nb is not None:  # the same sums over the non-zero posteriors only
+    if nb is not None:
+        x = np.ascontiguousarray(x)
+        ptr, idx, val = _sparse_posteriors(nb, x.reshape(B * P, D),
+                                           *_mixture_terms(weights, means, variances))
         inv_var = 1 / variances
-        nb.encode_sparse(gamma, xs, lay.bounds, members, means, np.sqrt(inv_var), inv_var,
-                         weights, counts, improved, fv)
+        nb.encode_sparse(ptr, idx, val, x, lay.order, lay.bounds, lay.members.astype(dt), means,
+                         np.sqrt(inv_var), inv_var, weights, counts, improved, fv)
     else:
-        both = np.concatenate([xs, xs * xs], axis=2)  # (B, P, 2D): S1 and S2 in one product
+        gamma = posteriors(x.reshape(B * P, D), weights, means, variances).reshape(B, P, K)
+        if not lay.sorted:  # patches in group order (a copy only where the grid's order differs)
+            x, gamma = x[:, lay.order], gamma[:, lay.order]
+        members = lay.members.astype(dt)
+        both = np.concatenate([x, x * x], axis=2)  # (B, P, 2D): S1 and S2 in one product
         G = len(lay.bounds) - 1
         s0 = np.empty((G, B, K), dtype=dt)
         s12 = np.empty((G, B, K, 2 * D), dtype=dt)
