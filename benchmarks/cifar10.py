@@ -25,16 +25,18 @@ Sections (``--section raw|features|wired|coates|svm|mlp|all``):
 - svm: one-vs-all SVMs (``LinearClassifier(loss="svm", multi_class="ovr")``) against
   scikit-learn's ``LinearSVC`` on digits and on the HOG features of CIFAR-10, and the classes
   trained as one matrix product against one binary fit per class on 2 threads;
-- mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: 3 x 1,024 hidden
-  units with batch normalisation, AdamW, one warm-up epoch then cosine, label smoothing 0.1,
-  random flips and shifts by up to 4 pixels): test accuracy, wall and CPU seconds, samples per
-  second and the load average (``--parts best``); the same recipe written in PyTorch (same
-  architecture, augmentation code, optimizer and epochs; ``torch``, after warpnet's run in the
-  same process, or alone in a second process started beside it); short runs of both by turns
-  with their ratio per round (``speed``); and a table of what each piece adds (plain,
-  + BatchNorm, + augmentation, + schedule, + label smoothing; ``ablation``).  Both sides use
-  ``--torch-threads`` threads (warpnet's BLAS through threadpoolctl).  ``--epochs`` and
-  ``--hidden`` shrink it for a busy machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
+- mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: pixels standardized
+  then ZCA-whitened (``--whiten-eps``, ``none`` for standardized pixels only), 3 x 1,024 hidden
+  units with batch normalisation and dropout, AdamW, one warm-up epoch then cosine, label
+  smoothing 0.1, random flips and shifts by up to 4 pixels of the whitened images): test
+  accuracy, wall and CPU seconds, samples per second and the load average (``--parts best``); the
+  same recipe written in PyTorch (same inputs, architecture, augmentation code, optimizer and
+  epochs; ``torch``, after warpnet's run in the same process, or alone in a second process
+  started beside it); short runs of both by turns with their ratio per round (``speed``); and a
+  table of what each piece adds (plain, + BatchNorm, + augmentation, + schedule, + label
+  smoothing, + dropout, + whitening; ``ablation``).  Both sides use ``--torch-threads`` threads
+  (warpnet's BLAS through threadpoolctl).  ``--epochs`` and ``--hidden`` shrink it for a busy
+  machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
   the ablation rows' budget; ``--progress`` prints a line per epoch.
 
 Every classifier trains with warpnet's Trainer (SGD with momentum, cosine learning rate, L2 on
@@ -458,7 +460,7 @@ class MLPRecipe:
     epochs: int = 80
     batch_size: int = 128
     dropout: float = 0.2
-    whiten_eps: float | None = None  # ZCA whitening of the standardized pixels with this eps
+    whiten_eps: float | None = 0.1  # ZCA whitening of the standardized pixels with this eps (None: none)
 
 
 class Inputs:
