@@ -17,7 +17,8 @@ RECIPES: Registry[dict[str, Any]] = Registry("recipe")
 # accuracy; with dropout 0.2 training accuracy ends at 67 %.  Needs image data (the augmentation
 # refuses vectors); see benchmarks/cifar10.py.
 RECIPES.register("mlp-best")({
-    "whiten": "zca", "whiten_eps": 0.1, "model": "mlp", "hidden": [1024, 1024, 1024], "activation": "relu", "norm": "batch",
+    "whiten": "zca", "whiten_eps": 0.1,
+    "model": "mlp", "hidden": [1024, 1024, 1024], "activation": "relu", "norm": "batch",
     "dropout": 0.2, "reg": 0.0, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05,
     "schedule": "cosine", "warmup": 1, "label_smoothing": 0.1, "augment": "flip,shift=4",
     "epochs": 80, "batch_size": 128,
