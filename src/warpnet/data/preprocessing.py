@@ -200,11 +200,11 @@ class Preprocessor:
         self.features = features
         self.pixel_max = None if pixel_max is None else float(pixel_max)
         self.random_state = random_state
-        self.whiten = whiten
-        self.whiten_eps = float(whiten_eps)
         # Built here so that a bad name or eps fails before any data is read.
         self.whitener_: ZCAWhitener | None = None if whiten is None else \
             WHITENINGS.get(whiten)(whiten_eps)
+        self.whiten = whiten
+        self.whiten_eps = whiten_eps if self.whitener_ is None else self.whitener_.eps
         self.input_shape_: tuple[int, ...] | None = None
         self.feature_transform_: Any = None
         self.standardizer_ = Standardizer()
