@@ -12,9 +12,9 @@ RECIPES: Registry[dict[str, Any]] = Registry("recipe")
 # The best fully-connected net found for 32x32 colour images (CIFAR-10, raw pixels): pixels
 # standardized then ZCA-whitened (eps 0.1), three hidden layers of 1,024 with batch normalisation
 # and dropout 0.2, AdamW with a cosine schedule after one warm-up epoch, label smoothing, random
-# flips and shifts by up to 4 pixels (of the whitened images), 80 epochs: 65.49 % test accuracy on
-# the 25,000-image subset (8.2 CPU s per epoch on one thread; 5.9 s per epoch on 2 threads of a
-# quiet machine, 470 s in all, plus about 20 s to fit the whitening).  Whitening is what lifted
+# flips and shifts by up to 4 pixels (of the whitened images), 80 epochs: 65.12 % test accuracy on
+# the 25,000-image subset in 408.7 s on 2 threads (5.1 s per epoch, load average 1-2; fitting the
+# whitening takes 8.5 s more), 65.49 % on one thread (8.2 CPU s per epoch).  Whitening is what lifted
 # it from 60.74 %: on a 20-epoch run 57.45 % against 55.81 % for standardized pixels (eps 0.03:
 # 55.88 %, eps 0.01: 55.01 %; a smaller eps boosts the noisy fine detail too much).  Without
 # dropout the net overfits (unwhitened, 100 epochs: 59.54 % at 93 % training accuracy).  Needs
