@@ -25,16 +25,18 @@ Sections (``--section raw|features|wired|coates|svm|mlp|all``):
 - svm: one-vs-all SVMs (``LinearClassifier(loss="svm", multi_class="ovr")``) against
   scikit-learn's ``LinearSVC`` on digits and on the HOG features of CIFAR-10, and the classes
   trained as one matrix product against one binary fit per class on 2 threads;
-- mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: 3 x 1,024 hidden
-  units with batch normalisation, AdamW, one warm-up epoch then cosine, label smoothing 0.1,
-  random flips and shifts by up to 4 pixels): test accuracy, wall and CPU seconds, samples per
-  second and the load average (``--parts best``); the same recipe written in PyTorch (same
-  architecture, augmentation code, optimizer and epochs; ``torch``, after warpnet's run in the
-  same process, or alone in a second process started beside it); short runs of both by turns
-  with their ratio per round (``speed``); and a table of what each piece adds (plain,
-  + BatchNorm, + augmentation, + schedule, + label smoothing; ``ablation``).  Both sides use
-  ``--torch-threads`` threads (warpnet's BLAS through threadpoolctl).  ``--epochs`` and
-  ``--hidden`` shrink it for a busy machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
+- mlp: the best fully-connected recipe (``warpnet train --recipe mlp-best``: pixels standardized
+  then ZCA-whitened (``--whiten-eps``, ``none`` for standardized pixels only), 3 x 1,024 hidden
+  units with batch normalisation and dropout, AdamW, one warm-up epoch then cosine, label
+  smoothing 0.1, random flips and shifts by up to 4 pixels of the whitened images): test
+  accuracy, wall and CPU seconds, samples per second and the load average (``--parts best``); the
+  same recipe written in PyTorch (same inputs, architecture, augmentation code, optimizer and
+  epochs; ``torch``, after warpnet's run in the same process, or alone in a second process
+  started beside it); short runs of both by turns with their ratio per round (``speed``); and a
+  table of what each piece adds (plain, + BatchNorm, + augmentation, + schedule, + label
+  smoothing, + dropout, + whitening; ``ablation``).  Both sides use ``--torch-threads`` threads
+  (warpnet's BLAS through threadpoolctl).  ``--epochs`` and ``--hidden`` shrink it for a busy
+  machine; ``--ablation-epochs`` and ``--ablation-hidden`` set
   the ablation rows' budget; ``--progress`` prints a line per epoch.
 
 Every classifier trains with warpnet's Trainer (SGD with momentum, cosine learning rate, L2 on
@@ -458,6 +460,31 @@ class MLPRecipe:
     epochs: int = 80
     batch_size: int = 128
     dropout: float = 0.2
+    whiten_eps: float | None = 0.1  # ZCA whitening of the standardized pixels with this eps (None: none)
+
+
+class Inputs:
+    """The network inputs of each preprocessing a recipe asks for (standardized pixels, or
+    standardized then ZCA-whitened with some eps), fit on the training images, computed once.
+    Both warpnet and PyTorch train on these same arrays."""
+
+    def __init__(self, x_train: np.ndarray, x_test: np.ndarray) -> None:
+        self.x_train, self.x_test = x_train, x_test
+        self._cache: dict[float | None, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, r: MLPRecipe) -> tuple[np.ndarray, np.ndarray]:
+        if r.whiten_eps not in self._cache:
+            from warpnet.data import Preprocessor
+
+            clock = Clock()
+            whiten = None if r.whiten_eps is None else "zca"
+            pre = Preprocessor(pixel_max=255, whiten=whiten, whiten_eps=r.whiten_eps or 0.1)
+            pre.fit(self.x_train)
+            self._cache[r.whiten_eps] = (pre.transform(self.x_train), pre.transform(self.x_test))
+            seconds, cpu = clock.read()
+            what = "standardize" if whiten is None else f"standardize, ZCA eps {r.whiten_eps:g}"
+            print(f"preprocessing ({what}): {seconds:.1f} s ({cpu:.1f} CPU s)", flush=True)
+        return self._cache[r.whiten_eps]
 
 
 class Clock:
@@ -565,9 +592,7 @@ def _torch_mlp(r: MLPRecipe, xs_train, y_train, xs_test, y_test, seed: int = 0):
 def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epochs: int,
                 torch_threads: int | None, ablation_hidden: tuple[int, ...] | None = None,
                 parts: str = "best,torch,ablation", rounds: int = 3) -> None:
-    scaler = Standardizer().fit(x_train.reshape(len(x_train), -1))
-    xs_train = scaler.transform(x_train.reshape(len(x_train), -1))
-    xs_test = scaler.transform(x_test.reshape(len(x_test), -1))
+    inputs = Inputs(x_train, x_test)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     try:
         import torch
@@ -580,20 +605,21 @@ def mlp_section(x_train, y_train, x_test, y_test, best: MLPRecipe, ablation_epoc
     threads = torch.get_num_threads() if torch is not None else None
     with threadpool_limits(limits=threads, user_api="blas"):
         if "best" in parts or "torch" in parts:
-            _best_rows(best, xs_train, y_train, xs_test, y_test, "best" in parts,
+            _best_rows(best, inputs, y_train, y_test, "best" in parts,
                        torch is not None and "torch" in parts)
         if "speed" in parts and torch is not None:
-            _speed_rows(best, xs_train, y_train, xs_test, y_test, rounds)
+            _speed_rows(best, inputs, y_train, y_test, rounds)
         if "ablation" in parts:
-            _ablation_rows(ablation_hidden or best.hidden, ablation_epochs, best, xs_train, y_train,
-                           xs_test, y_test)
+            _ablation_rows(ablation_hidden or best.hidden, ablation_epochs, best, inputs, y_train,
+                           y_test)
 
 
-def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_warpnet: bool,
+def _best_rows(best: MLPRecipe, inputs: Inputs, y_train, y_test, with_warpnet: bool,
                with_torch: bool) -> None:
+    xs_train, xs_test = inputs.get(best)
     n, epochs, hidden = len(xs_train), best.epochs, best.hidden
     print(f"\nmlp-best: hidden {hidden}, {epochs} epochs, batch {best.batch_size}, dropout "
-          f"{best.dropout} ({n} training images; {_load()})", flush=True)
+          f"{best.dropout}, ZCA eps {best.whiten_eps} ({n} training images; {_load()})", flush=True)
     if with_warpnet:
         acc, seconds, cpu, _ = _warpnet_mlp(best, xs_train, y_train, xs_test, y_test)
         print(f"warpnet  test acc {acc:.2%}  {seconds:.1f} s ({cpu:.1f} CPU s)  "
@@ -613,12 +639,13 @@ def _best_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, with_warpnet
               f"difference {100 * (acc - t_acc):+.2f} points", flush=True)
 
 
-def _speed_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, rounds: int) -> None:
+def _speed_rows(best: MLPRecipe, inputs: Inputs, y_train, y_test, rounds: int) -> None:
     """Short runs of the recipe (2 epochs) by turns, warpnet then PyTorch, ``rounds`` times: the
     ratio of their times per epoch round by round (load changes between rounds, less within)."""
     import dataclasses
 
     short = dataclasses.replace(best, epochs=2)
+    xs_train, xs_test = inputs.get(short)
     print(f"\ntime per epoch of the recipe, {rounds} rounds of 2 epochs each, by turns ({_load()}):")
     ratios = []
     for r in range(rounds):
@@ -632,29 +659,31 @@ def _speed_rows(best: MLPRecipe, xs_train, y_train, xs_test, y_test, rounds: int
           f"(rounds {', '.join(f'{v:.2f}' for v in ratios)})", flush=True)
 
 
-def _ablation_rows(hidden, ablation_epochs, best: MLPRecipe, xs_train, y_train, xs_test,
+def _ablation_rows(hidden, ablation_epochs, best: MLPRecipe, inputs: Inputs, y_train,
                    y_test) -> None:
     import dataclasses
 
-    base = dataclasses.replace(best, hidden=hidden, epochs=ablation_epochs)
-    steps = [
-        ("plain (AdamW, constant lr)", dataclasses.replace(
-            base, norm=None, augment=None, schedule=False, label_smoothing=0.0, dropout=0.0)),
-        ("+ BatchNorm", dataclasses.replace(base, augment=None, schedule=False,
-                                            label_smoothing=0.0, dropout=0.0)),
-        (f"+ augmentation ({best.augment})", dataclasses.replace(
-            base, schedule=False, label_smoothing=0.0, dropout=0.0)),
-        ("+ warm-up and cosine schedule", dataclasses.replace(base, label_smoothing=0.0,
-                                                              dropout=0.0)),
-        (f"+ label smoothing {best.label_smoothing}", dataclasses.replace(base, dropout=0.0)),
-    ]
-    if best.dropout:
-        steps.append((f"+ dropout {best.dropout}", base))
+    # Each row adds one piece of the recipe to the row above it (pieces the recipe lacks are left out).
+    row = dataclasses.replace(best, hidden=hidden, epochs=ablation_epochs, norm=None, augment=None,
+                              schedule=False, label_smoothing=0.0, dropout=0.0, whiten_eps=None)
+    steps = [("plain (AdamW, constant lr)", row)]
+    for name, change in [
+            ("+ BatchNorm", {"norm": best.norm}),
+            (f"+ augmentation ({best.augment})", {"augment": best.augment}),
+            ("+ warm-up and cosine schedule", {"schedule": best.schedule}),
+            (f"+ label smoothing {best.label_smoothing}", {"label_smoothing": best.label_smoothing}),
+            (f"+ dropout {best.dropout}", {"dropout": best.dropout}),
+            (f"+ ZCA whitening (eps {best.whiten_eps})", {"whiten_eps": best.whiten_eps})]:
+        if all(getattr(row, k) == v for k, v in change.items()):
+            continue
+        row = dataclasses.replace(row, **change)
+        steps.append((name, row))
     print(f"\nwhat each piece adds (hidden {hidden}, {ablation_epochs} epochs each, warpnet; "
           f"{_load()}):")
     print(f"{'recipe':<34} {'test acc':>8} {'seconds':>8} {'CPU s':>8}")
     for name, recipe in steps:
-        acc, seconds, cpu, _ = _warpnet_mlp(recipe, xs_train, y_train, xs_test, y_test)
+        acc, seconds, cpu, _ = _warpnet_mlp(recipe, inputs.get(recipe)[0], y_train,
+                                            inputs.get(recipe)[1], y_test)
         print(f"{name:<34} {acc:>8.2%} {seconds:>8.1f} {cpu:>8.1f}", flush=True)
 
 
@@ -677,6 +706,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the mlp speed part")
     parser.add_argument("--dropout", type=float, default=MLPRecipe.dropout,
                         help="drop probability after each hidden layer (mlp section)")
+    parser.add_argument("--whiten-eps", type=lambda v: None if v == "none" else float(v),
+                        default=MLPRecipe.whiten_eps,
+                        help="ZCA whitening eps of the mlp section's inputs, or none")
     parser.add_argument("--ablation-epochs", type=int, default=10, help="epochs of each ablation row")
     parser.add_argument("--ablation-hidden", default=None,
                         help="hidden widths of the ablation rows (default: --hidden)")
@@ -717,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(","))
         ablation_hidden = None if args.ablation_hidden is None else \
             tuple(int(h) for h in args.ablation_hidden.split(","))
-        best = MLPRecipe(hidden=hidden, epochs=args.epochs, dropout=args.dropout)
+        best = MLPRecipe(hidden=hidden, epochs=args.epochs, dropout=args.dropout,
+                         whiten_eps=args.whiten_eps)
         mlp_section(x_train, y_train, x_test, y_test, best, args.ablation_epochs,
                     args.torch_threads, ablation_hidden, args.parts, args.rounds)
     return 0

@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.preprocessing import StandardScaler
 
 from warpnet.data import Preprocessor, Standardizer
+from warpnet.data.preprocessing import ZCAWhitener
 from warpnet.errors import DataError
 
 
@@ -118,3 +119,100 @@ def test_preprocessor_with_features_round_trips():
     np.testing.assert_array_equal(again.transform(images), z)
     with pytest.raises(DataError, match="need images"):
         Preprocessor("hog").fit(np.ones((4, 3)))
+
+
+# -- ZCA whitening ------------------------------------------------------------------------------
+def _correlated(n: int, d: int, seed: int = 0) -> np.ndarray:
+    """(n, d) samples with strongly correlated columns and a non-zero mean."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + rng.normal(size=d) * 5
+
+
+def test_zca_matches_the_svd_formula():
+    # Oracle: the SVD of the centred data, x_c = U S V^T, has covariance V diag(S^2 / N) V^T,
+    # so the ZCA matrix is V diag(1 / sqrt(S^2 / N + eps)) V^T (no eigendecomposition).
+    x = _correlated(200, 12)
+    eps = 0.3
+    xc = x - x.mean(0)
+    _, S, Vt = np.linalg.svd(xc, full_matrices=False)
+    W = (Vt.T / np.sqrt(S ** 2 / len(x) + eps)) @ Vt
+    z = ZCAWhitener(eps).fit(x).transform(x)
+    assert z.dtype == np.float32 and z.shape == x.shape
+    np.testing.assert_allclose(z, xc @ W, rtol=1e-4, atol=1e-4)
+
+
+def test_zca_with_tiny_eps_whitens_as_scikit_learn_pca_rotated_back():
+    # Oracle: PCA(whiten=True) whitens in the eigenvector basis (with N - 1 in the variance);
+    # rotating back by its components gives ZCA.
+    from sklearn.decomposition import PCA
+
+    x = _correlated(500, 8, seed=1)
+    z = ZCAWhitener(eps=1e-9).fit(x).transform(x)
+    pca = PCA(whiten=True).fit(x)
+    theirs = pca.transform(x) @ pca.components_ * np.sqrt(len(x) / (len(x) - 1))
+    np.testing.assert_allclose(z, theirs, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(np.cov(z.T, bias=True), np.eye(8), atol=1e-3)  # white
+
+
+def test_zca_matrix_is_symmetric_and_eps_damps_small_variances():
+    x = _correlated(300, 10, seed=2)
+    w = ZCAWhitener(0.1).fit(x)
+    np.testing.assert_allclose(w.matrix_, w.matrix_.T, atol=1e-6)
+    var = np.var(w.transform(x), axis=0)
+    strong = np.var(ZCAWhitener(100.0).fit(x).transform(x), axis=0)
+    assert np.all(var <= 1 + 1e-4) and np.all(strong < var)  # a larger eps whitens less
+
+
+def test_zca_of_constant_images_is_finite():
+    # Real images have constant border pixels: a singular covariance must not give NaN.
+    x = _correlated(50, 6)
+    x[:, 0] = 3.0
+    z = ZCAWhitener(0.01).fit(x).transform(x)
+    assert np.all(np.isfinite(z)) and np.allclose(z[:, 0], 0, atol=1e-3)
+
+
+@pytest.mark.parametrize("eps", [0, -1.0, float("nan"), float("inf"), True, "0.1"])
+def test_zca_rejects_bad_eps(eps):
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        ZCAWhitener(eps)
+
+
+def test_zca_checks_its_input():
+    with pytest.raises(ValueError, match="before fit"):
+        ZCAWhitener().transform(np.ones((2, 2)))
+    w = ZCAWhitener().fit(_correlated(20, 3))
+    with pytest.raises(DataError, match="x has 4 features, but the whitener was fit on 3"):
+        w.transform(np.ones((2, 4)))
+    with pytest.raises(DataError, match="x contains NaN or inf"):
+        w.fit(np.array([[1.0, np.inf]]))
+    with pytest.raises(DataError, match="at most 8192 features"):
+        ZCAWhitener().fit(np.zeros((2, 8193), np.float32))
+
+
+def test_preprocessor_whitens_after_standardizing_and_round_trips(tmp_path):
+    from warpnet import io, nn
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
+    pre = Preprocessor(pixel_max=255, whiten="zca", whiten_eps=0.05).fit(images[:30])
+    plain = Preprocessor(pixel_max=255).fit(images[:30])
+    expected = ZCAWhitener(0.05).fit(plain.transform(images[:30])).transform(plain.transform(images))
+    np.testing.assert_allclose(pre.transform(images), expected, rtol=1e-5, atol=1e-5)
+    # Through a model file, as eval and predict read it: the same inputs for the network.
+    config, arrays_ = pre.get_state()
+    io.save(nn.Linear(48, 2), tmp_path / "m.safetensors",
+            preprocessing={"config": config, "arrays": arrays_})
+    saved = io.load(tmp_path / "m.safetensors").preprocessing
+    again = Preprocessor.from_state(saved["config"], saved["arrays"])
+    assert again.whiten == "zca" and again.whiten_eps == 0.05
+    np.testing.assert_array_equal(again.transform(images), pre.transform(images))
+    arrays_["whiten.matrix"] = arrays_["whiten.matrix"][:5]
+    with pytest.raises(DataError, match="whitening of 48 features"):
+        Preprocessor.from_state(config, arrays_)
+
+
+def test_preprocessor_rejects_unknown_whitening():
+    with pytest.raises(ValueError, match="unknown whitening 'pca'; expected one of: zca"):
+        Preprocessor(whiten="pca")
+    with pytest.raises(ValueError, match="eps must be"):
+        Preprocessor(whiten="zca", whiten_eps=0.0)

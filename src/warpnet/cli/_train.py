@@ -60,6 +60,8 @@ class TrainConfig:
     warmup: int = 0
     ema: float | None = None
     augment: str | None = None
+    whiten: str | None = None
+    whiten_eps: float = 0.1
     recipe: str | None = None
     set: list[str] = field(default_factory=list)  # --model fisher-2011: KEY=VALUE settings
 
@@ -70,6 +72,7 @@ _RESUMABLE = {"epochs", "early_stopping"}
 
 def add_parser(sub: Any) -> None:
     from .. import nn, optim
+    from ..data.preprocessing import WHITENINGS
 
     p = sub.add_parser(NAME, help="train a classifier and write a run folder",
                        description="Train a linear classifier or an MLP; writes config.json, "
@@ -141,6 +144,12 @@ def add_parser(sub: Any) -> None:
                    help="evaluate and keep an exponential moving average of the weights (default: none)")
     p.add_argument("--augment", help="image augmentation, e.g. flip,shift=4,cutout=8 "
                    "(needs image inputs; default: none)")
+    p.add_argument("--whiten", choices=[*WHITENINGS.names(), "none"],
+                   help="whiten the standardized inputs, fit on the training part and stored in the "
+                   "model file (zca: ZCA whitening; default: none)")
+    p.add_argument("--whiten-eps", type=_args.positive_float,
+                   help=f"variance added to each eigenvalue by --whiten zca: larger keeps less fine "
+                   f"detail (default: {d.whiten_eps:g})")
     p.add_argument("--out", type=Path, default=Path("runs/latest"),
                    help="run folder (default: runs/latest)")
     p.add_argument("--resume", action="store_true",
@@ -189,8 +198,9 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(f"--momentum applies to --optimizer {' or '.join(takes)}, "
                          f"not {values['optimizer']}")
     values.update({k: v for k, v in rule.defaults().items() if values[k] is None})
-    if values["norm"] == "none":
-        values["norm"] = None
+    for key in ("norm", "whiten"):
+        if values[key] == "none":
+            values[key] = None
     config = TrainConfig(**values)
     if config.label_smoothing and config.loss != "softmax":
         raise UsageError(f"--label-smoothing applies to --loss softmax, not {config.loss}")
@@ -205,6 +215,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         parse_augment(config.augment, (1 << 16, 1 << 16))
         if config.features is not None:
             raise UsageError("--augment transforms images, but --features gives feature vectors")
+    if config.whiten is not None and config.features is not None:
+        raise UsageError("--whiten applies to raw values, not to --features")
+    if "whiten_eps" in given and config.whiten is None:
+        raise UsageError("--whiten-eps goes with --whiten zca")
     if config.model == "linear" and ("hidden" in given or "dropout" in given):
         raise UsageError("--hidden and --dropout apply to --model mlp, not linear")
     if config.model != "wired" and ("graph" in given or "width" in given):
@@ -306,13 +320,16 @@ def run(args: argparse.Namespace) -> int:
                                          "the validation split")
     else:
         kept, held = np.arange(len(source.y)), np.arange(0)
-    pre = Preprocessor(config.features, pixel_max=source.pixel_max, random_state=config.seed)
+    pre = Preprocessor(config.features, pixel_max=source.pixel_max, random_state=config.seed,
+                       whiten=config.whiten, whiten_eps=config.whiten_eps)
     y_train, y_val, y_test = source.y[kept], source.y[held], source.y_test
     if isinstance(source.x, np.ndarray):
         pre.fit(source.x[kept])
         x_train = pre.transform(source.x[kept])
         x_val = pre.transform(source.x[held]) if len(held) else None
         x_test = pre.transform(source.x_test)
+    elif config.whiten is not None:
+        raise UsageError(f"--whiten needs data held in memory, not the feature store {config.data}")
     else:  # a feature store, read block by block: standardized as each block is read
         from ._feature_store import fit_standardizer
 

@@ -1,10 +1,12 @@
 """What happens to raw samples before the network sees them, fit on the training split only.
 
 ``Standardizer`` maps each feature to zero mean and unit variance with the training split's
-statistics (the lecture's "zero-center and normalize"); ``Preprocessor`` chains the optional
-feature transform (HOG, colour histogram, bag of words, ...), flattening and standardization, and
-turns itself into a JSON config plus named arrays so the model file carries it and ``predict`` on
-a raw image applies exactly what training applied.
+statistics (the lecture's "zero-center and normalize"); ``ZCAWhitener`` decorrelates the features
+as well (ZCA whitening, the rotation-free whitening that keeps images looking like images);
+``Preprocessor`` chains the optional feature transform (HOG, colour histogram, bag of words, ...),
+flattening, standardization and optional whitening, and turns itself into a JSON config plus
+named arrays so the model file carries it and ``predict`` on a raw image applies exactly what
+training applied.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 
 from ..checks import check_finite, check_real
 from ..errors import DataError
+from ..registry import Registry
 
-__all__ = ["Standardizer", "Preprocessor", "seeded_features"]
+__all__ = ["Standardizer", "ZCAWhitener", "Preprocessor", "WHITENINGS", "seeded_features"]
 
 
 class Standardizer:
@@ -70,6 +73,82 @@ class Standardizer:
         return out
 
 
+class ZCAWhitener:
+    """ZCA whitening ``z = (x - mean_) @ matrix_`` with ``matrix_ = U diag(1 / sqrt(lambda + eps)) U^T``.
+
+    ``lambda`` and ``U`` are the eigenvalues and eigenvectors of the training covariance
+    ``C = (x - mean)^T (x - mean) / N``.  Without ``eps`` the output would have identity covariance;
+    ``eps`` damps the directions whose variance is below it (for images: the fine, noisy detail),
+    so it sets how strongly the high frequencies are boosted.  ZCA is linear and its rotation is
+    symmetric, so whitened images still look like images (edges on a grey background): flips and
+    shifts of whitened images stay meaningful.  Give it standardized features (unit variance), so
+    that ``eps`` is measured against a variance of 1 per feature.
+
+    Args:
+        eps: the variance added to every eigenvalue, > 0 (0.1 suits standardized pixels).
+
+    Attributes (after ``fit``):
+        mean_: ``(D,)`` float32 training mean.
+        matrix_: ``(D, D)`` float32 symmetric whitening matrix.
+
+    Raises:
+        ValueError: ``eps`` is not a finite number > 0.
+    """
+
+    max_features = 8192  # the covariance is D x D and its eigendecomposition O(D^3)
+
+    def __init__(self, eps: float = 0.1) -> None:
+        if isinstance(eps, bool) or not isinstance(eps, int | float) or not math.isfinite(eps) \
+                or eps <= 0:
+            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        self.eps = float(eps)
+        self.mean_: np.ndarray | None = None
+        self.matrix_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> ZCAWhitener:
+        """Learn the mean and the whitening matrix from ``x`` of shape ``(N, D)``; returns ``self``.
+
+        Raises:
+            DataError: ``x`` is not a non-empty finite 2-D array, or has more than
+                ``max_features`` columns.
+        """
+        x = _check_matrix(x, "x")
+        D = x.shape[1]
+        if D > self.max_features:
+            raise DataError(f"ZCA whitening takes at most {self.max_features} features (its "
+                            f"covariance is D x D), got {D}")
+        # float64: the small eigenvalues, the ones eps damps, are lost in float32 sums.
+        x64 = x.astype(np.float64)
+        mean = x64.mean(axis=0)
+        x64 -= mean
+        cov = x64.T @ x64 / len(x64)  # (D, D)
+        lam, U = np.linalg.eigh(cov)  # cov = U diag(lam) U^T
+        lam = np.maximum(lam, 0.0)  # round-off can make the smallest slightly negative
+        self.mean_ = mean.astype(np.float32)
+        self.matrix_ = ((U / np.sqrt(lam + self.eps)) @ U.T).astype(np.float32)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``(N, D)`` -> whitened ``(N, D)`` float32 (a new array; ``x`` is not modified).
+
+        Raises:
+            ValueError: called before ``fit``.
+            DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
+        """
+        if self.mean_ is None or self.matrix_ is None:
+            raise ValueError("ZCAWhitener.transform called before fit")
+        x = _check_matrix(x, "x")
+        if x.shape[1] != self.mean_.shape[0]:
+            raise DataError(f"x has {x.shape[1]} features, but the whitener was fit on "
+                            f"{self.mean_.shape[0]}")
+        return (x.astype(np.float32) - self.mean_) @ self.matrix_
+
+
+# Whitening steps after standardization, by name (``Preprocessor(whiten=...)``, ``--whiten``).
+WHITENINGS: Registry[type[ZCAWhitener]] = Registry("whitening")
+WHITENINGS.register("zca")(ZCAWhitener)
+
+
 def _check_matrix(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -85,7 +164,8 @@ def _check_finite_numbers(x: np.ndarray, name: str) -> np.ndarray:
 
 
 class Preprocessor:
-    """Raw samples -> ``(N, D)`` float32 network inputs: features (optional), flatten, standardize.
+    """Raw samples -> ``(N, D)`` float32 network inputs: features (optional), flatten, standardize,
+    whiten (optional).
 
     Args:
         features: a feature spec such as ``"hog+color"`` understood by
@@ -95,15 +175,22 @@ class Preprocessor:
             None when the samples are not images.
         random_state: seed of the features that draw random samples (the bag-of-words patches),
             so a run is reproducible.
+        whiten: a name of ``WHITENINGS`` ("zca"), applied to the standardized vectors, or None.
+        whiten_eps: the whitening's ``eps`` (see :class:`ZCAWhitener`), > 0.
 
     Attributes (after ``fit``):
         input_shape_: shape of one raw sample, e.g. ``(32, 32, 3)``, ``(8, 8)`` or ``(154,)``.
         feature_transform_: the fitted feature transformer, or None.
         standardizer_: the fitted :class:`Standardizer`.
+        whitener_: the fitted whitening (e.g. :class:`ZCAWhitener`), or None.
+
+    Raises:
+        ValueError: a bad ``features``, ``pixel_max`` or ``whiten_eps``; ``UsageError`` (a
+            ``ValueError``) for an unknown ``whiten``.
     """
 
     def __init__(self, features: str | None = None, pixel_max: float | None = None,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, whiten: str | None = None, whiten_eps: float = 0.1) -> None:
         if features is not None and (not isinstance(features, str) or not features.strip()):
             raise ValueError(f"features must be a non-empty spec string or None, got {features!r}")
         if pixel_max is not None and (isinstance(pixel_max, bool)
@@ -113,6 +200,11 @@ class Preprocessor:
         self.features = features
         self.pixel_max = None if pixel_max is None else float(pixel_max)
         self.random_state = random_state
+        # Built here so that a bad name or eps fails before any data is read.
+        self.whitener_: ZCAWhitener | None = None if whiten is None else \
+            WHITENINGS.get(whiten)(whiten_eps)
+        self.whiten = whiten
+        self.whiten_eps = whiten_eps if self.whitener_ is None else self.whitener_.eps
         self.input_shape_: tuple[int, ...] | None = None
         self.feature_transform_: Any = None
         self.standardizer_ = Standardizer()
@@ -125,7 +217,7 @@ class Preprocessor:
         return self.input_shape_
 
     def fit(self, x: np.ndarray) -> Preprocessor:
-        """Fit the feature transform and the standardizer on training samples ``x``.
+        """Fit the feature transform, the standardizer and the whitening on training samples ``x``.
 
         Args:
             x: ``(N, ...)`` raw samples (images or vectors), N >= 1.
@@ -141,11 +233,14 @@ class Preprocessor:
                                 f"data has shape {x.shape}")
             self.feature_transform_ = seeded_features(self.features, self.random_state)
             self.feature_transform_.fit(x)
-        self.standardizer_.fit(self._vectors(x))
+        vectors = self._vectors(x)
+        self.standardizer_.fit(vectors)
+        if self.whitener_ is not None:
+            self.whitener_.fit(self.standardizer_.transform(vectors))
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """Raw samples ``(N, *input_shape_)`` -> standardized ``(N, D)`` float32.
+        """Raw samples ``(N, *input_shape_)`` -> standardized (and whitened) ``(N, D)`` float32.
 
         Raises:
             ValueError: called before ``fit``.
@@ -157,7 +252,8 @@ class Preprocessor:
         if tuple(x.shape[1:]) != self.input_shape_:
             raise DataError(f"samples have shape {tuple(x.shape[1:])}, but the model expects "
                             f"{self.input_shape_}")
-        return self.standardizer_.transform(self._vectors(x))
+        z = self.standardizer_.transform(self._vectors(x))
+        return z if self.whitener_ is None else self.whitener_.transform(z)
 
     def _vectors(self, x: np.ndarray) -> np.ndarray:
         if self.feature_transform_ is not None:
@@ -180,6 +276,9 @@ class Preprocessor:
             "feature_config": None,
         }
         arrays = {"mean": self.standardizer_.mean_, "std": self.standardizer_.std_}
+        if self.whitener_ is not None:
+            config["whiten"], config["whiten_eps"] = self.whiten, self.whiten_eps
+            arrays["whiten.mean"], arrays["whiten.matrix"] = self.whitener_.mean_, self.whitener_.matrix_
         if self.feature_transform_ is not None:
             from ..features import features_to_state
 
@@ -197,14 +296,24 @@ class Preprocessor:
         """
         try:
             shape = tuple(int(s) for s in config["input_shape"])
-            pre = cls(features=config.get("features"), pixel_max=config.get("pixel_max"))
+            pre = cls(features=config.get("features"), pixel_max=config.get("pixel_max"),
+                      whiten=config.get("whiten"), whiten_eps=config.get("whiten_eps", 0.1))
             mean = np.asarray(arrays["mean"], dtype=np.float32)
             std = np.asarray(arrays["std"], dtype=np.float32)
+            if pre.whitener_ is not None:
+                pre.whitener_.mean_ = np.asarray(arrays["whiten.mean"], dtype=np.float32)
+                pre.whitener_.matrix_ = np.asarray(arrays["whiten.matrix"], dtype=np.float32)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"malformed preprocessing in the model file: {exc!r}") from None
         if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
             raise DataError("malformed preprocessing in the model file: mean/std must be equal-length "
                             "1-D arrays with std > 0")
+        if pre.whitener_ is not None and (pre.whitener_.mean_.shape != mean.shape
+                                          or pre.whitener_.matrix_.shape != mean.shape * 2):
+            raise DataError(f"malformed preprocessing in the model file: the whitening of "
+                            f"{mean.shape[0]} features needs a ({mean.shape[0]},) mean and a "
+                            f"{mean.shape * 2} matrix, got {pre.whitener_.mean_.shape} and "
+                            f"{pre.whitener_.matrix_.shape}")
         pre.input_shape_ = shape
         pre.standardizer_.mean_, pre.standardizer_.std_ = mean, std
         if pre.features is not None:
