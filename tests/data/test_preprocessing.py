@@ -64,7 +64,7 @@ def test_standardizer_checks_feature_count_and_fit():
     with pytest.raises(ValueError, match="before fit"):
         Standardizer().transform(np.ones((2, 2)))
     s = Standardizer().fit(np.ones((3, 2)))
-    with pytest.raises(DataError, match="3 features, but the standardizer was fit on 2"):
+    with pytest.raises(DataError, match="3 features, but the Standardizer was fit on 2"):
         s.transform(np.ones((3, 3)))
 
 
@@ -181,7 +181,7 @@ def test_zca_checks_its_input():
     with pytest.raises(ValueError, match="before fit"):
         ZCAWhitener().transform(np.ones((2, 2)))
     w = ZCAWhitener().fit(_correlated(20, 3))
-    with pytest.raises(DataError, match="x has 4 features, but the whitener was fit on 3"):
+    with pytest.raises(DataError, match="x has 4 features, but the ZCAWhitener was fit on 3"):
         w.transform(np.ones((2, 4)))
     with pytest.raises(DataError, match="x contains NaN or inf"):
         w.fit(np.array([[1.0, np.inf]]))

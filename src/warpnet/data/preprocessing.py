@@ -61,12 +61,7 @@ class Standardizer:
             ValueError: called before ``fit``.
             DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
         """
-        if self.mean_ is None or self.std_ is None:
-            raise ValueError("Standardizer.transform called before fit")
-        x = _check_matrix(x, "x")
-        if x.shape[1] != self.mean_.shape[0]:
-            raise DataError(f"x has {x.shape[1]} features, but the standardizer was fit on "
-                            f"{self.mean_.shape[0]}")
+        x = _check_fitted_input(self, x, self.std_)
         out = x.astype(np.float32)  # a copy, so the in-place ops below never touch the input
         out -= self.mean_
         out /= self.std_
@@ -135,18 +130,26 @@ class ZCAWhitener:
             ValueError: called before ``fit``.
             DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
         """
-        if self.mean_ is None or self.matrix_ is None:
-            raise ValueError("ZCAWhitener.transform called before fit")
-        x = _check_matrix(x, "x")
-        if x.shape[1] != self.mean_.shape[0]:
-            raise DataError(f"x has {x.shape[1]} features, but the whitener was fit on "
-                            f"{self.mean_.shape[0]}")
+        x = _check_fitted_input(self, x, self.matrix_)
         return (x.astype(np.float32) - self.mean_) @ self.matrix_
 
 
 # Whitening steps after standardization, by name (``Preprocessor(whiten=...)``, ``--whiten``).
 WHITENINGS: Registry[type[ZCAWhitener]] = Registry("whitening")
 WHITENINGS.register("zca")(ZCAWhitener)
+
+
+def _check_fitted_input(step: Any, x: Any, fitted: np.ndarray | None) -> np.ndarray:
+    """``x`` as a checked ``(N, D)`` array for ``step.transform``, ``D`` the fitted ``mean_``'s;
+    ValueError before ``fit`` (``fitted`` or ``mean_`` still None), DataError otherwise."""
+    name = type(step).__name__
+    if step.mean_ is None or fitted is None:
+        raise ValueError(f"{name}.transform called before fit")
+    x = _check_matrix(x, "x")
+    if x.shape[1] != step.mean_.shape[0]:
+        raise DataError(f"x has {x.shape[1]} features, but the {name} was fit on "
+                        f"{step.mean_.shape[0]}")
+    return x
 
 
 def _check_matrix(x: Any, name: str) -> np.ndarray:

@@ -184,28 +184,19 @@ def encode_sparse(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, x: np.ndarr
                     total += abs(u) + abs(v)
             scale_[0] = 1.0 / total if improved and total > 0.0 else 1.0
             scale = scale_[0]
-            for k in range(K):  # the mean part, then the variance part: written in order, once
-                if S0[k] == 0.0:
-                    for d in range(D):
-                        out[b, r, 0, k, d] = 0.0
-                elif improved:
-                    for d in range(D):
-                        u = U[k, d]
-                        out[b, r, 0, k, d] = math.copysign(math.sqrt(abs(u) * scale), u)
-                else:
-                    for d in range(D):
-                        out[b, r, 0, k, d] = U[k, d]
-            for k in range(K):
-                if S0[k] == 0.0:
-                    for d in range(D):
-                        out[b, r, 1, k, d] = 0.0
-                elif improved:
-                    for d in range(D):
-                        v = V[k, d]
-                        out[b, r, 1, k, d] = math.copysign(math.sqrt(abs(v) * scale), v)
-                else:
-                    for d in range(D):
-                        out[b, r, 1, k, d] = V[k, d]
+            for part in range(2):  # the mean part, then the variance part: written in order, once
+                grads = U if part == 0 else V
+                for k in range(K):
+                    if S0[k] == 0.0:
+                        for d in range(D):
+                            out[b, r, part, k, d] = 0.0
+                    elif improved:
+                        for d in range(D):
+                            value = grads[k, d]
+                            out[b, r, part, k, d] = math.copysign(math.sqrt(abs(value) * scale), value)
+                    else:
+                        for d in range(D):
+                            out[b, r, part, k, d] = grads[k, d]
         for g in range(G):  # reset what this image touched, for the next one
             for k in range(K):
                 if s0[g, k] != 0.0:
