@@ -436,11 +436,8 @@ class GraphStep(CompiledStep):
         self._sigmoids = np.empty(0, self._dtype)
         self._free: dict[tuple[int, ...], list[np.ndarray]] = {}  # gradient buffers, by shape
 
-    def _accepts(self, x: Any) -> bool:
-        width = self.model.in_features
-        return (type(x) is np.ndarray and x.dtype == self._dtype and x.ndim == 2
-                and x.flags.c_contiguous and x.shape[0] > 0 and width is not None
-                and x.shape[1] == width)
+    def _input_width(self) -> int | None:
+        return self.model.in_features
 
     def _ones(self, n: int) -> np.ndarray:
         ones = self._buffers.get(("ones", n))
@@ -448,16 +445,11 @@ class GraphStep(CompiledStep):
             ones = self._buffers["ones", n] = np.ones(n, self._dtype)
         return ones
 
-    def gradients(self, x: Array, y: Array, sample_weight: Array | None = None) -> tuple[Array, Array]:
-        """Forward, data loss and backward for the batch ``(x, y)``: fills each ``.grad`` with the
-        batch's gradient of the data loss and returns ``(loss, scores)`` (scores (N, C) fresh).
-        Inputs it does not take (not a C-contiguous (N, in_features) array of the parameters'
-        dtype) go through the plain step, which validates them."""
-        if not self._accepts(x):
-            self._used_plain = True
-            return self._plain.gradients(x, y, sample_weight)
-        self._used_plain = False
-        self.scores = None
+    def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
+                            ) -> tuple[Array, Array]:
+        """``gradients`` (``CompiledStep``'s, which sends inputs the loops do not take to the
+        plain step) for an input the compiled loops take: the nodes in topological order, the
+        loss, the nodes in reverse."""
         if not self._flat.intact():
             self._flat = _FlatParameters(self.optimizer, self._dtype)
         for p in self._zeroed:

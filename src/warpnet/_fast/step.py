@@ -117,11 +117,17 @@ class CompiledStep:
         self.scores: Array | None = None
 
     # -- gradients ---------------------------------------------------------------------------
-    def _accepts(self, x: Any) -> bool:
+    def _input_width(self) -> int | None:
+        """The width of the inputs the compiled loops take (None: none; the first layer is not a
+        ``Linear``)."""
         first = self._first
+        return first.in_features if type(first) is nn.Linear else None
+
+    def _accepts(self, x: Any) -> bool:
+        width = self._input_width()
         return (type(x) is np.ndarray and x.dtype == self._dtype and x.ndim == 2
-                and x.flags.c_contiguous and x.shape[0] > 0 and type(first) is nn.Linear
-                and x.shape[1] == first.in_features)
+                and x.flags.c_contiguous and x.shape[0] > 0 and width is not None
+                and x.shape[1] == width)
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get((key, shape))
@@ -139,6 +145,11 @@ class CompiledStep:
             return self._plain.gradients(x, y, sample_weight)
         self._used_plain = False
         self.scores = None
+        return self._compiled_gradients(x, y, sample_weight)
+
+    def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
+                            ) -> tuple[Array, Array]:
+        """``gradients`` for an input the compiled loops take."""
         self._fused_norms.clear()
         layers = self.model.layers
         last = len(layers) - 1
