@@ -5,7 +5,6 @@ kind of node, fan-in, fan-out, skip connections and several outputs."""
 from __future__ import annotations
 
 import copy
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -215,19 +214,12 @@ def test_what_it_does_not_know_runs_the_plain_step(case):
     assert isinstance(make_step(net, loss, opt, penalty), Step)
 
 
-def test_a_graph_step_allocates_no_batch_sized_arrays():
+def test_a_graph_step_allocates_no_batch_sized_arrays(peak_new_bytes):
     net = nn.randomly_wired(64, 10, "ws", n_nodes=8, width=128, seed=0)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((128, 64), dtype=np.float32), rng.integers(0, 10, 128)
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.01, momentum=0.9))
-    step(x, y)
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    tracemalloc.reset_peak()
-    for _ in range(3):
-        step(x, y)
-    new_peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
+    new_peak = peak_new_bytes(step, x, y)
     batch_array = 128 * 128 * 4
     assert new_peak < batch_array, f"{new_peak} bytes allocated per step"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -129,20 +128,13 @@ def test_inputs_it_does_not_take_go_through_the_plain_step_and_its_checks():
         step(np.full((4, 3), np.nan, np.float32), np.array([0, 1, 0, 1]))
 
 
-def test_a_compiled_step_allocates_no_batch_sized_arrays():
+def test_a_compiled_step_allocates_no_batch_sized_arrays(peak_new_bytes):
     model = nn.mlp([256, 512, 512, 10], rng=0)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((128, 256), dtype=np.float32), rng.integers(0, 10, 128)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     step = make_step(model, nn.SoftmaxCrossEntropy(), opt, nn.L2(1e-4))
-    step(x, y)
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    tracemalloc.reset_peak()
-    for _ in range(3):
-        step(x, y)
-    new_peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
+    new_peak = peak_new_bytes(step, x, y)
     batch_array = 128 * 512 * 4
     assert new_peak < batch_array / 2, f"{new_peak} bytes allocated per step"
 
