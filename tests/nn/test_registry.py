@@ -4,11 +4,23 @@ a name is taken once."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from warpnet import io, nn
 from warpnet.registry import Registry
+
+
+@contextlib.contextmanager
+def registered(registry: Registry, name: str, cls: type):
+    """``cls`` registered under ``name`` for the duration of the block, then removed again."""
+    registry.register(name)(cls)
+    try:
+        yield cls
+    finally:
+        registry._entries.pop(name)
 
 
 class Square(nn.Activation):
@@ -26,11 +38,8 @@ class Square(nn.Activation):
 
 @pytest.fixture
 def square():
-    nn.ACTIVATIONS.register("square")(Square)
-    try:
+    with registered(nn.ACTIVATIONS, "square", Square):
         yield Square
-    finally:
-        nn.ACTIVATIONS._entries.pop("square")
 
 
 def test_a_users_activation_works_everywhere(square, tmp_path):
@@ -88,11 +97,8 @@ class CentreNorm(nn.LayerNorm):
 
 @pytest.fixture
 def centre_norm():
-    nn.NORMS.register("centre")(CentreNorm)
-    try:
+    with registered(nn.NORMS, "centre", CentreNorm):
         yield CentreNorm
-    finally:
-        nn.NORMS._entries.pop("centre")
 
 
 def test_norms_is_a_registry_read_by_mlp_and_the_model_loader(centre_norm, tmp_path):
