@@ -334,6 +334,7 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     (the output written once, the descriptors read once, at the rate of a plain copy) and
     the dense steps (``dense_floor``), both measured in this run, against the 50x target.
     """
+    import contextlib
     import json
     import subprocess
     import sys
@@ -342,6 +343,7 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     from skimage.feature import fisher_vector
     from sklearn.mixture import GaussianMixture
 
+    from warpnet import _numba
     from warpnet.features import _fisher
     from warpnet.features.fisher import _CHUNK_POSTERIORS
 
@@ -362,7 +364,6 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     sub = projected[: max(1, n // sk_share)]
     threads = fv._n_threads()
     jobs = (1, threads) if threads > 1 else (1,)
-    kernels = _fisher._KERNELS[:]
     tmp = tempfile.TemporaryDirectory()
     saved = Path(tmp.name) / "fisher.npz"
     np.savez(saved, desc=desc, w=fv.weights_, m=fv.means_, v=fv.variances_, pm=fv.pca_mean_,
@@ -370,17 +371,13 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     before_name = "before" if before is not None else "NumPy "
 
     def ours(plain: bool) -> dict[int, float]:
-        if plain:
-            _fisher._KERNELS[:] = [None]
-        try:
-            result = {}
+        result = {}
+        with _numba.numpy_path(_fisher._COMPILED) if plain else contextlib.nullcontext():
             for j in jobs:
                 fv.set_params(n_jobs=j)
                 result[j] = best_time(lambda: fv.encode(desc), repeats)
-            return result
-        finally:
-            _fisher._KERNELS[:] = kernels
-            fv.set_params(n_jobs=None)
+        fv.set_params(n_jobs=None)
+        return result
 
     def theirs() -> dict[int, float]:
         env = dict(os.environ, PYTHONPATH=str(before))
@@ -402,7 +399,7 @@ def bench_fisher_encoding(table: Table, rgb: np.ndarray, label: str, repeats: in
     P = desc.shape[1]
     x32 = fv._project(desc.astype(np.float32)).reshape(-1, 64)
     mixture = [a.astype(np.float32) for a in (fv.weights_, fv.means_, fv.variances_)]
-    nb = _fisher._kernels()
+    nb = _numba.kernels(_fisher._COMPILED)
     if nb is not None:  # the sparse posteriors the encoding uses (not scattered into (n, K))
         terms = _fisher._mixture_terms(*mixture)
         with threadpool_limits(1, user_api="blas"):

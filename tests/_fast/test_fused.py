@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warpnet import _numba, nn, optim
+from warpnet import nn, optim
 from warpnet._fast import fused
 from warpnet._fast.step import _compiled_update
 from warpnet.train import make_step
@@ -65,7 +65,7 @@ def test_a_large_update_split_over_threads_equals_the_one_thread_update(monkeypa
     squares = fused.sgd(w, g, v if momentum else None, 0.1, momentum, 0.01, nesterov)
     assert len(split) == n_threads  # the update did go in parts, which cover every element once
     assert [p.start for p in split[1:]] == [p.stop for p in split[:-1]] and split[-1].stop == w.size
-    assert all(p.start % fused._kernels.BLOCK == 0 and p.stop > p.start for p in split)
+    assert all(p.start % fused._kernel("BLOCK") == 0 and p.stop > p.start for p in split)
     np.testing.assert_array_equal(w, w1)  # elementwise: the same numbers, bit for bit
     np.testing.assert_array_equal(v, v1)
     np.testing.assert_allclose(squares, one, rtol=1e-7)  # blocks summed in float32, not float64
@@ -86,8 +86,7 @@ def test_the_sum_of_squares_of_many_float32_weights_is_nearly_exact(update, zero
             "rmsprop": (w, g, s1, f(0.1), f(0.9), f(0.1), f(1e-8), f(0), f(1e-38)),
             "adam": (w, g, s1, s2, f(0.1), f(0.9), f(0.1), f(0.999), f(0.001), f(1e-8), f(0.1),
                      f(0.001), f(0), f(1e-38))}[update]
-    fused._kernel(update)  # loads the loops
-    squares = getattr(fused._kernels, update)(*args, zero)
+    squares = fused._kernel(update)(*args, zero)
     assert abs(squares - exact) <= 1e-8 * exact
 
 
@@ -227,17 +226,6 @@ def test_environment_switch_turns_it_off():
     out = subprocess.run([sys.executable, "-c", "from warpnet._fast import fused; print(fused.available())"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_a_numba_that_cannot_load_leaves_the_array_path(monkeypatch):
-    # numba raises RuntimeError while decorating when it finds no writable cache folder
-    def cannot_cache(name):
-        raise RuntimeError("cannot cache function: no locator available")
-
-    monkeypatch.setattr(_numba.importlib, "import_module", cannot_cache)
-    monkeypatch.setattr(fused, "_kernels", None)
-    assert not fused.available()
-    assert fused.sgd(np.ones(10), np.ones(10), np.zeros(10), 0.5, 0.9, 0.0, False) is None
 
 
 # -- softmax cross-entropy ------------------------------------------------------------------------

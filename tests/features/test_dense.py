@@ -11,21 +11,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
+from warpnet import _numba
 from warpnet.features import ColorStats, DenseSIFT, _dense
 
 skdata = pytest.importorskip("skimage.data")
 
 
 @pytest.fixture(autouse=True, params=["numpy", "numba"])
-def planes_path(request, monkeypatch):
+def planes_path(request):
     """Run each test on one orientation-plane path."""
     if request.param == "numba":
         pytest.importorskip("numba")
-        if _dense._kernels() is None:
+        if _numba.kernels(_dense._COMPILED) is None:
             pytest.skip("compiled kernels are off here")
+        yield request.param
     else:
-        monkeypatch.setattr(_dense, "_KERNELS", [None])
-    return request.param
+        with _numba.numpy_path(_dense._COMPILED):
+            yield request.param
 
 
 def reference_sift(img, cy, cx, s):

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 
+from warpnet import _numba
 from warpnet.features import (
     ColorFisherVector,
     ColorStats,
@@ -195,9 +196,9 @@ def test_encode_checks_its_descriptors(fitted):
 
 
 @pytest.mark.parametrize("improved", [True, False])
-def test_compiled_and_numpy_paths_agree(fitted, monkeypatch, improved):
+def test_compiled_and_numpy_paths_agree(fitted, improved):
     pytest.importorskip("numba")
-    if _fisher._kernels() is None:
+    if _numba.kernels(_fisher._COMPILED) is None:
         pytest.skip("compiled kernels are off here")
     fv, x = fitted
     est = clone(fv).set_params(improved=improved, regions=((1, 1), (2, 2), (1, 3)))
@@ -207,9 +208,8 @@ def test_compiled_and_numpy_paths_agree(fitted, monkeypatch, improved):
     x[1, :12] = 255  # a constant top half: the top stripe's descriptors all alike
     for dtype in (np.float32, np.float64):
         compiled = est.transform(x.astype(dtype))
-        monkeypatch.setattr(_fisher, "_KERNELS", [None])
-        plain = est.transform(x.astype(dtype))
-        monkeypatch.undo()
+        with _numba.numpy_path(_fisher._COMPILED):
+            plain = est.transform(x.astype(dtype))
         scale = 1.0 if improved else np.abs(plain).max()
         np.testing.assert_allclose(compiled, plain,
                                    atol=(1e-5 if dtype == np.float32 else 1e-12) * scale)
@@ -218,7 +218,7 @@ def test_compiled_and_numpy_paths_agree(fitted, monkeypatch, improved):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sparse_posteriors_are_the_kept_posteriors_row_by_row(dtype):
-    nb = _fisher._kernels()
+    nb = _numba.kernels(_fisher._COMPILED)
     if nb is None:
         pytest.skip("compiled kernels are off here")
     rng = np.random.default_rng(4)
@@ -241,7 +241,7 @@ def test_sparse_posteriors_are_the_kept_posteriors_row_by_row(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_posteriors_equal_the_formula(dtype):
     pytest.importorskip("numba")
-    if _fisher._kernels() is None:
+    if _numba.kernels(_fisher._COMPILED) is None:
         pytest.skip("compiled kernels are off here")
     rng = np.random.default_rng(3)
     K, D = 37, 5  # K not a multiple of the kernel's 8 lanes

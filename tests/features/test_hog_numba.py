@@ -1,28 +1,29 @@
 """The compiled HOG kernels: equal to the NumPy path and to scikit-image where they differ in method."""
 
+import contextlib
 import itertools
 
 import numpy as np
 import pytest
 
+from warpnet import _numba
 from warpnet.features import HOG, _hog
 
 pytest.importorskip("numba")
 from warpnet.features import _hog_numba  # noqa: E402
+
+if _numba.kernels(_hog._COMPILED) is None:
+    pytest.skip("compiled kernels are off here", allow_module_level=True)
 
 skfeature = pytest.importorskip("skimage.feature")
 
 NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
 
-def on_path(numba, images, **kw):
-    """HOG features of ``images`` computed on the chosen path."""
-    saved = _hog.NUMBA
-    _hog.NUMBA = numba
-    try:
+def on_path(compiled, images, **kw):
+    """HOG features of ``images`` computed on the compiled path or on the NumPy path."""
+    with contextlib.nullcontext() if compiled else _numba.numpy_path(_hog._COMPILED):
         return HOG(**kw).fit_transform(images)
-    finally:
-        _hog.NUMBA = saved
 
 
 def reference(images, **kw):

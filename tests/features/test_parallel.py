@@ -1,10 +1,9 @@
 """Threaded transforms: thread counts, the chunk split, and results equal to one thread."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 
+from warpnet import _numba
 from warpnet.features import HOG, ColorHistogram, _hog, _parallel
 
 
@@ -105,10 +104,9 @@ def test_default_threads_per_feature(monkeypatch):
     grey = np.zeros((1, 16, 16), dtype=np.uint8)
     rgb = np.zeros((1, 16, 16, 3), dtype=np.uint8)
     assert HOG().fit(grey)._n_threads() == 4
-    monkeypatch.setattr(_hog, "NUMBA", False)
-    assert HOG().fit(rgb)._n_threads() == 1  # colour HOG on the NumPy path: one thread unless asked
-    if importlib.util.find_spec("numba") is not None:
-        monkeypatch.setattr(_hog, "NUMBA", True)
+    with _numba.numpy_path(_hog._COMPILED):
+        assert HOG().fit(rgb)._n_threads() == 1  # colour HOG on the NumPy path: one thread unless asked
+    if _numba.kernels(_hog._COMPILED) is not None:
         assert HOG().fit(rgb)._n_threads() == 4  # the compiled path uses every CPU
     assert HOG(color="gray").fit(rgb)._n_threads() == 4
     assert HOG(n_jobs=-1).fit(rgb)._n_threads() == 4

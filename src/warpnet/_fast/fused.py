@@ -59,19 +59,18 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # 0.24 ms (letting BLAS's workers go and starting them again at the next product costs more than
 # the split saves).
 PARALLEL_MIN_ELEMENTS = 1 << 20
-_kernels: Any = None  # the loaded module of compiled loops, once looked for; False: none
+_COMPILED = "warpnet._fast._kernels"  # the module of compiled loops
 
 
 def _kernel(name: str) -> Any:
-    global _kernels
-    if _kernels is None:
-        _kernels = _numba.load("warpnet._fast._kernels") or False
-    return _kernels and getattr(_kernels, name)
+    """The compiled loop (or constant) ``name``, or None where the compiled loops do not run."""
+    module = _numba.kernels(_COMPILED)
+    return None if module is None else getattr(module, name)
 
 
 def available() -> bool:
     """Whether the compiled kernels are used on this installation."""
-    return _kernel("sgd") is not False
+    return _numba.kernels(_COMPILED) is not None
 
 
 def _fits(a: Any, like: np.ndarray) -> bool:
@@ -108,7 +107,7 @@ def _update(name: str, arrays: tuple[np.ndarray, ...], args: tuple[Any, ...]) ->
     zero = flat[0].dtype.type(0)
     # Parts start at multiples of the loops' blocks: their blocks are the whole array's, so the
     # sum of squares adds up the same block sums (and no two parts share a cache line).
-    align = _kernels.BLOCK
+    align = _kernel("BLOCK")
     ends = [size * i // n_parts // align * align for i in range(n_parts)] + [size]
     parts = [slice(start, stop) for start, stop in zip(ends[:-1], ends[1:], strict=True)]
     return float(sum(_threads.run(lambda part: kernel(*(a[part] for a in flat), *args, zero),

@@ -46,14 +46,13 @@ __all__ = ["GraphStep", "compile_graph_step"]
 
 _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_backward
 
-_kernels: Any = None  # the module of compiled loops, once looked for; False: none
+_COMPILED = "warpnet._fast._graph_kernels"  # the module of compiled loops
 
 
 def _kernel(name: str) -> Any:
-    global _kernels
-    if _kernels is None:
-        _kernels = _numba.load("warpnet._fast._graph_kernels") or False
-    return _kernels and getattr(_kernels, name)
+    """The compiled loop ``name``, or None where the compiled loops do not run."""
+    module = _numba.kernels(_COMPILED)
+    return None if module is None else getattr(module, name)
 
 
 def compile_graph_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,

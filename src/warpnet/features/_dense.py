@@ -117,19 +117,14 @@ def grey(images: np.ndarray, dtype: type) -> np.ndarray:
     return (images[..., :3] @ GREY.astype(dtype)).astype(dtype, copy=False)
 
 
-_KERNELS: list = []  # the compiled module (or None), looked up on first use
+# The compiled kernels, used where ``_numba.kernels`` finds them.
+_COMPILED = "warpnet.features._dense_numba"
 
 
 def backend() -> str:
     """Which path computes the orientation planes: ``"numba <version>"`` or ``"NumPy"``."""
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     return "NumPy" if nb is None else f"numba {nb.VERSION}"
-
-
-def _kernels():  # noqa: ANN202 - a module or None
-    if not _KERNELS:  # importing numba takes a noticeable fraction of a second: only when used
-        _KERNELS.append(_numba.load("warpnet.features._dense_numba"))
-    return _KERNELS[0]
 
 
 def orientation_planes(img: np.ndarray, smoothing: float) -> np.ndarray:
@@ -144,7 +139,7 @@ def orientation_planes(img: np.ndarray, smoothing: float) -> np.ndarray:
     if smoothing > 0:
         img = gaussian_filter1d(img, smoothing, axis=1, mode="nearest")
         img = gaussian_filter1d(img, smoothing, axis=2, mode="nearest")
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     if nb is not None:
         planes = np.zeros((img.shape[0], N_ORIENTATIONS, *img.shape[1:]), dtype=img.dtype)
         nb.orientation_planes(np.ascontiguousarray(img), planes)

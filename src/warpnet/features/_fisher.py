@@ -29,7 +29,8 @@ import numpy as np
 
 from .. import _numba
 
-_KERNELS: list = []  # the compiled module (or None), looked up on first use
+# The compiled kernels, used where ``_numba.kernels`` finds them.
+_COMPILED = "warpnet.features._fisher_numba"
 #: Posteriors below this count as zero (VLFeat's threshold); on PCA-64 SIFT with 256
 #: components 92-98% of them are, and the total they drop is below K * 1e-6.
 POSTERIOR_FLOOR = 1e-6
@@ -41,15 +42,9 @@ _ROWS = 1024
 _SCRATCH = threading.local()
 
 
-def _kernels():  # noqa: ANN202 - a module or None
-    if not _KERNELS:
-        _KERNELS.append(_numba.load("warpnet.features._fisher_numba"))
-    return _KERNELS[0]
-
-
 def backend() -> str:
     """Which path finishes the Fisher vectors: ``"numba <version>"`` or ``"NumPy"``."""
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     return "NumPy" if nb is None else f"numba {nb.VERSION}"
 
 
@@ -148,7 +143,7 @@ def posteriors(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
     products give.
     """
     A, const = _mixture_terms(weights, means, variances)
-    nb = _kernels() if compiled else None
+    nb = _numba.kernels(_COMPILED) if compiled else None
     if nb is not None:
         ptr, idx, val = _sparse_posteriors(nb, x, A, const)
         out = np.zeros((len(x), len(weights)), dtype=val.dtype)  # scattered before the next call
@@ -216,7 +211,7 @@ def encode(x: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.
     R = len(counts)
     contiguous = out.flags.c_contiguous
     fv = out.reshape(B, R, 2, K, D) if contiguous else np.empty((B, R, 2, K, D), dtype=out.dtype)
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     if nb is not None:
         x = np.ascontiguousarray(x)
         ptr, idx, val = _sparse_posteriors(nb, x.reshape(B * P, D),

@@ -21,8 +21,8 @@ pixels whose float32 angle lies within 1e-3 bin of an edge with the exact path.
 
 Compiled path. When numba is installed, stages 1-3 and 4 run instead in the
 one-pass kernels of ``_hog_numba`` (same numbers, several times faster); set the
-environment variable ``WARPNET_NUMBA=0`` before the first HOG, or ``NUMBA = False``
-here, to use the NumPy path regardless.
+environment variable ``WARPNET_NUMBA=0`` before the first HOG, or run it within
+``warpnet._numba.numpy_path()``, to use the NumPy path regardless.
 """
 
 from __future__ import annotations
@@ -70,29 +70,13 @@ def feature_length(hw: tuple[int, int], cfg: HogConfig) -> int:
 
 
 # -- which path runs ---------------------------------------------------------------
-#: Use the compiled kernels of ``_hog_numba``: None decides on first use (numba
-#: importable and ``WARPNET_NUMBA`` not "0"); True/False force a path.
-NUMBA: bool | None = None
-
-
-def _kernels() -> ModuleType | None:
-    """The ``_hog_numba`` module when the compiled path is on, else None (NumPy path).
-
-    Imported on first use: importing numba takes a noticeable fraction of a second.
-    """
-    global NUMBA
-    if NUMBA is None:
-        NUMBA = _numba.load("warpnet.features._hog_numba") is not None
-    if not NUMBA:
-        return None
-    from . import _hog_numba
-
-    return _hog_numba
+# The compiled kernels, used where ``_numba.kernels`` finds them.
+_COMPILED = "warpnet.features._hog_numba"
 
 
 def backend() -> str:
     """Which path computes HOG: ``"numba <version>"`` or ``"NumPy"``."""
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     return "NumPy" if nb is None else f"numba {nb.VERSION}"
 
 
@@ -103,7 +87,7 @@ def hog_features(images: np.ndarray, cfg: HogConfig, out: np.ndarray) -> None:
     ``out``'s dtype (float32 keeps the normalization error near 1e-7, far inside
     scikit-image parity). Compiled path: normalized in float64, then stored.
     """
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     if nb is not None:
         sums = _compiled_cell_sums(images, cfg, nb)
         method = BLOCK_NORMS.index(cfg.block_norm)
@@ -183,7 +167,7 @@ def cell_histograms(images: np.ndarray, cfg: HogConfig) -> np.ndarray:
     Each entry is the summed gradient magnitude of the cell's pixels in that bin,
     divided by the cell area, as in scikit-image.
     """
-    nb = _kernels()
+    nb = _numba.kernels(_COMPILED)
     if nb is not None:
         sums = _compiled_cell_sums(images, cfg, nb)[..., :-1]  # drop the no-bin slot
         return sums / (cfg.cell[0] * cfg.cell[1])

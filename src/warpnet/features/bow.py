@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
@@ -34,21 +32,8 @@ _SMALL_KMEANS = 4_000_000
 # codebooks than this are seeded at random.
 _KMEANS_PP_MAX_WORDS = 256
 
-#: Use the compiled kernel of ``_bow_numba`` for triangle codes: None decides on first use
-#: (numba importable and ``WARPNET_NUMBA`` not "0"); True/False force a path.
-NUMBA: bool | None = None
-
-
-def _kernels() -> ModuleType | None:
-    """The ``_bow_numba`` module when the compiled path is on, else None (NumPy path)."""
-    global NUMBA
-    if NUMBA is None:
-        NUMBA = _numba.load("warpnet.features._bow_numba") is not None
-    if not NUMBA:
-        return None
-    from . import _bow_numba
-
-    return _bow_numba
+# The compiled kernel of triangle codes, used where ``_numba.kernels`` finds it.
+_COMPILED = "warpnet.features._bow_numba"
 
 
 class BagOfWords(ImageTransformer):
@@ -242,7 +227,7 @@ class BagOfWords(ImageTransformer):
         patches = windows.reshape(B * gr * gc, *windows.shape[3:])
         X = self._encode_input(patches)  # (B * P, D), P = gr * gc patches per image
         K, k = self.n_words, self._grid()
-        kernels = _kernels()
+        kernels = _numba.kernels(_COMPILED)
         if self.encoding == "triangle" and kernels is not None and not self.normalize \
                 and out.dtype == np.float32:
             # compiled path: triangle codes summed per region in one pass (same numbers up to
