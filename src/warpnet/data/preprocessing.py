@@ -44,11 +44,9 @@ class Standardizer:
         Raises:
             DataError: ``x`` is not 2-D, empty, not numeric, or holds NaN/inf.
         """
-        x = _check_matrix(x, "x")
-        # Accumulate in float64: float32 sums over 50,000 rows lose digits of the mean.
-        x64 = x.astype(np.float64, copy=False)
-        mean = x64.mean(axis=0)
-        std = x64.std(axis=0)
+        xc, mean = _centered(_check_matrix(x, "x"))
+        xc *= xc  # the squared deviations, in place: no second (N, D) array
+        std = np.sqrt(xc.mean(axis=0))
         std[std < 1e-12] = 1.0
         self.mean_ = mean.astype(np.float32)
         self.std_ = std.astype(np.float32)
@@ -112,11 +110,8 @@ class ZCAWhitener:
         if D > self.max_features:
             raise DataError(f"ZCA whitening takes at most {self.max_features} features (its "
                             f"covariance is D x D), got {D}")
-        # float64: the small eigenvalues, the ones eps damps, are lost in float32 sums.
-        x64 = x.astype(np.float64)
-        mean = x64.mean(axis=0)
-        x64 -= mean
-        cov = x64.T @ x64 / len(x64)  # (D, D)
+        xc, mean = _centered(x)
+        cov = xc.T @ xc / len(xc)  # (D, D)
         lam, U = np.linalg.eigh(cov)  # cov = U diag(lam) U^T
         lam = np.maximum(lam, 0.0)  # round-off can make the smallest slightly negative
         self.mean_ = mean.astype(np.float32)
@@ -150,6 +145,17 @@ def _check_fitted_input(step: Any, x: Any, fitted: np.ndarray | None) -> np.ndar
         raise DataError(f"x has {x.shape[1]} features, but the {name} was fit on "
                         f"{step.mean_.shape[0]}")
     return x
+
+
+def _centered(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A checked ``(N, D)`` training matrix ``x`` minus its column mean, ``(N, D)`` float64 (a new
+    array), and that mean ``(D,)`` float64."""
+    # float64: float32 sums over 50,000 rows lose digits of the mean, and the covariance's small
+    # eigenvalues, the ones ZCA's eps damps.
+    xc = x.astype(np.float64)  # a copy: centered in place
+    mean = xc.mean(axis=0)
+    xc -= mean
+    return xc, mean
 
 
 def _check_matrix(x: Any, name: str) -> np.ndarray:
