@@ -11,23 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from warpnet import _numba
 from warpnet.features import ColorStats, DenseSIFT, _dense
 
 skdata = pytest.importorskip("skimage.data")
-
-
-@pytest.fixture(autouse=True, params=["numpy", "numba"])
-def planes_path(request):
-    """Run each test on one orientation-plane path."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        if _numba.kernels(_dense._COMPILED) is None:
-            pytest.skip("compiled kernels are off here")
-        yield request.param
-    else:
-        with _numba.numpy_path(_dense._COMPILED):
-            yield request.param
+COMPILED = _dense._COMPILED  # each test runs on the NumPy planes and on these kernels (``kernel_path``)
+pytestmark = pytest.mark.usefixtures("kernel_path")
 
 
 def reference_sift(img, cy, cx, s):

@@ -1,7 +1,7 @@
 """HOG: scikit-image parity over a parameter grid, known answers, visualization.
 
 Every test runs twice: on the NumPy path and on the compiled (numba) path, the
-latter skipped where numba is not installed.
+latter skipped where the compiled kernels do not run.
 """
 
 import itertools
@@ -11,26 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warpnet import _numba
 from warpnet.features import HOG, _hog
 
 skfeature = pytest.importorskip("skimage.feature")
 skdata = pytest.importorskip("skimage.data")
 
 NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
-
-
-@pytest.fixture(autouse=True, params=["numpy", "numba"])
-def hog_path(request):
-    """Run the test on one HOG path: the compiled one (where it runs) or the NumPy one."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        if _numba.kernels(_hog._COMPILED) is None:
-            pytest.skip("compiled kernels are off here")
-        yield request.param
-    else:
-        with _numba.numpy_path(_hog._COMPILED):
-            yield request.param
+COMPILED = _hog._COMPILED  # each test runs on the NumPy path and on these kernels (``kernel_path``)
+pytestmark = pytest.mark.usefixtures("kernel_path")
 
 
 def reference(images, **kw):
@@ -208,8 +196,8 @@ def test_does_not_modify_input_and_chunks_agree():
     np.testing.assert_allclose(whole, one_by_one, atol=1e-7)
 
 
-def test_backend_names_the_path(hog_path):
-    if hog_path == "numpy":
+def test_backend_names_the_path(kernel_path):
+    if kernel_path == "numpy":
         assert _hog.backend() == "NumPy"
     else:
         assert _hog.backend().startswith("numba ")
