@@ -286,6 +286,27 @@ def fused_step(opt: optim.Optimizer) -> bool:
     return True
 
 
+def fused_penalty(penalty: nn.Penalty, params: list[nn.Parameter]) -> float | None:
+    """``penalty(params)`` as one compiled pass per regularized weight (``L2`` and ``L1``
+    themselves, numba installed): what ``Penalty.__call__`` runs on NumPy arrays unless
+    ``fused=False``.  Returns the penalty's value, or None, having done nothing, for any other
+    penalty (a subclass may have changed the formula); a weight the loop does not take gets the
+    formula."""
+    if type(penalty) not in _KNOWN_PENALTIES or not fused.available():
+        return None
+    kind = "l2" if type(penalty) is nn.L2 else "l1"
+    total = 0.0
+    for p in params:
+        if not p.regularize:
+            continue
+        found = fused.penalty_gradient(kind, p.value, p.grad, penalty.strength)
+        if found is None:
+            penalty.add_gradient([p])
+            found = penalty.value([p]) / penalty.strength
+        total += found
+    return penalty.strength * total
+
+
 def update_parameters(opt: optim.Optimizer, l2_decay: float = 0.0) -> float:
     """``opt.step()`` as compiled loops, with ``l2_decay * w`` added to the gradient of each
     regularized weight (an L2 penalty's ``2 * reg * W``); returns the sum of ``w**2`` over the
