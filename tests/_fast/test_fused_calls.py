@@ -1,5 +1,6 @@
-"""A penalty's compiled loop (``fused.penalty_gradient``, taken by ``Penalty.__call__`` on NumPy
-arrays): the formula's numbers in one pass, and the formula wherever the loop does not apply."""
+"""The compiled loops that a penalty's and softmax cross-entropy's call take on NumPy arrays
+(``fused.penalty_gradient``, ``fused.softmax_cross_entropy``; ``fused=None``): the formula's
+numbers, and the formula wherever the loop does not apply."""
 
 from __future__ import annotations
 
@@ -131,3 +132,67 @@ def test_fused_is_checked():
     with pytest.raises(ValueError, match="fused=True needs parameters that are NumPy arrays"):
         nn.L2(0.1, fused=True)([p])
     assert nn.L2(0.1)([p]) == pytest.approx(0.6)  # None: the formula on PyTorch
+
+
+def _scores(dtype, n=37, c=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, c)) * 5).astype(dtype), rng.integers(0, c, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c", [(1, 2), (37, 10), (200, 10), (5, 1000)])
+def test_the_loss_equals_its_formula_with_or_without_the_loop(dtype, n, c):
+    scores, y = _scores(dtype, n, c)
+    loss, dscores = nn.SoftmaxCrossEntropy()(scores, y)
+    loss_f, dscores_f = nn.SoftmaxCrossEntropy(fused=False)(scores, y)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    assert loss.dtype == loss_f.dtype == dtype and dscores.dtype == dtype
+    np.testing.assert_allclose(loss, loss_f, rtol=tol)
+    np.testing.assert_allclose(dscores, dscores_f, rtol=tol, atol=tol / n)
+
+
+@needs_numba
+def test_the_loss_takes_the_loop_only_where_it_applies(monkeypatch):
+    taken = []
+    real = fused.softmax_cross_entropy
+    monkeypatch.setattr(fused, "softmax_cross_entropy", lambda *a: taken.append(real(*a)) or taken[-1])
+    scores, y = _scores(np.float32)
+    nn.SoftmaxCrossEntropy()(scores, y)
+    assert len(taken) == 1 and taken[0] is not None
+    nn.SoftmaxCrossEntropy(fused=False)(scores, y)
+    nn.SoftmaxCrossEntropy(label_smoothing=0.1)(scores, y)
+    nn.SoftmaxCrossEntropy()(scores, y, sample_weight=np.ones(len(y)))
+    assert len(taken) == 1
+
+
+@pytest.mark.parametrize("case, error, match", [
+    ("nan", ValueError, "scores.*NaN or inf"),
+    ("label", ValueError, "labels must hold class labels in"),
+    ("float labels", TypeError, "labels must hold integer class labels"),
+])
+def test_bad_scores_or_labels_get_the_formulas_message(case, error, match):
+    scores, y = _scores(np.float32)
+    if case == "nan":
+        scores[3, 2] = np.nan
+    elif case == "label":
+        y[4] = 10
+    else:
+        y = y.astype(np.float64)
+    with pytest.raises(error, match=match):
+        nn.SoftmaxCrossEntropy()(scores, y)
+
+
+def test_fused_of_the_loss_is_checked():
+    with pytest.raises(TypeError, match="fused must be None, True or False, got 1"):
+        nn.SoftmaxCrossEntropy(fused=1)
+    if not fused.available():
+        with pytest.raises(ValueError, match="fused=True needs numba"):
+            nn.SoftmaxCrossEntropy(fused=True)
+        return
+    scores, y = _scores(np.float64)
+    with pytest.raises(ValueError, match="fused=True needs NumPy scores, no sample_weight"):
+        nn.SoftmaxCrossEntropy(fused=True)(scores, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match="no label smoothing"):
+        nn.SoftmaxCrossEntropy(label_smoothing=0.1, fused=True)(scores, y)
+    loss, _ = nn.SoftmaxCrossEntropy(fused=True)(scores, y)
+    assert loss == pytest.approx(float(nn.SoftmaxCrossEntropy(fused=False)(scores, y)[0]), rel=1e-13)
