@@ -82,9 +82,9 @@ def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] |
     """One training step as a function: ``make_step``'s (as the Trainer makes it), or with
     ``compiled=False`` the plain loop (its loss, penalty and optimizer built with ``fused``; with
     ``weight_decay`` the L2 gradient comes from SGD's ``weight_decay=2*reg``, PyTorch's way, which
-    decays the biases too, and the loop adds only the penalty's value); with ``phase_seconds``, each call of the
-    compiled step adds the time of its two phases (forward, loss and backward; update with the L2
-    value) to it."""
+    decays the biases too, and the loop adds only the penalty's value); with ``phase_seconds``,
+    each call of the compiled step adds the time of its two phases (forward, loss and backward;
+    update with the L2 value) to it."""
     from warpnet import nn, optim
     from warpnet.train import make_step
 
