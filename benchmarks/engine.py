@@ -22,7 +22,7 @@ gives the lowest and highest ratio of a PyTorch round to the warpnet round just 
 round of either side (warpnet's step with its peak and products, or PyTorch's step) runs in a
 fresh process with the same number of threads.
 
-Usage: python benchmarks/engine.py [--quick]
+Usage: python benchmarks/engine.py [--quick] [--table | --wired]
 """
 
 from __future__ import annotations
@@ -386,6 +386,8 @@ def main() -> None:
     parser.add_argument("--n-steps", type=int, default=20, help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     parser.add_argument("--wired", action="store_true", help="only the randomly wired net's lines")
+    parser.add_argument("--table", action="store_true",
+                        help="only the table of steps (a) and (b) and the epoch line")
     args = parser.parse_args()
     if args.wired:
         wired_lines(rounds=2 if args.quick else 5)
@@ -443,6 +445,8 @@ def main() -> None:
               f"scikit-learn MLPClassifier {theirs:.3f} s, ratio {theirs / ours:.2f}x")
     except ImportError as err:
         print(f"epoch comparison skipped: {err}")
+    if args.table:
+        return
     print("where warpnet's step goes (ms):")
     for key, (sizes, batch) in CONFIGS.items():
         phases = breakdown(sizes, batch, 10 if args.quick else 40)
