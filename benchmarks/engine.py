@@ -5,8 +5,8 @@ A step is: forward, softmax cross-entropy + L2 penalty, backward, SGD-momentum u
 as ``warpnet.train.make_step`` runs it (the compiled step, as the Trainer does); "plain loop ms"
 times the same step written as the lecture's loop on the plain layers (``model.forward``,
 ``loss_fn``, ``model.backward(dscores, need_dx=False)``, ``penalty(params)``, ``opt.step()``, whose
-update on NumPy is SGD's compiled loop by default, ``fused=None``); "formula loop ms" the same loop
-with ``optim.SGD(..., fused=False)``: every line the formula, the update included; "weight_decay
+loss, penalty and update on NumPy are compiled loops by default, ``fused=None``); "formula loop ms"
+the same loop with ``fused=False`` for all three: every line the formula; "weight_decay
 loop ms" the plain loop with the L2 gradient from ``SGD(weight_decay=2 * reg)`` instead of
 ``penalty(params)`` (PyTorch's way; it decays the biases too) and the penalty's value alone.
   (a) 3072-100-10, batch 200 (the classic CIFAR-10 two-layer net)
@@ -22,7 +22,7 @@ gives the lowest and highest ratio of a PyTorch round to the warpnet round just 
 round of either side (warpnet's step with its peak and products, or PyTorch's step) runs in a
 fresh process with the same number of threads.
 
-Usage: python benchmarks/engine.py [--quick]
+Usage: python benchmarks/engine.py [--quick] [--table | --wired]
 """
 
 from __future__ import annotations
@@ -80,17 +80,17 @@ def _time(step, n_steps: int, repeats: int) -> float:
 def warpnet_step(sizes: list[int], batch: int, phase_seconds: dict[str, float] | None = None,
                  compiled: bool = True, fused: bool | None = None, weight_decay: bool = False):
     """One training step as a function: ``make_step``'s (as the Trainer makes it), or with
-    ``compiled=False`` the plain loop (its optimizer built with ``fused``; with ``weight_decay``
-    the L2 gradient comes from SGD's ``weight_decay=2*reg``, PyTorch's way, which decays the biases
-    too, and the loop adds only the penalty's value); with ``phase_seconds``, each call of the
-    compiled step adds the time of its two phases (forward, loss and backward; update with the L2
-    value) to it."""
+    ``compiled=False`` the plain loop (its loss, penalty and optimizer built with ``fused``; with
+    ``weight_decay`` the L2 gradient comes from SGD's ``weight_decay=2*reg``, PyTorch's way, which
+    decays the biases too, and the loop adds only the penalty's value); with ``phase_seconds``,
+    each call of the compiled step adds the time of its two phases (forward, loss and backward;
+    update with the L2 value) to it."""
     from warpnet import nn, optim
     from warpnet.train import make_step
 
     x, y = _data(sizes, batch)
     model = nn.mlp(sizes, rng=0)
-    loss_fn, penalty = nn.SoftmaxCrossEntropy(), nn.L2(REG)
+    loss_fn, penalty = nn.SoftmaxCrossEntropy(fused=fused), nn.L2(REG, fused=fused)
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, fused=fused,
                     weight_decay=2 * REG if weight_decay else 0.0)
     params = model.parameters()
@@ -141,7 +141,7 @@ def plain_breakdown(sizes: list[int], batch: int, n_steps: int) -> dict[str, flo
     averaged over ``n_steps`` after a warm-up, and of the matrix products alone
     (``matmul_only_step``) timed in turns with it: where the plain loop's time goes beyond the
     products.  Forward includes ``zero_grad`` (which only marks the gradients), backward the
-    gradients' clearing and the ``+=`` into them."""
+    gradients' ``accumulate`` (which takes each new gradient as it is)."""
     from warpnet import nn, optim
 
     x, y = _data(sizes, batch)
@@ -386,6 +386,8 @@ def main() -> None:
     parser.add_argument("--n-steps", type=int, default=20, help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     parser.add_argument("--wired", action="store_true", help="only the randomly wired net's lines")
+    parser.add_argument("--table", action="store_true",
+                        help="only the table of steps (a) and (b) and the epoch line")
     args = parser.parse_args()
     if args.wired:
         wired_lines(rounds=2 if args.quick else 5)
@@ -443,6 +445,8 @@ def main() -> None:
               f"scikit-learn MLPClassifier {theirs:.3f} s, ratio {theirs / ours:.2f}x")
     except ImportError as err:
         print(f"epoch comparison skipped: {err}")
+    if args.table:
+        return
     print("where warpnet's step goes (ms):")
     for key, (sizes, batch) in CONFIGS.items():
         phases = breakdown(sizes, batch, 10 if args.quick else 40)

@@ -46,9 +46,12 @@ def test_every_registered_loss_has_a_pytorch_twin_here():
     assert set(nn.LOSSES.names()) <= set(TORCH_LOSSES)
 
 
+@pytest.mark.parametrize("fused", [None, False], ids=["default", "formulas"])
 @pytest.mark.parametrize("loss_name", nn.LOSSES.names())
 @pytest.mark.parametrize("activation", nn.ACTIVATIONS.names())
-def test_same_loss_and_gradients_as_pytorch(activation, loss_name):
+def test_same_loss_and_gradients_as_pytorch(activation, loss_name, fused):
+    """The default call (compiled loops for softmax cross-entropy and the penalty on NumPy,
+    where numba is installed) and the formulas alone (``fused=False``) both equal PyTorch."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((11, SIZES[0]))
     target = (rng.standard_normal((11, SIZES[-1])) if nn.LOSSES.get(loss_name).regression
@@ -57,10 +60,13 @@ def test_same_loss_and_gradients_as_pytorch(activation, loss_name):
     reference = io.to_torch(model)  # each activation's PyTorch twin (``torch_name``)
 
     scores = model.forward(x)
-    data_loss, dscores = nn.loss(loss_name)(scores, target)
+    loss_fn = nn.loss(loss_name)
+    if hasattr(loss_fn, "fused"):
+        loss_fn.fused = fused
+    data_loss, dscores = loss_fn(scores, target)
     model.zero_grad()
     model.backward(dscores)
-    loss = float(data_loss) + nn.L2(REG)(model.parameters())
+    loss = float(data_loss) + nn.L2(REG, fused=fused)(model.parameters())
 
     t_target = torch.from_numpy(target)
     t_scores = reference(torch.from_numpy(x))

@@ -152,6 +152,38 @@ def adam(w, g, m, v, lr, b1, one_minus_b1, b2, one_minus_b2, eps, c1, c2, decay,
     return squares
 
 
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def l2_gradient(w, g, coef, zero):  # pragma: no cover (compiled)
+    """``g += coef * w`` over the flat arrays (an L2 penalty's gradient, ``coef = 2 * reg``);
+    returns ``sum(w**2)`` (its value before ``reg``), summed in blocks as the updates do."""
+    n, block = np.uintp(w.size), np.uintp(BLOCK)
+    squares = 0.0
+    for start in range(np.uintp(0), n, block):
+        part = zero
+        for i in range(start, min(n, start + block)):
+            wi = w[i]
+            part += wi * wi
+            g[i] += coef * wi
+        squares += part
+    return squares
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def l1_gradient(w, g, coef, zero):  # pragma: no cover (compiled)
+    """``g += coef * sign(w)`` over the flat arrays (an L1 penalty's gradient, ``coef = reg``;
+    ``sign(0) = 0``); returns ``sum(|w|)``, summed in blocks as the updates do."""
+    n, block = np.uintp(w.size), np.uintp(BLOCK)
+    total = 0.0
+    for start in range(np.uintp(0), n, block):
+        part = zero
+        for i in range(start, min(n, start + block)):
+            wi = w[i]
+            part += abs(wi)
+            g[i] += coef * np.sign(wi)
+        total += part
+    return total
+
+
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def relu_backward(dout, y, dx):  # pragma: no cover (compiled)
     """``dx = dout * (y > 0)`` over flat arrays, where ``y = max(x, 0)`` is ReLU's output.

@@ -48,8 +48,8 @@ from .. import _numba
 from . import blas
 from . import threads as _threads
 
-__all__ = ["adam", "available", "batchnorm_backward", "batchnorm_forward", "relu_backward",
-           "rmsprop", "sgd", "softmax_cross_entropy"]
+__all__ = ["adam", "available", "batchnorm_backward", "batchnorm_forward", "penalty_gradient",
+           "relu_backward", "rmsprop", "sgd", "softmax_cross_entropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -151,6 +151,17 @@ def adam(w: Any, g: Any, m: Any, v: Any, lr: float, betas: tuple[float, float], 
     return _update("adam", (w, g, m, v),
                    (t(lr), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps), t(1.0 - b1 ** step),
                     t(1.0 - b2 ** step), t(decay), np.finfo(w.dtype).smallest_normal))
+
+
+def penalty_gradient(kind: str, w: Any, g: Any, strength: float) -> float | None:
+    """Add a penalty's gradient into ``g`` in place, ``2 * strength * w`` for ``kind="l2"`` or
+    ``strength * sign(w)`` for ``"l1"``, in one pass that also sums ``w**2`` (L2) or ``|w|``
+    (L1): the penalty's value over ``strength``.  None (nothing done) where the loop does not
+    apply.  As a formula it is three passes and a temporary the size of ``w``."""
+    if not _updatable(g, w):  # g is written, w only read
+        return None
+    coef = 2.0 * strength if kind == "l2" else strength
+    return _update(f"{kind}_gradient", (w, g), (w.dtype.type(coef),))
 
 
 def _parallel_parts(size: int) -> int:

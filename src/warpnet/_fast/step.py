@@ -13,7 +13,8 @@ same numbers as the plain step (tests hold the two equal) in fewer passes over m
   (``np.matmul(..., out=)``), a ReLU after it clips that buffer in place;
 - BatchNorm1d (training mode): statistics, ``x_hat`` and the affine map in one compiled loop
   into buffers (``fused.batchnorm_forward``), and its backward in another;
-- softmax cross-entropy: one compiled loop over the rows (``fused.softmax_cross_entropy``);
+- softmax cross-entropy: the loss's own compiled loop over the rows (``nn.SoftmaxCrossEntropy``
+  takes ``fused.softmax_cross_entropy`` on NumPy scores);
 - backward: ``dW = x.T @ dout`` straight into the gradient's buffer, ``db`` by one reduction,
   ``dx = dout @ W.T`` into a buffer, ReLU's ``dout * (y > 0)`` as one compiled loop in place;
   the first layer skips ``dx``;
@@ -199,12 +200,7 @@ class CompiledStep:
         return True
 
     def _loss(self, scores: np.ndarray, y: Any, sample_weight: Any) -> tuple[Array, Array]:
-        if (sample_weight is None and type(self.loss) is nn.SoftmaxCrossEntropy
-                and not self.loss.label_smoothing):
-            compiled = fused.softmax_cross_entropy(scores, y)
-            if compiled is not None:
-                return compiled
-        # The plain formula; also the one that names what is wrong with bad scores or labels.
+        # The loss itself (softmax cross-entropy takes its compiled loop on NumPy scores).
         return self.loss(scores, y, sample_weight=sample_weight)
 
     def _backward(self, dout: Array, inputs: list[Array]) -> None:
@@ -284,6 +280,27 @@ def fused_step(opt: optim.Optimizer) -> bool:
         return False
     update_parameters(opt)
     return True
+
+
+def fused_penalty(penalty: nn.Penalty, params: list[nn.Parameter]) -> float | None:
+    """``penalty(params)`` as one compiled pass per regularized weight (``L2`` and ``L1``
+    themselves, numba installed): what ``Penalty.__call__`` runs on NumPy arrays unless
+    ``fused=False``.  Returns the penalty's value, or None, having done nothing, for any other
+    penalty (a subclass may have changed the formula); a weight the loop does not take gets the
+    formula."""
+    if type(penalty) not in _KNOWN_PENALTIES or not fused.available():
+        return None
+    kind = "l2" if type(penalty) is nn.L2 else "l1"
+    total = 0.0
+    for p in params:
+        if not p.regularize:
+            continue
+        found = fused.penalty_gradient(kind, p.value, p.grad, penalty.strength)
+        if found is None:
+            penalty.add_gradient([p])
+            found = penalty.value([p]) / penalty.strength
+        total += found
+    return penalty.strength * total
 
 
 def update_parameters(opt: optim.Optimizer, l2_decay: float = 0.0) -> float:

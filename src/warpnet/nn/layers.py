@@ -74,9 +74,9 @@ class Linear(Module):
         if tuple(dout.shape) != (x.shape[0], self.out_features):
             raise ValueError(f"{self!r}: dout must have shape {(x.shape[0], self.out_features)}, "
                              f"got {tuple(dout.shape)}")
-        self.weight.grad += x.T @ dout  # dW = x^T dout: (D, M)
+        self.weight.accumulate(x.T @ dout)  # weight.grad += x^T dout: (D, M)
         if self.bias is not None:
-            self.bias.grad += array_namespace(dout).sum(dout, axis=0)  # db: (M,)
+            self.bias.accumulate(array_namespace(dout).sum(dout, axis=0))  # bias.grad += sum(dout): (M,)
         if not need_dx:
             return None
         return dout @ self.weight.value.T  # dx = dout W^T: (N, D)

@@ -91,19 +91,47 @@ class SoftmaxCrossEntropy(Loss):
         label_smoothing: eps in [0, 1): the target is ``(1 - eps) * onehot + eps / C`` instead of
             the one-hot row, so the loss is ``-sum_j target_j log p_j`` and its gradient
             ``softmax - target`` (as ``torch.nn.functional.cross_entropy(label_smoothing=eps)``).
+        fused: how a call runs.  False: the formula below, on any array library.  None
+            (default): on NumPy arrays without ``sample_weight`` or label smoothing, one compiled
+            loop over the rows from ``warpnet._fast`` where numba is installed (the formula is
+            some twenty array operations, on a batch of ten classes each costing more in its
+            call than in its arithmetic), else the formula.  True: as None, but a call the loop
+            cannot take (other arrays, ``sample_weight``, label smoothing, no numba) raises
+            ValueError.  Both give the same numbers up to rounding; bad scores or labels always
+            reach the formula, which names the problem.
 
     Raises:
-        ValueError: label_smoothing outside [0, 1).
+        ValueError: label_smoothing outside [0, 1); ``fused=True`` without numba.
+        TypeError: ``fused`` is not None, True or False.
     """
 
-    def __init__(self, label_smoothing: float = 0.0) -> None:
+    def __init__(self, label_smoothing: float = 0.0, fused: bool | None = None) -> None:
         if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float))
                 or not 0.0 <= label_smoothing < 1.0):
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
+        if not (fused is None or isinstance(fused, bool)):
+            raise TypeError(f"fused must be None, True or False, got {fused!r}")
+        if fused:
+            from .._fast import fused as compiled
+
+            if not compiled.available():
+                raise ValueError("fused=True needs numba (pip install 'warpnet[fast]'); use "
+                                 "fused=None or False")
         self.label_smoothing = float(label_smoothing)
+        self.fused = fused
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:
+        if self.fused is not False and sample_weight is None and not self.label_smoothing \
+                and backend.is_numpy_array(scores):
+            from .._fast.fused import softmax_cross_entropy  # one compiled pass over the rows
+
+            compiled = softmax_cross_entropy(scores, y)
+            if compiled is not None:
+                return compiled
+        elif self.fused:
+            raise ValueError("fused=True needs NumPy scores, no sample_weight and no label "
+                             "smoothing; use fused=None or False")
         xp, y, w = _class_inputs(scores, y, sample_weight)
         N, C = scores.shape
         # log softmax by log-sum-exp: subtract each row's maximum, so exp cannot overflow.

@@ -60,8 +60,8 @@ class _Norm(Module):
             raise ValueError(f"{self!r}: dout must have shape {tuple(x_hat.shape)}, "
                              f"got {tuple(dout.shape)}")
         xp = array_namespace(dout)
-        self.weight.grad += xp.sum(dout * x_hat, axis=0)  # dgamma: (F,)
-        self.bias.grad += xp.sum(dout, axis=0)  # dbeta: (F,)
+        self.weight.accumulate(xp.sum(dout * x_hat, axis=0))  # dgamma += sum(dout * x_hat): (F,)
+        self.bias.accumulate(xp.sum(dout, axis=0))  # dbeta += sum(dout): (F,)
         return dout * self.weight.value if need_dx else None
 
     def _reset_buffers(self) -> None:

@@ -80,7 +80,7 @@ class WeightedSum(Merge):
         # flattened arrays, without an (N, D) temporary
         flat = xp.reshape(dout, (-1,))
         dots = xp.stack([xp.vecdot(flat, xp.reshape(x, (-1,))) for x in self._xs])  # (k,)
-        self.weight.grad += dots * (s * (1.0 - s))
+        self.weight.accumulate(dots * (s * (1.0 - s)))  # weight.grad += dots * sigmoid'(w)
         if not need_dx:
             return None
         return [s[i] * dout for i in range(self.n_inputs)]  # dx_i = sigmoid(w_i) dout
