@@ -3,7 +3,8 @@
 Section "step": one optimizer step with the L2 penalty's gradient and value, over the parameters
 of ``engine.py``'s net (b), 3072-1024-1024-10 in float32: the compiled loops of ``warpnet._fast``
 (one pass per parameter, the large layers on BLAS's threads) against the plain rule of
-``warpnet.optim`` (``penalty(params)``, then ``optimizer.step()``), alternating the two in rounds
+``warpnet.optim`` (``penalty(params)``, then ``optimizer.step()``, both ``fused=False``: the
+formulas), alternating the two in rounds
 and keeping each one's best.
 
 Section "epochs": the Trainer's epochs on 60,000 synthetic 28 x 28 images of centred objects
@@ -51,8 +52,8 @@ def step_seconds(name: str, kwargs: dict, compiled: bool, repeats: int = 15) -> 
 
     model = nn.mlp(engine.CONFIGS["b"][0], rng=0)
     params = model.parameters()
-    opt = optim.optimizer(name, params, **kwargs)
-    penalty = nn.L2(REG)
+    opt = optim.optimizer(name, params, fused=None if compiled else False, **kwargs)
+    penalty = nn.L2(REG, fused=False)  # the plain rule's: the formula
     x = engine._data(*engine.CONFIGS["b"])[0]
     product = np.empty((x.shape[0], params[0].value.shape[1]), np.float32)
     times = []

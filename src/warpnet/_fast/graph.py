@@ -451,8 +451,8 @@ class GraphStep(CompiledStep):
         loss, the nodes in reverse."""
         if not self._flat.intact():
             self._flat = _FlatParameters(self.optimizer, self._dtype)
-        for p in self._zeroed:
-            p.zero_grad()
+        for p in self._zeroed:  # cleared in place: the gradient stays its view of the flat array
+            p.grad[...] = 0
         if self._aggregates:
             self._sigmoids = _sigmoid(np.concatenate([w.value for w in self._aggregates]))
         values: list[Any] = [None] * len(self._nodes)
