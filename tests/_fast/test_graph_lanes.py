@@ -173,9 +173,10 @@ def test_an_error_in_a_lanes_thread_is_raised_here_and_the_step_goes_on(lanes, m
     assert step.lanes_used == 2
 
 
-def test_bad_labels_are_named_and_blas_gets_its_threads_back():
-    if blas.lendable_threads() < 2 and threads.usable_cores() < 2:
+def test_bad_labels_are_named_and_blas_gets_its_threads_back(monkeypatch):
+    if threads.usable_cores() < 2:
         pytest.skip("one core: no lanes")
+    monkeypatch.setattr(fast_graph, "MIN_LANE_WORK", 1)  # lanes for a small net
     net = nn.randomly_wired(16, 4, "ws", n_nodes=6, width=8, seed=0, dtype="float64")
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.05))
     x = np.random.default_rng(0).standard_normal((128, 16))
@@ -191,6 +192,22 @@ def test_bad_labels_are_named_and_blas_gets_its_threads_back():
     with threadpool_limits(limits=1, user_api="blas"):
         step(x, np.zeros(128, int))
         assert step.lanes_used == 1  # BLAS on one thread: no thread to lend
+
+
+def test_lanes_get_enough_work_each():
+    net = nn.randomly_wired(100, 10, "ws", n_nodes=8, width=40, seed=0)
+    step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.01))
+    # The input Linear, 8 wired nodes and the classifier; with the output Mean, 11 nodes.
+    per_node = (100 * 40 + 8 * 40 * 40 + 40 * 10) / 11
+    assert step._weights_per_node == per_node
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = 2 if blas.lendable_threads() >= 2 else 1
+        enough = -(-2 * fast_graph.MIN_LANE_WORK // per_node)  # rows for two lanes
+        assert step.lanes_for(int(enough)) == two
+        assert step.lanes_for(int(enough) - 1) == 1
+        assert step.lanes_for(10**9) == two  # never more than BLAS's threads
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert step.lanes_for(10**9) == 1
 
 
 def test_lanes_allocate_no_batch_sized_arrays(lanes, peak_new_bytes):

@@ -27,6 +27,25 @@ over memory and no new arrays from step to step:
 
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
+
+Lanes.  Only BLAS's products use a second core, and they get ~1.6x faster on two threads while
+the rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one.
+So where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
+(``MIN_LANE_WORK`` multiply-adds or more per node and block) and runs the forward and the
+backward pass of each block at once, one thread each (``threads.run``), with BLAS set to one thread for that time
+(``blas.set_num_threads``) and its idle workers let go: every pass runs on every core, and no
+more threads compute than there are cores.  Each block is a ``_Lane`` (its own node objects,
+buffers and gradient arrays); the loss sees the whole batch's scores between the two passes (its
+mean over the whole batch, its checks); the lanes' gradients of each layer are added into the
+parameters' ``.grad`` by the lane that writes them last (``_Summer``), while they are in cache, so
+``.grad`` is complete when ``gradients`` returns (what the ``Trainer``'s callbacks and gradient
+clipping read before ``update``).  The sums of rows are then added up in another order: results
+equal the plain step's within rounding.  This applies only where every node is one the step
+computes itself without the module's own forward/backward (``Linear``, ``Mean``, a ``WiredNode``
+without normalisation, a ``Sequential`` of ``Linear`` and ``ReLU`` layers) and no module sits at
+two nodes: such a module keeps its input for its backward in itself, where lanes would overwrite
+each other's, and ``BatchNorm1d`` couples the rows through its batch statistics.  ``Dropout`` is
+among the excluded modules (its masks come from its own generator, drawn for the whole batch).
 """
 
 from __future__ import annotations
@@ -48,8 +67,14 @@ __all__ = ["GraphStep", "compile_graph_step"]
 
 _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_backward
 
-# The fewest rows of a batch per lane (see ``GraphStep.lanes_for``).
-MIN_ROWS_PER_LANE = 32
+# The least work a lane gets, in multiply-adds of the forward products per node (its rows times
+# the mean number of weights of a node; see ``GraphStep.lanes_for``).  Each lane walks every node
+# in Python, the walks taking turns on the interpreter lock, so small lanes lose: measured on 2
+# cores, WS(32 nodes), float32, SGD, compiled step on 2 BLAS threads against 2 lanes: width 256
+# (85,000 weights a node), 256 rows: 28 ms against 24 (a lane 11 million); 128 rows: 14-17
+# against 15-16 (5.4 million: even); width 64 (9,600 a node), 256 rows: 5.6 against 7.7 (1.2
+# million: lanes lose); 32 rows: 1.5 against 3-4.
+MIN_LANE_WORK = 8_000_000
 
 _kernels: Any = None  # the module of compiled loops, once looked for; False: none
 
@@ -573,6 +598,9 @@ class GraphStep(CompiledStep):
                             if isinstance(node, _WiredNode)]
         modules = {id(node.module) for node in nodes}
         self._splittable = len(modules) == len(nodes) and all(node.splittable() for node in nodes)
+        weights = sum(layer.weight.value.size for node in nodes for layer in node.module.modules()
+                      if type(layer) is nn.Linear)
+        self._weights_per_node = weights / len(nodes)
         self.lanes_used = 0
 
     def _input_width(self) -> int | None:
@@ -580,11 +608,13 @@ class GraphStep(CompiledStep):
 
     def lanes_for(self, rows: int) -> int:
         """How many lanes to split a batch of ``rows`` rows over: as many as BLAS has threads and
-        this process cores (``blas.lendable_threads``), at most one per ``MIN_ROWS_PER_LANE``
-        rows, where every node may run on blocks of rows at once (``_Node.splittable``); else 1."""
+        this process cores (``blas.lendable_threads``), each with ``MIN_LANE_WORK`` multiply-adds
+        per node or more, where every node may run on blocks of rows at once
+        (``_Node.splittable``); else 1."""
         if not self._splittable:
             return 1
-        return max(1, min(blas.lendable_threads(), rows // MIN_ROWS_PER_LANE))
+        most = int(rows * self._weights_per_node // MIN_LANE_WORK)
+        return max(1, min(blas.lendable_threads(), most, rows))
 
     def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
                             ) -> tuple[Array, Array]:
