@@ -32,9 +32,9 @@ Lanes.  Only BLAS's products use a second core, and they get ~1.6x faster on two
 the rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one.
 So where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
 (``MIN_LANE_WORK`` multiply-adds or more per node and block) and runs the forward and the
-backward pass of each block at once, one thread each (``threads.run``), with BLAS set to one thread for that time
-(``blas.set_num_threads``) and its idle workers let go: every pass runs on every core, and no
-more threads compute than there are cores.  Each block is a ``_Lane`` (its own node objects,
+backward pass of each block at once, one thread each (``threads.run``), with BLAS set to one
+thread for that time (``blas.set_num_threads``) and its idle workers let go: every pass runs on
+every core, and no more threads compute than there are cores.  Each block is a ``_Lane`` (its own node objects,
 buffers and gradient arrays); the loss sees the whole batch's scores between the two passes (its
 mean over the whole batch, its checks); the lanes' gradients of each layer are added into the
 parameters' ``.grad`` by the lane that writes them last (``_Summer``), while they are in cache, so
