@@ -28,23 +28,23 @@ over memory and no new arrays from step to step:
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
 
-Lanes.  Only BLAS's products use a second core, and they get ~1.6x faster on two threads while
-the rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one.
-So where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
-(``MIN_LANE_WORK`` multiply-adds or more per node and block) and runs the forward and the
-backward pass of each block at once, one thread each (``threads.run``), with BLAS set to one
-thread for that time (``blas.set_num_threads``) and its idle workers let go: every pass runs on
-every core, and no more threads compute than there are cores.  Each block is a ``_Lane`` (its own node objects,
+Lanes. Only BLAS's products use a second core, and they get ~1.6x faster on two threads while the
+rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one. So
+where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
+(``MIN_LANE_WORK`` multiply-adds or more per node and block) and runs the forward and the backward
+pass of each block at once, one thread each (``threads.run``), with BLAS set to one thread for
+that time (``blas.set_num_threads``) and its idle workers let go: every pass runs on every core,
+and no more threads compute than there are cores. Each block is a ``_Lane`` (its own node objects,
 buffers and gradient arrays); the loss sees the whole batch's scores between the two passes (its
 mean over the whole batch, its checks); the lanes' gradients of each layer are added into the
 parameters' ``.grad`` by the lane that writes them last (``_Summer``), while they are in cache, so
 ``.grad`` is complete when ``gradients`` returns (what the ``Trainer``'s callbacks and gradient
-clipping read before ``update``).  The sums of rows are then added up in another order: results
-equal the plain step's within rounding.  This applies only where every node is one the step
+clipping read before ``update``). The sums of rows are then added up in another order: results
+equal the plain step's within rounding. This applies only where every node is one the step
 computes itself without the module's own forward/backward (``Linear``, ``Mean``, a ``WiredNode``
 without normalisation, a ``Sequential`` of ``Linear`` and ``ReLU`` layers) and no module sits at
 two nodes: such a module keeps its input for its backward in itself, where lanes would overwrite
-each other's, and ``BatchNorm1d`` couples the rows through its batch statistics.  ``Dropout`` is
+each other's, and ``BatchNorm1d`` couples the rows through its batch statistics. ``Dropout`` is
 among the excluded modules (its masks come from its own generator, drawn for the whole batch).
 """
 
