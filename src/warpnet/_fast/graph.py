@@ -69,11 +69,11 @@ _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_
 
 # The least work a lane gets, in multiply-adds of the forward products per node (its rows times
 # the mean number of weights of a node; see ``GraphStep.lanes_for``).  Each lane walks every node
-# in Python, the walks taking turns on the interpreter lock, so small lanes lose: measured on 2
-# cores, WS(32 nodes), float32, SGD, compiled step on 2 BLAS threads against 2 lanes: width 256
-# (85,000 weights a node), 256 rows: 28 ms against 24 (a lane 11 million); 128 rows: 14-17
-# against 15-16 (5.4 million: even); width 64 (9,600 a node), 256 rows: 5.6 against 7.7 (1.2
-# million: lanes lose); 32 rows: 1.5 against 3-4.
+# in Python, the walks taking turns on the interpreter lock, so small lanes lose.  Measured on 2
+# idle cores, WS(32 nodes), float32, ``gradients`` on 2 BLAS threads, one lane against two, taking
+# turns in one process: width 256 (85,000 weights a node), 256 rows: 28.6 ms against 25.4 (a lane
+# 11 million); 128 rows: 16.5 against 15.9 (5.4 million: even); width 64 (9,600 a node), 256 rows:
+# 5.6 against 9.2 (1.2 million: lanes lose); 64 rows: 2.7 against 6.1.
 MIN_LANE_WORK = 8_000_000
 
 _kernels: Any = None  # the module of compiled loops, once looked for; False: none
