@@ -114,8 +114,9 @@ def release_idle_threads() -> bool:
     (measured: the next 256 x 3072 x 1024 product was no slower).
 
     A product running on another thread at that moment could lose its work, so this does nothing
-    (False) unless every Python thread but the caller is known never to call BLAS (the helpers of
-    ``threads``, the monitor thread of a tqdm progress bar); nor off Linux or where
+    (False) unless every Python thread but the caller is known not to be in BLAS now (the helpers
+    of ``threads``, which call it only while their caller waits for them in ``threads.run``; the
+    monitor thread of a tqdm progress bar); nor off Linux or where
     NumPy's BLAS is not OpenBLAS.  (A thread started outside Python that calls NumPy without ever
     being known to ``threading`` would not be seen: run such a program with
     ``threadpoolctl.threadpool_limits(1)`` around training, or ``WARPNET_NUMPY_BLAS=0``.)
