@@ -566,6 +566,8 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
     bookkeeping (weighted sums, sums at fan-out, ReLUs, the walk in topological order, the update)
     adds on top of its Linear layers.  The three are timed in rounds taking turns, in this process;
     "by round" gives the lowest and highest ratio of a round's step to that round's products.
+    With BLAS on two threads or more the compiled step splits the batch's rows over threads
+    (``GraphStep.lanes_for``); the line says so.
     ``blas_threads`` limits BLAS's threads for all three (None: as configured)."""
     import contextlib
 
@@ -630,8 +632,12 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
               "plain_ratio": best["plain"] / best["matmuls"], "ratio_low": min(ratios),
               "ratio_high": max(ratios), "compiled": float(fast.compiled), "nodes": n_nodes,
               "edges": len(net.edges), "linears": len(linears)}
+    lanes = getattr(fast, "lanes_used", 1)
+    result["lanes"] = float(lanes)
+    lanes_note = f", rows split over {lanes} threads" if lanes > 1 else ""
     print(f"wired net {graph.upper()}({n_nodes} nodes, {len(net.edges)} edges), width {width}, batch "
-          f"{batch}, {threads} BLAS threads: step (make_step, {type(fast).__name__}) "
+          f"{batch}, {threads} BLAS threads: step (make_step, {type(fast).__name__}"
+          f"{lanes_note}) "
           f"{result['step_ms']:.1f} ms, its {len(linears)} layers' matrix products alone "
           f"{result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round {result['ratio_low']:.2f}-"
           f"{result['ratio_high']:.2f}; the bound is 1.3x); plain step {result['plain_ms']:.1f} ms "

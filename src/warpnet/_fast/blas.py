@@ -22,7 +22,8 @@ import numpy as np
 
 from . import threads as _threads
 
-__all__ = ["available", "lendable_threads", "loop_threads", "num_threads", "release_idle_threads"]
+__all__ = ["available", "lendable_threads", "loop_threads", "num_threads", "release_idle_threads",
+           "set_num_threads"]
 
 def _candidates() -> list[str]:
     """OpenBLAS libraries bundled with NumPy's wheels (Linux/Windows ``numpy.libs``, macOS ``.dylibs``)."""
@@ -67,6 +68,18 @@ _GET_NUM_THREADS = _function(_LIB, _NUM_THREADS_NAMES, ctypes.c_int)
 _SHUTDOWN_THREADS = (_function(_LIB, ("blas_thread_shutdown_",), ctypes.c_int)
                      if sys.platform.startswith("linux") else None)
 
+def _setter(lib: Any) -> Any:
+    for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_"):
+        fn = getattr(lib, name, None) if lib is not None else None
+        if fn is not None:
+            fn.argtypes, fn.restype = [ctypes.c_int], None
+            return fn
+    return None
+
+
+_SET_NUM_THREADS = _setter(_LIB)
+
+
 def available() -> bool:
     """Whether NumPy's BLAS was found (and can lend its threads) on this installation."""
     return _GET_NUM_THREADS is not None
@@ -76,6 +89,18 @@ def num_threads() -> int:
     """The number of threads NumPy's BLAS runs a product on (as ``threadpoolctl`` sets it);
     1 where that BLAS is not found."""
     return max(1, int(_GET_NUM_THREADS())) if _GET_NUM_THREADS is not None else 1
+
+
+def set_num_threads(n: int) -> bool:
+    """Make NumPy's BLAS run its products on ``n`` >= 1 threads (what ``threadpoolctl`` does,
+    without looking the libraries up again: a few microseconds); False (nothing done) where that
+    BLAS is not found.  Raises ValueError for ``n`` < 1."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of threads, got {n}")
+    if _SET_NUM_THREADS is None or _GET_NUM_THREADS is None:
+        return False
+    _SET_NUM_THREADS(int(n))
+    return True
 
 
 def release_idle_threads() -> bool:
@@ -89,8 +114,9 @@ def release_idle_threads() -> bool:
     (measured: the next 256 x 3072 x 1024 product was no slower).
 
     A product running on another thread at that moment could lose its work, so this does nothing
-    (False) unless every Python thread but the caller is known never to call BLAS (the helpers of
-    ``threads``, the monitor thread of a tqdm progress bar); nor off Linux or where
+    (False) unless every Python thread but the caller is known not to be in BLAS now (the helpers
+    of ``threads``, which call it only while their caller waits for them in ``threads.run``; the
+    monitor thread of a tqdm progress bar); nor off Linux or where
     NumPy's BLAS is not OpenBLAS.  (A thread started outside Python that calls NumPy without ever
     being known to ``threading`` would not be seen: run such a program with
     ``threadpoolctl.threadpool_limits(1)`` around training, or ``WARPNET_NUMPY_BLAS=0``.)

@@ -27,11 +27,31 @@ over memory and no new arrays from step to step:
 
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
+
+Lanes. Only BLAS's products use a second core, and they get ~1.6x faster on two threads while the
+rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one. So
+where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
+(``MIN_LANE_WORK`` multiply-adds or more per node and block) and runs the forward and the backward
+pass of each block at once, one thread each (``threads.run``), with BLAS set to one thread for
+that time (``blas.set_num_threads``) and its idle workers let go: every pass runs on every core,
+and no more threads compute than there are cores. Each block is a ``_Lane`` (its own node objects,
+buffers and gradient arrays); the loss sees the whole batch's scores between the two passes (its
+mean over the whole batch, its checks); the lanes' gradients of each layer are added into the
+parameters' ``.grad`` by the lane that writes them last (``_Summer``), while they are in cache, so
+``.grad`` is complete when ``gradients`` returns (what the ``Trainer``'s callbacks and gradient
+clipping read before ``update``). The sums of rows are then added up in another order: results
+equal the plain step's within rounding. This applies only where every node is one the step
+computes itself without the module's own forward/backward (``Linear``, ``Mean``, a ``WiredNode``
+without normalisation, a ``Sequential`` of ``Linear`` and ``ReLU`` layers) and no module sits at
+two nodes: such a module keeps its input for its backward in itself, where lanes would overwrite
+each other's, and ``BatchNorm1d`` couples the rows through its batch statistics. ``Dropout`` is
+among the excluded modules (its masks come from its own generator, drawn for the whole batch).
 """
 
 from __future__ import annotations
 
 import operator
+import threading
 from typing import Any
 
 import numpy as np
@@ -39,12 +59,22 @@ import numpy as np
 from .. import _numba, nn, optim
 from ..backend import Array
 from ..nn.wired import _sigmoid
-from . import fused
+from . import blas, fused
+from . import threads as _threads
 from .step import CompiledStep, _compiled_update, compilable_training
 
 __all__ = ["GraphStep", "compile_graph_step"]
 
 _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_backward
+
+# The least work a lane gets, in multiply-adds of the forward products per node (its rows times
+# the mean number of weights of a node; see ``GraphStep.lanes_for``).  Each lane walks every node
+# in Python, the walks taking turns on the interpreter lock, so small lanes lose.  Measured on 2
+# idle cores, WS(32 nodes), float32, ``gradients`` on 2 BLAS threads, one lane against two, taking
+# turns in one process: width 256 (85,000 weights a node), 256 rows: 28.6 ms against 25.4 (a lane
+# 11 million); 128 rows: 16.5 against 15.9 (5.4 million: even); width 64 (9,600 a node), 256 rows:
+# 5.6 against 9.2 (1.2 million: lanes lose); 64 rows: 2.7 against 6.1.
+MIN_LANE_WORK = 8_000_000
 
 _COMPILED = "warpnet._fast._graph_kernels"  # the module of compiled loops
 
@@ -84,6 +114,9 @@ class _FlatParameters:
 
     def __init__(self, opt: optim.Optimizer, dtype: np.dtype) -> None:
         self.opt = opt
+        self.dtype = dtype
+        self.layout: list[tuple[int, list[tuple[nn.Parameter, slice]]]] = []  # per group: size, parts
+        self.extra: list[dict[int, np.ndarray]] = []  # gradients of more lanes (``lane_grads``)
         self.groups: list[tuple[bool, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
         self.views: list[tuple[nn.Parameter, np.ndarray, np.ndarray, dict[str, Any],
                                dict[str, np.ndarray]]] = []
@@ -96,11 +129,13 @@ class _FlatParameters:
             size = sum(int(p.value.size) for p, _ in members)
             value, grad = np.empty(size, dtype), np.empty(size, dtype)
             states = {key: np.empty(size, dtype) for key in opt.state_keys}
+            self.layout.append((size, []))
             start = 0
             for p, state in members:
                 opt.init_state(p, state)
                 part = slice(start, start + p.value.size)
                 start = part.stop
+                self.layout[-1][1].append((p, part))
 
                 def view(flat: np.ndarray, array: Any, part: slice = part, p: Any = p) -> np.ndarray:
                     out = flat[part].reshape(p.value.shape)
@@ -120,6 +155,18 @@ class _FlatParameters:
         self.states = [(state, key) for _, _, _, state, own in self.views for key in own]
         self.arrays = ([value for _, value, *_ in self.views] + [grad for _, _, grad, *_ in self.views]
                        + [own[key] for _, _, _, _, own in self.views for key in own])
+
+    def lane_grads(self, count: int) -> list[dict[int, np.ndarray]]:
+        """Gradient arrays for ``count`` lanes besides the first (by ``id`` of the parameter, laid
+        out as the flat gradients), allocated on first use and kept."""
+        while len(self.extra) < count:
+            grads = {}
+            for size, parts in self.layout:
+                flat = np.empty(size, self.dtype)
+                for p, part in parts:
+                    grads[id(p)] = flat[part].reshape(p.value.shape)
+            self.extra.append(grads)
+        return self.extra[:count]
 
     def intact(self) -> bool:
         """Whether every value, gradient and state array is still its view."""
@@ -158,7 +205,7 @@ class _Gradients:
     has used its gradient gives its buffer back (``release``), and a later node takes it: the
     gradients being summed stay few, in cache, instead of one array per node."""
 
-    def __init__(self, step: GraphStep, n: int) -> None:
+    def __init__(self, step: _Lane, n: int) -> None:
         self.step = step
         self.arrays: list[Any] = [None] * n
         self.owned = [False] * n
@@ -236,16 +283,22 @@ class _Node:
     # no reference to it); a module's own backward may pass it on.
     releases = False
 
+    def splittable(self) -> bool:
+        """Whether lanes may run this node at once on their rows: the step computes it itself
+        (a module's own forward/backward keeps its inputs in the module, where two lanes would
+        overwrite each other's), and nothing in it couples rows."""
+        return False
+
     def own_parameters(self) -> list[nn.Parameter]:
         """Parameters whose gradients the module's own backward adds up (zeroed each step)."""
         return self.module.parameters()
 
-    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+    def forward(self, step: _Lane, ins: list[Array]) -> Array:
         if isinstance(self.module, nn.Merge):
             return self.module.forward_many(ins)
         return self.module.forward(_sum(ins))
 
-    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+    def backward(self, step: _Lane, g: Array, grads: _Gradients) -> None:
         wants = bool(self.preds)
         if isinstance(self.module, nn.Merge):
             dins = self.module.backward_many(g, need_dx=wants)
@@ -271,7 +324,7 @@ def _push(sources: list[int | None], dins: list[Array] | None, grads: _Gradients
             grads.add(j, d)
 
 
-def _linear_forward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray) -> np.ndarray:
+def _linear_forward(step: _Lane, key: Any, layer: nn.Linear, h: np.ndarray) -> np.ndarray:
     W = layer.weight.value
     if h.ndim != 2 or h.shape[1] != W.shape[0]:
         raise ValueError(f"{layer!r} expects input of shape (N, {W.shape[0]}), got {tuple(h.shape)}")
@@ -281,15 +334,17 @@ def _linear_forward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray) 
     return y
 
 
-def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray, g: np.ndarray,
+def _linear_backward(step: _Lane, key: Any, layer: nn.Linear, h: np.ndarray, g: np.ndarray,
                      need_dx: bool) -> np.ndarray | None:
     """dW = h^T g and db into the gradients' buffers; dx = g W^T into a buffer when asked."""
-    W, grads = layer.weight.value, step._flat.grads
+    W, grads = layer.weight.value, step.grads
     np.matmul(h.T, g, out=grads[id(layer.weight)])
     if layer.bias is not None:
         # db = the sum of g's rows, as the product 1^T g: measured on a 256 x 256 float32 array,
         # 7 us where np.add.reduce takes 38 (the sums' order differs, within rounding).
         np.matmul(step._ones(g.shape[0]), g, out=grads[id(layer.bias)])
+    if step.summer is not None:
+        step.summer.written(layer.parameters())
     if not need_dx:
         return None
     return np.matmul(g, W.T, out=step._buffer(("dx", key), (g.shape[0], W.shape[0])))
@@ -298,14 +353,17 @@ def _linear_backward(step: GraphStep, key: Any, layer: nn.Linear, h: np.ndarray,
 class _LinearNode(_Node):
     releases = True
 
+    def splittable(self) -> bool:
+        return True
+
     def own_parameters(self) -> list[nn.Parameter]:
         return []
 
-    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+    def forward(self, step: _Lane, ins: list[Array]) -> Array:
         self.h = _sum(ins)
         return _linear_forward(step, self.index, self.module, self.h)
 
-    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+    def backward(self, step: _Lane, g: Array, grads: _Gradients) -> None:
         d = _linear_backward(step, self.index, self.module, self.h, g, bool(self.preds))
         _push(self.sources, None if d is None else [d] * len(self.sources), grads)
 
@@ -313,7 +371,10 @@ class _LinearNode(_Node):
 class _MeanNode(_Node):
     releases = True
 
-    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+    def splittable(self) -> bool:
+        return True
+
+    def forward(self, step: _Lane, ins: list[Array]) -> Array:
         y = step._buffer(("forward", self.index), ins[0].shape)
         if len(ins) == 1:
             return np.divide(ins[0], len(ins), out=y)
@@ -323,7 +384,7 @@ class _MeanNode(_Node):
         y /= len(ins)
         return y
 
-    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+    def backward(self, step: _Lane, g: Array, grads: _Gradients) -> None:
         d = np.divide(g, len(self.sources), out=step._buffer(("dx", self.index), g.shape))
         _push(self.sources, [d] * len(self.sources), grads)  # one array for all: never written
 
@@ -333,11 +394,14 @@ class _WiredNode(_Node):
 
     releases = True
 
+    def splittable(self) -> bool:
+        return self.module.norm is None  # BatchNorm1d couples rows; both norms keep their inputs
+
     def own_parameters(self) -> list[nn.Parameter]:
         norm = self.module.norm
         return [] if norm is None else norm.parameters()
 
-    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+    def forward(self, step: _Lane, ins: list[Array]) -> Array:
         node = self.module
         kernel = _kernel("weighted_input")
         s = step._sigmoids[self.weights]  # sigmoid(w): (k,)
@@ -352,7 +416,7 @@ class _WiredNode(_Node):
         y = _linear_forward(step, self.index, node.linear, h)
         return y if node.norm is None else node.norm.forward(y)
 
-    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+    def backward(self, step: _Lane, g: Array, grads: _Gradients) -> None:
         node = self.module
         if node.norm is not None:
             g = node.norm.backward(g)
@@ -362,7 +426,9 @@ class _WiredNode(_Node):
         # The first pass also applies ReLU's mask to dh (self.h is ReLU's output).
         dots = np.array([grads.add_weighted(j, dh, x, s[k], self.h if k == 0 else None)
                          for k, (j, x) in enumerate(zip(self.sources, self.ins, strict=True))])
-        np.multiply(dots.astype(s.dtype), s * (1.0 - s), out=step._flat.grads[id(node.aggregate.weight)])
+        np.multiply(dots.astype(s.dtype), s * (1.0 - s), out=step.grads[id(node.aggregate.weight)])
+        if step.summer is not None:
+            step.summer.written([node.aggregate.weight])
         self.ins = []  # the step keeps no reference to the inputs past the backward pass
 
 
@@ -370,11 +436,14 @@ class _SequentialNode(_Node):
     """A ``Sequential`` (a classifier head, say): its ``Linear`` layers and ReLUs into buffers as
     above, any other layer through its own forward/backward."""
 
+    def splittable(self) -> bool:
+        return all(type(layer) in (nn.Linear, nn.ReLU) for layer in self.module.layers)
+
     def own_parameters(self) -> list[nn.Parameter]:
         return [p for layer in self.module.layers if type(layer) is not nn.Linear
                 for p in layer.parameters()]
 
-    def forward(self, step: GraphStep, ins: list[Array]) -> Array:
+    def forward(self, step: _Lane, ins: list[Array]) -> Array:
         h = _sum(ins)
         self.inputs = []  # what each layer's backward reads: its input (ReLU: its output)
         for i, layer in enumerate(self.module.layers):
@@ -389,7 +458,7 @@ class _SequentialNode(_Node):
                 h = layer.forward(h)
         return h
 
-    def backward(self, step: GraphStep, g: Array, grads: _Gradients) -> None:
+    def backward(self, step: _Lane, g: Array, grads: _Gradients) -> None:
         wants = bool(self.preds)
         for i in range(len(self.module.layers) - 1, -1, -1):
             layer, need = self.module.layers[i], wants or i > 0
@@ -410,33 +479,36 @@ _KINDS = {nn.Linear: _LinearNode, nn.WiredNode: _WiredNode, nn.Mean: _MeanNode,
           nn.Sequential: _SequentialNode}
 
 
-class GraphStep(CompiledStep):
-    """One training step of a ``Graph`` on NumPy (see the module's notes); built by
-    ``compile_graph_step``.  Same interface as ``warpnet.train.step.Step``: ``gradients``,
-    ``update`` and ``__call__``."""
 
-    def __init__(self, model: nn.Graph, loss: nn.Loss, optimizer: optim.Optimizer,
-                 penalty: nn.Penalty | None) -> None:
-        self._start(model, loss, optimizer, penalty)
+class _Lane:
+    """One walk through the graph over a block of the batch's rows: its own node objects (what
+    each node keeps from its forward for its backward), buffers and pool of gradient buffers, and
+    the parameters' gradient arrays its backward writes (``grads``, by ``id`` of the parameter).
+    The step runs one lane over the whole batch, or several at once, one per thread, over blocks
+    of rows (``GraphStep``)."""
+
+    def __init__(self, model: nn.Graph, dtype: np.dtype) -> None:
         names = model.order
-        self._nodes = [_KINDS.get(type(module), _Node)(i, names[i], module, preds, takes_x)
-                       for i, module, preds, _merge, takes_x in model._plan]
-        self._zeroed = [p for node in self._nodes for p in node.own_parameters()]
-        self._outputs = list(model._out_index)
-        self._flat = _FlatParameters(optimizer, self._dtype)
-        # Each wired node's sigmoid(w), computed for all of them at once at each step.
-        self._aggregates = [node.module.aggregate.weight for node in self._nodes
-                            if isinstance(node, _WiredNode)]
+        self.nodes = [_KINDS.get(type(module), _Node)(i, names[i], module, preds, takes_x)
+                      for i, module, preds, _merge, takes_x in model._plan]
         start = 0
-        for node in self._nodes:
+        for node in self.nodes:  # each wired node's slice of the step's sigmoid(w)
             if isinstance(node, _WiredNode):
                 node.weights = slice(start, start + node.module.n_inputs)
                 start = node.weights.stop
-        self._sigmoids = np.empty(0, self._dtype)
+        self.outputs = list(model._out_index)
+        self._dtype = dtype
+        self._buffers: dict[Any, np.ndarray] = {}
         self._free: dict[tuple[int, ...], list[np.ndarray]] = {}  # gradient buffers, by shape
+        self._sigmoids = np.empty(0, dtype)
+        self.grads: dict[int, np.ndarray] = {}
+        self.summer: _Summer | None = None  # with several lanes: adds their gradients up
 
-    def _input_width(self) -> int | None:
-        return self.model.in_features
+    def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._buffers.get((key, shape))
+        if buf is None:
+            buf = self._buffers[key, shape] = np.empty(shape, self._dtype)
+        return buf
 
     def _ones(self, n: int) -> np.ndarray:
         ones = self._buffers.get(("ones", n))
@@ -444,45 +516,183 @@ class GraphStep(CompiledStep):
             ones = self._buffers["ones", n] = np.ones(n, self._dtype)
         return ones
 
-    def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
-                            ) -> tuple[Array, Array]:
-        """``gradients`` (``CompiledStep``'s, which sends inputs the loops do not take to the
-        plain step) for an input the compiled loops take: the nodes in topological order, the
-        loss, the nodes in reverse."""
-        if not self._flat.intact():
-            self._flat = _FlatParameters(self.optimizer, self._dtype)
-        for p in self._zeroed:  # cleared in place: the gradient stays its view of the flat array
-            p.grad[...] = 0
-        if self._aggregates:
-            self._sigmoids = _sigmoid(np.concatenate([w.value for w in self._aggregates]))
-        values: list[Any] = [None] * len(self._nodes)
-        for node in self._nodes:
+    def forward(self, x: np.ndarray) -> list[Array]:
+        """The nodes in topological order on ``x`` (n, D); the output nodes' values."""
+        values: list[Any] = [None] * len(self.nodes)
+        for node in self.nodes:
             ins = [x] if node.takes_x else []
             ins += [values[p] for p in node.preds]
             values[node.index] = node.forward(self, ins)
-        results = [values[i] for i in self._outputs]
-        if len(results) == 1:
-            kept = any(results[0] is b for b in self._buffers.values())
-            scores = np.array(results[0]) if kept or results[0] is x else results[0]
-        else:
-            scores = np.concatenate(results, axis=1)
-        self.scores = scores
-        loss, dscores = self._loss(scores, y, sample_weight)
-        grads = _Gradients(self, len(self._nodes))
-        start = 0
-        for i, r in zip(self._outputs, results, strict=True):
-            width = r.shape[1]
-            grads.add(i, dscores if len(results) == 1 else dscores[:, start:start + width])
-            start += width
-        for node in reversed(self._nodes):
+        return [values[i] for i in self.outputs]
+
+    def backward(self, douts: list[Array]) -> None:
+        """The nodes in reverse order, from the gradient of each output (in ``forward``'s order)."""
+        grads = _Gradients(self, len(self.nodes))
+        for i, d in zip(self.outputs, douts, strict=True):
+            grads.add(i, d)
+        for node in reversed(self.nodes):
             g, owned = grads.take(node.index)
             node.backward(self, g, grads)
             if owned and node.releases:
                 grads.release(g)
         grads.finish()
+
+
+class _Summer:
+    """With several lanes: adds the other lanes' gradient of each parameter into the first lane's
+    (the parameters' own ``.grad``) as soon as every lane has written it, while it is still in
+    cache -- the lane that writes it last does the sum -- instead of one more pass over all the
+    gradients after the backward pass."""
+
+    def __init__(self, lanes: list[_Lane]) -> None:
+        self.first = lanes[0].grads
+        self.others = [lane.grads for lane in lanes[1:]]
+        self.count: dict[int, int] = {}  # the parameters written by some lanes so far, by id
+        self.lock = threading.Lock()
+
+    def written(self, params: list[nn.Parameter]) -> None:
+        """A lane has written the gradients of ``params`` (one layer's)."""
+        key = id(params[0])
+        with self.lock:
+            count = self.count.get(key, 0) + 1
+            if count <= len(self.others):
+                self.count[key] = count
+                return
+            del self.count[key]
+        for p in params:
+            g = self.first[id(p)]
+            for other in self.others:
+                g += other[id(p)]
+
+
+def _one_blas_thread_each() -> int | None:
+    """Set NumPy's BLAS to one thread and let its idle workers go, so that lanes running at once
+    each run their products on their own core (no more threads than cores at any moment); returns
+    the thread count to set back afterwards, or None, having changed nothing, where BLAS runs on
+    one thread already or its workers cannot be let go safely (``blas.release_idle_threads``)."""
+    before = blas.num_threads()
+    if before < 2 or not blas.set_num_threads(1):
+        return None
+    if not blas.release_idle_threads():
+        blas.set_num_threads(before)
+        return None
+    return before
+
+
+class GraphStep(CompiledStep):
+    """One training step of a ``Graph`` on NumPy (see the module's notes); built by
+    ``compile_graph_step``.  Same interface as ``warpnet.train.step.Step``: ``gradients``,
+    ``update`` and ``__call__``.  ``lanes_used``: how many lanes (threads) the last compiled
+    ``gradients`` ran on."""
+
+    def __init__(self, model: nn.Graph, loss: nn.Loss, optimizer: optim.Optimizer,
+                 penalty: nn.Penalty | None) -> None:
+        self._start(model, loss, optimizer, penalty)
+        self._lanes = [_Lane(model, self._dtype)]
+        nodes = self._lanes[0].nodes
+        self._zeroed = [p for node in nodes for p in node.own_parameters()]
+        self._flat = _FlatParameters(optimizer, self._dtype)
+        # Each wired node's sigmoid(w), computed for all of them at once at each step.
+        self._aggregates = [node.module.aggregate.weight for node in nodes
+                            if isinstance(node, _WiredNode)]
+        modules = {id(node.module) for node in nodes}
+        self._splittable = len(modules) == len(nodes) and all(node.splittable() for node in nodes)
+        weights = sum(layer.weight.value.size for node in nodes for layer in node.module.modules()
+                      if type(layer) is nn.Linear)
+        self._weights_per_node = weights / len(nodes)
+        self.lanes_used = 0
+
+    def _input_width(self) -> int | None:
+        return self.model.in_features
+
+    def lanes_for(self, rows: int) -> int:
+        """How many lanes to split a batch of ``rows`` rows over: as many as BLAS has threads and
+        this process cores (``blas.lendable_threads``), each with ``MIN_LANE_WORK`` multiply-adds
+        per node or more, where every node may run on blocks of rows at once
+        (``_Node.splittable``); else 1."""
+        if not self._splittable:
+            return 1
+        most = int(rows * self._weights_per_node // MIN_LANE_WORK)
+        return max(1, min(blas.lendable_threads(), most, rows))
+
+    def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
+                            ) -> tuple[Array, Array]:
+        """``gradients`` (``CompiledStep``'s, which sends inputs the loops do not take to the
+        plain step) for an input the compiled loops take: the nodes in topological order, the
+        loss, the nodes in reverse -- on one lane, or on several at once over blocks of rows."""
+        if not self._flat.intact():
+            self._flat = _FlatParameters(self.optimizer, self._dtype)
+        for p in self._zeroed:  # cleared in place: the gradient stays its view of the flat array
+            p.grad[...] = 0
+        sigmoids = (_sigmoid(np.concatenate([w.value for w in self._aggregates]))
+                    if self._aggregates else np.empty(0, self._dtype))
+        n_lanes = self.lanes_for(x.shape[0])
+        restore = _one_blas_thread_each() if n_lanes > 1 else None
+        try:
+            if restore is None:
+                loss, scores = self._one_lane(x, y, sample_weight, sigmoids)
+            else:
+                loss, scores = self._lanes_at_once(x, y, sample_weight, sigmoids, n_lanes)
+        finally:
+            if restore is not None:
+                blas.set_num_threads(restore)
         self._penalty_value = 0.0
         if self.penalty is not None and type(self.penalty) is not nn.L2:
             self._penalty_value = self.penalty(self.params)  # L1: its gradient into .grad now
+        return loss, scores
+
+    def _one_lane(self, x: np.ndarray, y: Array, sample_weight: Array | None,
+                  sigmoids: np.ndarray) -> tuple[Array, Array]:
+        lane = self._lanes[0]
+        lane.grads, lane._sigmoids = self._flat.grads, sigmoids
+        results = lane.forward(x)
+        self.lanes_used = 1
+        if len(results) == 1:
+            kept = any(results[0] is b for b in lane._buffers.values())
+            scores = np.array(results[0]) if kept or results[0] is x else results[0]
+        else:
+            scores = np.concatenate(results, axis=1)
+        self.scores = scores
+        loss, dscores = self._loss(scores, y, sample_weight)
+        lane.backward(_split_columns(dscores, [r.shape[1] for r in results]))
+        return loss, scores
+
+    def _lanes_at_once(self, x: np.ndarray, y: Array, sample_weight: Array | None,
+                       sigmoids: np.ndarray, n_lanes: int) -> tuple[Array, Array]:
+        """Lane k runs the forward and the backward of the k-th block of rows on a thread of its
+        own (``threads.run``) with its products on one BLAS thread, writing its parameters'
+        gradients into arrays of its own (the first lane: the parameters' ``.grad``), which
+        ``_Summer`` adds up layer by layer.  The loss sees the whole batch's scores between the
+        two passes, so its mean, weights and checks are those of one lane."""
+        while len(self._lanes) < n_lanes:
+            self._lanes.append(_Lane(self.model, self._dtype))
+        lanes = self._lanes[:n_lanes]
+        for lane, grads in zip(lanes, [self._flat.grads, *self._flat.lane_grads(n_lanes - 1)],
+                               strict=True):
+            lane.grads, lane._sigmoids = grads, sigmoids
+        n = x.shape[0]
+        blocks = [slice(n * k // n_lanes, n * (k + 1) // n_lanes) for k in range(n_lanes)]
+        parts = list(range(n_lanes))
+        results = _threads.run(lambda k: lanes[k].forward(x[blocks[k]]), parts)
+        self.lanes_used = n_lanes
+        widths = [r.shape[1] for r in results[0]]
+        scores = np.empty((n, sum(widths)), self._dtype)
+        for block, outs in zip(blocks, results, strict=True):
+            start = 0
+            for r in outs:
+                scores[block, start:start + r.shape[1]] = r
+                start += r.shape[1]
+        self.scores = scores
+        loss, dscores = self._loss(scores, y, sample_weight)
+        summer = _Summer(lanes)
+        for lane in lanes:
+            lane.summer = summer
+        try:
+            _threads.run(lambda k: lanes[k].backward(_split_columns(dscores[blocks[k]], widths)),
+                         parts)
+        finally:
+            for lane in lanes:
+                lane.summer = None
         return loss, scores
 
     # -- update ------------------------------------------------------------------------------
@@ -497,3 +707,14 @@ class GraphStep(CompiledStep):
         l2 = self.penalty.strength if type(self.penalty) is nn.L2 else 0.0
         squares = self._flat.update(2.0 * l2)
         return l2 * squares if l2 else self._penalty_value
+
+
+def _split_columns(dscores: Array, widths: list[int]) -> list[Array]:
+    """The gradient of the scores, one part per output node (their widths, in order)."""
+    if len(widths) == 1:
+        return [dscores]
+    parts, start = [], 0
+    for width in widths:
+        parts.append(dscores[:, start:start + width])
+        start += width
+    return parts

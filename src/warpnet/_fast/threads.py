@@ -60,7 +60,8 @@ def usable_cores() -> int:
 
 
 def helper_threads() -> frozenset[threading.Thread]:
-    """The helper threads started so far (they never call into BLAS)."""
+    """The helper threads started so far.  They call into BLAS only inside ``run`` (a graph
+    step's lanes), while the thread that called it runs its own part and then waits for theirs."""
     return frozenset(h.thread for h in _helpers)
 
 
