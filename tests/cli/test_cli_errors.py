@@ -134,6 +134,17 @@ def test_missing_and_corrupt_model_files_exit_1(capsys, tmp_path):
     assert_one_error_line(err)
 
 
+def test_playground_on_a_taken_port_exit_1(capsys):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, out, err = run_cli(capsys, "playground", "--port", str(port))
+    assert code == 1
+    assert_one_error_line(err, f"cannot listen on 127.0.0.1:{port}")
+
+
 def test_unexpected_errors_are_one_line_too(capsys, monkeypatch):
     from warpnet.cli import _bench
 
