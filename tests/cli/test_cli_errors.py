@@ -127,6 +127,9 @@ def test_missing_and_corrupt_model_files_exit_1(capsys, tmp_path):
     code, _, err = run_cli(capsys, "eval", str(tmp_path / "none.safetensors"))
     assert code == 1
     assert_one_error_line(err, "none.safetensors")
+    code, _, err = run_cli(capsys, "eval", str(tmp_path))
+    assert code == 1
+    assert_one_error_line(err, "is a folder, not a file")
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"\x80\x04 not a model at all")
     code, _, err = run_cli(capsys, "predict", str(bad), str(tmp_path / "x.png"))

@@ -43,7 +43,8 @@ def load_model(path: Path) -> LoadedModel:
     from .. import io
 
     if not path.is_file():
-        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"model file {str(path)!r} {what}")
     saved = io.load(path)
     state = saved.preprocessing
     if not isinstance(state, dict) or "config" not in state or "arrays" not in state:
