@@ -23,14 +23,21 @@ class LoadedModel:
         """Raw samples ``(N, *input_shape)`` -> class scores ``(N, C)`` float32, in eval mode.
 
         Raises:
-            DataError: samples the model cannot take (shape, NaN/inf).
+            DataError: samples the model cannot take (shape, NaN/inf), or scores that are NaN or
+                inf (weights or preprocessing in the file that are not finite or overflow).
         """
         from ..backend import to_numpy
 
         self.model.eval()
         parts = [to_numpy(self.model.forward(self.preprocessing.transform(x[i:i + batch_size])))
                  for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+        scores = np.concatenate(parts)
+        bad = ~np.isfinite(scores).all(axis=1)
+        if bad.any():
+            raise DataError(f"the model gives NaN or inf scores (first for sample "
+                            f"{int(np.argmax(bad))}): its file holds weights or preprocessing "
+                            "that are not finite or overflow; retrain the model")
+        return scores
 
 
 def load_model(path: Path) -> LoadedModel:
