@@ -152,6 +152,8 @@ def test_sample_weight_follows_the_rows_of_the_validation_split():
     fusion.fit(X, y, sample_weight=np.arange(n) + 1.0)  # split fit on 32 rows, refit on 40
     assert fusion.estimators_[0].n_fits_ == n
     LateFusion([("a", _WeightRecorder())], weights=[1.0]).fit(X, y, sample_weight=np.arange(n) + 1.0)
+    with pytest.raises(ValueError, match=r"sample_weight leaves samples of 1 class\(es\) \[1\]"):
+        fusion.fit(X, y, sample_weight=y.astype(float))
 
 
 def test_late_fusion_errors(digits):

@@ -165,6 +165,13 @@ class LateFusion(ClassifierMixin, _BaseComposition):
         if classes.size < 2:
             raise ValueError(f"LateFusion needs samples of at least 2 classes, got only one class: "
                              f"{classes[0]}")
+        weight = fit_params.get("sample_weight")
+        if weight is not None and np.ndim(weight) == 1 and len(weight) == len(y):
+            kept = np.unique(y[np.asarray(weight, dtype=float) > 0])
+            if kept.size < 2:
+                raise ValueError(f"sample_weight leaves samples of {kept.size} class(es) "
+                                 f"{kept.tolist()} with a positive weight; LateFusion needs at "
+                                 "least 2 classes")
         if self.weights is not None:
             fitted = self._fit_all(systems, X, y, fit_params)
             weights = np.asarray(self.weights, dtype=float)
