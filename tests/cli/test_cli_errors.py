@@ -127,11 +127,25 @@ def test_missing_and_corrupt_model_files_exit_1(capsys, tmp_path):
     code, _, err = run_cli(capsys, "eval", str(tmp_path / "none.safetensors"))
     assert code == 1
     assert_one_error_line(err, "none.safetensors")
+    code, _, err = run_cli(capsys, "eval", str(tmp_path))
+    assert code == 1
+    assert_one_error_line(err, "is a folder, not a file")
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"\x80\x04 not a model at all")
     code, _, err = run_cli(capsys, "predict", str(bad), str(tmp_path / "x.png"))
     assert code == 1
     assert_one_error_line(err)
+
+
+def test_playground_on_a_taken_port_exit_1(capsys):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, out, err = run_cli(capsys, "playground", "--port", str(port))
+    assert code == 1
+    assert_one_error_line(err, f"cannot listen on 127.0.0.1:{port}")
 
 
 def test_unexpected_errors_are_one_line_too(capsys, monkeypatch):

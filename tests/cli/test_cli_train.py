@@ -110,6 +110,24 @@ def test_eval_rejects_data_the_model_cannot_take(capsys, digits_run, tmp_path):
     assert "shape (5,), but the model expects (8, 8)" in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_model_file_with_nan_weights_is_refused_not_scored(capsys, digits_run, tmp_path):
+    from PIL import Image
+
+    from warpnet import io
+
+    saved = io.load(digits_run / "model.safetensors")
+    saved.model.parameters()[0].value[0, 0] = np.nan  # a damaged or diverged file, still loadable
+    damaged = tmp_path / "nan.safetensors"
+    io.save(saved.model, damaged, preprocessing=saved.preprocessing,
+            class_names=saved.class_names, metadata=saved.metadata)
+    assert main(["eval", str(damaged)]) == 1
+    err = capsys.readouterr().err
+    assert "NaN or inf scores" in err and len(err.strip().splitlines()) == 1
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.png")
+    assert main(["predict", str(damaged), str(tmp_path / "x.png")]) == 1
+    assert "NaN or inf scores" in capsys.readouterr().err
+
+
 def test_failed_run_leaves_the_previous_one_intact(capsys, digits_run, tmp_path):
     before = {p.name: p.read_bytes() for p in digits_run.iterdir() if p.is_file()}
     missing = tmp_path / "missing.npz"

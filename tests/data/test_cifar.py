@@ -151,6 +151,7 @@ def test_restricted_unpickler_refuses(tmp_path, cifar_files, payload, message):
         ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8"),
         ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, "2 images but 1 labels"),
         ({b"data": np.zeros((2, 3072), np.uint8), b"labels": ["a", "b"]}, "list of ints"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 2**70]}, "beyond 64-bit"),
         ({b"labels": [0]}, "'data' must be"),
         ([1, 2, 3], "expected a dict"),
     ],

@@ -75,7 +75,8 @@ def test_empty_and_missing_folders(tmp_path):
 
 @pytest.mark.parametrize("size, error", [(0, ValueError), ((4, -1), ValueError),
                                          ("8", TypeError), ((4, 4, 4), TypeError),
-                                         (True, TypeError), (2.5, TypeError)])
+                                         (True, TypeError), (2.5, TypeError),
+                                         (100_000, ValueError), ((10, 10**8), ValueError)])
 def test_bad_size(image_folder, size, error):
     with pytest.raises(error, match="size"):
         load_image_folder(image_folder, size)
@@ -86,3 +87,5 @@ def test_load_image(image_folder):
     assert img.shape == (3, 4, 3) and img.dtype == np.uint8
     with pytest.raises(FileNotFoundError):
         load_image(image_folder / "cat" / "zzz.png", 4)
+    with pytest.raises(FileNotFoundError, match="is a folder, not a file"):
+        load_image(image_folder / "cat", 4)

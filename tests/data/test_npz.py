@@ -104,3 +104,24 @@ def test_folder_errors(tmp_path):
     (tmp_path / "meta.json").write_text("{not json")
     with pytest.raises(ValueError, match="meta.json"):
         load_npz(tmp_path)
+
+
+def test_other_files_are_named_as_not_npz(tmp_path):
+    (tmp_path / "notes.npz").write_text("plain text, not an archive")
+    with pytest.raises(ValueError, match="notes.npz: not a valid .npz file"):
+        load_npz(tmp_path / "notes.npz")
+    np.save(tmp_path / "bare.npy", np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"bare.npy: a .npy array, not a .npz archive"):
+        load_npz(tmp_path / "bare.npy")
+
+
+def test_huge_labels_without_class_names_are_refused_at_once(tmp_path):
+    # The names would be "0".."10**12": a list no machine holds.
+    np.savez(tmp_path / "big.npz", x=np.zeros((2, 3)), y=np.array([0, 10**12]))
+    with pytest.raises(ValueError, match=r"big.npz: labels go up to 1000000000000.*class_names"):
+        load_npz(tmp_path / "big.npz")
+    # With class names the same labels are simply outside the class list.
+    np.savez(tmp_path / "named.npz", x=np.zeros((2, 3)), y=np.array([0, 10**12]),
+             class_names=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="outside the class list"):
+        load_npz(tmp_path / "named.npz")

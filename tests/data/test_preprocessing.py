@@ -55,6 +55,20 @@ def test_standardizer_rejects_bad_input(bad, match):
         Standardizer().fit(bad)
 
 
+def test_standardizer_refuses_values_beyond_float32_instead_of_returning_nan():
+    # Finite in float64, inf in the float32 statistics: the output would be all NaN.
+    big = np.array([[1e300, 0.0], [-1e300, 1.0]])
+    with pytest.raises(DataError, match=r"values up to 1e\+300 .*beyond float32"):
+        Standardizer().fit(big)
+    s = Standardizer().fit(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    with pytest.raises(DataError, match="beyond float32"):
+        s.transform(big)
+    with pytest.raises(DataError, match="beyond float32"):
+        ZCAWhitener().fit(big)
+    edge = np.array([[3e38, 0.0], [-3e38, 1.0]])  # the largest float32 values still pass
+    assert np.isfinite(Standardizer().fit(edge).transform(edge)).all()
+
+
 def test_preprocessor_names_bad_samples():
     with pytest.raises(DataError, match="samples contains NaN or inf"):
         Preprocessor().fit(np.full((2, 3, 3), np.inf))

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
@@ -128,6 +129,31 @@ def test_fixed_weights_and_nested_parameters(digits):
     fusion = LateFusion(systems)
     fusion.set_params(top__linearclassifier__alpha=0.5)
     assert fusion.get_params()["top__linearclassifier__alpha"] == 0.5
+
+
+class _WeightRecorder(ClassifierMixin, BaseEstimator):
+    """Checks that each row keeps its own sample weight: column 0 of X is the row's id."""
+
+    def fit(self, X, y, sample_weight=None):
+        np.testing.assert_array_equal(sample_weight, X[:, 0] + 1)
+        self.classes_ = np.unique(y)
+        self.n_fits_ = len(y)
+        return self
+
+    def decision_function(self, X):
+        return np.stack([np.cos(X[:, 0] * (k + 1)) for k in range(len(self.classes_))], axis=1)
+
+
+def test_sample_weight_follows_the_rows_of_the_validation_split():
+    n = 40
+    X = np.column_stack([np.arange(n, dtype=float), np.ones(n)])
+    y = np.arange(n) % 2
+    fusion = LateFusion([("a", _WeightRecorder()), ("b", _WeightRecorder())], random_state=0)
+    fusion.fit(X, y, sample_weight=np.arange(n) + 1.0)  # split fit on 32 rows, refit on 40
+    assert fusion.estimators_[0].n_fits_ == n
+    LateFusion([("a", _WeightRecorder())], weights=[1.0]).fit(X, y, sample_weight=np.arange(n) + 1.0)
+    with pytest.raises(ValueError, match=r"sample_weight leaves samples of 1 class\(es\) \[1\]"):
+        fusion.fit(X, y, sample_weight=y.astype(float))
 
 
 def test_late_fusion_errors(digits):

@@ -170,6 +170,12 @@ def test_bad_data():
     with pytest.raises(ValueError, match="needs at least as many descriptors"):
         FisherVector(n_components=30, n_descriptors=100, regions=((1, 1),),
                      descriptor=DenseSIFT(patch_size=16)).fit(images(2, (20, 20, 3)))  # 2 x 4
+    # More PCA dimensions than sampled descriptors: named as pca_components, not as the
+    # n_components of scikit-learn's PCA.
+    with pytest.raises(ValueError, match=r"pca_components=64 needs at least as many descriptors, "
+                                         r"but only 10 are sampled \(n_descriptors=10"):
+        FisherVector(n_components=2, pca_components=64, n_descriptors=10,
+                     descriptor=DenseSIFT(patch_size=16)).fit(images(2, (32, 32, 3)))
     with pytest.raises(ValueError, match="smaller than one patch"):
         FisherVector().fit(images(2, (12, 12, 3)))
     with pytest.raises(ValueError, match=r"leaves 2 region\(s\) without patches"):

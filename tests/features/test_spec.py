@@ -103,6 +103,25 @@ def test_single_feature_state_and_errors():
         features_from_state(bad, {})
 
 
+@pytest.mark.parametrize("change, error, match", [
+    (lambda c: c["parts"].__setitem__(0, 3), ValueError, r"\['parts'\]\[0\] must be a dict, got int"),
+    (lambda c: c["parts"][0].__setitem__("params", [1, 2]), ValueError, r"\['params'\] must be a dict"),
+    (lambda c: c["parts"][0].__setitem__("image_shape_", None), ValueError, "image_shape_.*got None"),
+    (lambda c: c["parts"][0].__setitem__("image_shape_", "abc"), ValueError, "image_shape_.*got 'abc'"),
+    (lambda c: c["parts"][0].__setitem__("image_shape_", [[8], 8]), ValueError, "image_shape_"),
+    (lambda c: c["parts"][0].__setitem__("image_shape_", [8.5, 8]), ValueError, "image_shape_"),
+])
+def test_malformed_state_layouts_are_value_errors_naming_the_field(change, error, match):
+    # The state comes from a model file: a hostile one must not reach attribute or int() errors.
+    config, arrays = features_to_state(make_features("hog").fit(images(2)))
+    config = json.loads(json.dumps(config))
+    change(config)
+    with pytest.raises(error, match=match):
+        features_from_state(config, arrays)
+    with pytest.raises(TypeError, match="arrays must be a dict"):
+        features_from_state(json.loads(json.dumps(features_to_state(HOG().fit(images(2)))[0])), None)
+
+
 def test_pipeline_clone_and_classifier():
     X = images(40, seed=1)
     y = np.arange(40) % 2

@@ -4,9 +4,11 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from warpnet.io import atomic
 from warpnet.io.atomic import atomic_write, atomic_writer
 
 
@@ -85,3 +87,15 @@ def test_writer_killed_mid_write_leaves_old_file(tmp_path):
     (leftover,) = _leftovers(tmp_path)
     assert leftover.startswith(".f.bin.")
     assert (tmp_path / leftover).read_bytes() == b"half of the new"
+
+
+def test_a_folder_that_refuses_new_files_is_reported_with_the_target_name(tmp_path, monkeypatch):
+    # What a read-only folder does (root ignores chmod, so the refusal is simulated).
+    def refuse(prefix, suffix, dir):  # noqa: A002 - tempfile.mkstemp's own argument name
+        raise PermissionError(13, "Permission denied", str(Path(dir) / f"{prefix}abc{suffix}"))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as info:
+        atomic_write(tmp_path / "model.safetensors", b"x")
+    assert info.value.filename == str(tmp_path / "model.safetensors")
+    assert info.value.strerror == "Permission denied"

@@ -345,6 +345,17 @@ def test_bad_architectures(tmp_path, arch, message):
         load(path)
 
 
+def test_an_architecture_error_without_a_message_still_says_what_failed(tmp_path, monkeypatch):
+    from warpnet import nn
+
+    def broken(config):
+        raise StopIteration  # what a builder's bug may raise: no message of its own
+
+    monkeypatch.setattr(nn, "build", broken)
+    with pytest.raises(ModelFileError, match="cannot rebuild the architecture: StopIteration"):
+        load(_craft(tmp_path / "m.safetensors", None))
+
+
 def test_deeply_nested_architecture(tmp_path):
     arch = {"type": "ReLU"}
     for _ in range(200):

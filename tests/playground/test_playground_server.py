@@ -293,6 +293,17 @@ def test_serve_validates_its_arguments():
         server_module.serve(host="")
 
 
+def test_serve_on_a_taken_port_or_unknown_host_raises_one_oserror():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=rf"cannot listen on 127\.0\.0\.1:{port}: .*in use"):
+            server_module.serve(port=port)
+    with pytest.raises(OSError, match=r"cannot listen on no-such-host\.invalid:0"):
+        server_module.serve(host="no-such-host.invalid", port=0)
+
+
 def test_messages_are_plain_json_without_nan(client):
     with client.websocket_connect("/ws") as ws:
         _configured(ws)

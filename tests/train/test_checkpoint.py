@@ -4,6 +4,7 @@ and refusal of corrupt or mismatched files."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -184,6 +185,15 @@ def _corrupt(path: Path, how: str) -> None:
         path.write_bytes(buffer.getvalue())
     elif how == "text":
         path.write_text("hello")
+    elif how == "schedule-not-object":  # signed by nothing: any JSON part can be anything
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        meta = json.loads(arrays["__meta__"].tobytes())
+        meta["schedule"] = "cosine"
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        path.write_bytes(buffer.getvalue())
 
 
 @pytest.mark.parametrize(("how", "match"), [
@@ -193,6 +203,7 @@ def _corrupt(path: Path, how: str) -> None:
     ("pickle", "corrupt or not an npz"),
     ("newer", "format version 99"),
     ("text", "corrupt or not an npz"),
+    ("schedule-not-object", "incomplete or malformed"),
 ])
 def test_corrupt_checkpoints_are_refused(blobs, small_mlp, tmp_path, how, match):
     X, y, _, _ = blobs

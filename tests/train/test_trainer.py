@@ -234,6 +234,8 @@ def test_config_is_a_plain_dataclass(small_mlp):
     ({"lr": -0.1}, UsageError, "lr must be"),
     ({"schedule": "linear"}, UsageError, "unknown learning-rate schedule"),
     ({"callbacks": [object()]}, TypeError, "neither on_epoch_end nor on_after_backward"),
+    ({"callbacks": 3}, TypeError, "callbacks must be a list of callback objects.*got int"),
+    ({"callbacks": None}, TypeError, "callbacks must be a list .*got NoneType"),
 ])
 def test_bad_settings(small_mlp, kwargs, error, match):
     with pytest.raises(error, match=match):

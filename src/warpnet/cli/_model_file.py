@@ -23,14 +23,21 @@ class LoadedModel:
         """Raw samples ``(N, *input_shape)`` -> class scores ``(N, C)`` float32, in eval mode.
 
         Raises:
-            DataError: samples the model cannot take (shape, NaN/inf).
+            DataError: samples the model cannot take (shape, NaN/inf), or scores that are NaN or
+                inf (weights or preprocessing in the file that are not finite or overflow).
         """
         from ..backend import to_numpy
 
         self.model.eval()
         parts = [to_numpy(self.model.forward(self.preprocessing.transform(x[i:i + batch_size])))
                  for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+        scores = np.concatenate(parts)
+        bad = ~np.isfinite(scores).all(axis=1)
+        if bad.any():
+            raise DataError(f"the model gives NaN or inf scores (first for sample "
+                            f"{int(np.argmax(bad))}): its file holds weights or preprocessing "
+                            "that are not finite or overflow; retrain the model")
+        return scores
 
 
 def load_model(path: Path) -> LoadedModel:
@@ -43,7 +50,8 @@ def load_model(path: Path) -> LoadedModel:
     from .. import io
 
     if not path.is_file():
-        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"model file {str(path)!r} {what}")
     saved = io.load(path)
     state = saved.preprocessing
     if not isinstance(state, dict) or "config" not in state or "arrays" not in state:

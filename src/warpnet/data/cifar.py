@@ -237,7 +237,11 @@ def _python_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
         isinstance(v, int | np.integer) and not isinstance(v, bool) for v in labels
     ):
         raise DataError(f"{source}: 'labels' must be a list of ints")
-    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    try:
+        y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    except OverflowError:
+        raise DataError(f"{source}: 'labels' holds a value beyond 64-bit integers; CIFAR-10 "
+                        "labels are 0..9") from None
     if len(y) != len(data):
         raise DataError(f"{source}: {len(data)} images but {len(y)} labels")
     return _to_images(data), y

@@ -15,6 +15,10 @@ __all__ = ["IMAGE_SUFFIXES", "load_image", "load_image_folder"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
+# The largest image Pillow opens without a decompression-bomb warning; a resized image of more
+# pixels than that (3 bytes each, for every image of a folder) would exhaust memory.
+_MAX_PIXELS = 89_478_485
+
 
 def _pillow():  # noqa: ANN202 - returns the PIL.Image module
     try:
@@ -38,6 +42,9 @@ def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
     h, w = int(size[0]), int(size[1])
     if h < 1 or w < 1:
         raise UsageError(f"size must be positive, got (height, width) = ({h}, {w})")
+    if h * w > _MAX_PIXELS:
+        raise UsageError(f"size must be at most {_MAX_PIXELS} pixels per image (Pillow's "
+                         f"decompression-bomb limit), got (height, width) = ({h}, {w})")
     return h, w
 
 
@@ -60,7 +67,8 @@ def load_image(path: str | os.PathLike[str], size: int | tuple[int, int]) -> np.
     Image = _pillow()
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"image file {str(file)!r} does not exist")
+        what = "is a folder, not a file" if file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"image file {str(file)!r} {what}")
     try:
         with Image.open(file) as img:
             # convert() forces a full decode, so a truncated file fails here, named.

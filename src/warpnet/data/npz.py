@@ -16,6 +16,10 @@ from .validation import check_features, check_labels
 
 __all__ = ["load_npz"]
 
+# Without stored class names the names are "0".."C-1" with C = max(y) + 1: a label of 10**12
+# would build a list of 10**12 names.  No data set has more classes than this.
+_MAX_UNNAMED_CLASSES = 1_000_000
+
 # (x, y, class names or None) read from one file or joined from chunks.
 _Split = tuple[np.ndarray, np.ndarray, list[str] | None]
 
@@ -66,6 +70,12 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
 
     if names is None:
         top = max(int(s[1].max()) for s in (train, test) if s is not None and len(s[1]))
+        if top >= _MAX_UNNAMED_CLASSES:
+            raise DataError(
+                f"{source_train}: labels go up to {top}, but without class names the labels must "
+                f"be 0..C-1 with C <= {_MAX_UNNAMED_CLASSES}; store a 'class_names' array (or "
+                "meta.json label_names) or renumber the labels"
+            )
         names = [str(i) for i in range(top + 1)]
     y_train = check_labels(train[1], len(names), source_train)
     test_set = None
@@ -79,7 +89,11 @@ def _read(file: Path) -> _Split:
     """Read and check ``x``, ``y`` (and ``class_names`` if present) from one file."""
     source = str(file)
     try:
-        with np.load(file, allow_pickle=False) as data:
+        data = np.load(file, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy file holds one bare array
+            raise DataError(f"{source}: a .npy array, not a .npz archive; save x and y with "
+                            "numpy.savez(path, x=..., y=...)")
+        with data:
             missing = {"x", "y"} - set(data.files)
             if missing:
                 raise DataError(
@@ -88,8 +102,12 @@ def _read(file: Path) -> _Split:
             x, y = data["x"], data["y"]
             names = data["class_names"] if "class_names" in data.files else None
     except ValueError as exc:
-        # allow_pickle=False turns an object array into a ValueError as well.
+        # allow_pickle=False turns an object array into a ValueError as well; a file that is
+        # neither a zip archive nor a .npy array is taken for a pickle and refused the same way.
         msg = str(exc)
+        if "pickled" in msg:
+            raise DataError(f"{source}: not a valid .npz file (not a zip archive of arrays)") \
+                from None
         raise DataError(msg if msg.startswith(source) else f"{source}: {msg}") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{source}: not a valid .npz file ({exc})") from None

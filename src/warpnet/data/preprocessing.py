@@ -20,6 +20,8 @@ from ..checks import check_finite, check_real
 from ..errors import DataError
 from ..registry import Registry
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 __all__ = ["Standardizer", "ZCAWhitener", "Preprocessor", "WHITENINGS", "seeded_features"]
 
 
@@ -162,7 +164,15 @@ def _check_matrix(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise DataError(f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
-    return _check_finite_numbers(x, name)
+    x = _check_finite_numbers(x, name)
+    # The statistics and the output are float32: a larger finite value would become inf there
+    # and every standardized value NaN.
+    if x.dtype.kind == "f" and x.dtype.itemsize > 4:
+        top = max(-float(x.min()), float(x.max()))
+        if top > _FLOAT32_MAX:
+            raise DataError(f"{name} holds values up to {top:.3g} in magnitude, beyond float32's "
+                            f"range ({_FLOAT32_MAX:.3g}); rescale the data first")
+    return x
 
 
 def _check_finite_numbers(x: np.ndarray, name: str) -> np.ndarray:

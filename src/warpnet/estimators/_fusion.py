@@ -26,6 +26,17 @@ _GRID_STEPS = 20
 _MAX_CANDIDATES = 20_000
 
 
+def _param_rows(params: dict[str, Any], rows: np.ndarray, n: int) -> dict[str, Any]:
+    """``params`` for a fit on ``rows`` of the data: a value with one entry per sample (such as
+    ``sample_weight``) keeps those rows, anything else passes unchanged."""
+    out = {}
+    for key, value in params.items():
+        per_sample = (not isinstance(value, str | bytes) and hasattr(value, "__len__")
+                      and np.ndim(value) >= 1 and _num_samples(value) == n)
+        out[key] = _safe_indexing(value, rows) if per_sample else value
+    return out
+
+
 class LateFusion(ClassifierMixin, _BaseComposition):
     """Late fusion: ``scores = sum_m w_m * scores_m`` over separately trained classifiers.
 
@@ -154,6 +165,13 @@ class LateFusion(ClassifierMixin, _BaseComposition):
         if classes.size < 2:
             raise ValueError(f"LateFusion needs samples of at least 2 classes, got only one class: "
                              f"{classes[0]}")
+        weight = fit_params.get("sample_weight")
+        if weight is not None and np.ndim(weight) == 1 and len(weight) == len(y):
+            kept = np.unique(y[np.asarray(weight, dtype=float) > 0])
+            if kept.size < 2:
+                raise ValueError(f"sample_weight leaves samples of {kept.size} class(es) "
+                                 f"{kept.tolist()} with a positive weight; LateFusion needs at "
+                                 "least 2 classes")
         if self.weights is not None:
             fitted = self._fit_all(systems, X, y, fit_params)
             weights = np.asarray(self.weights, dtype=float)
@@ -168,7 +186,8 @@ class LateFusion(ClassifierMixin, _BaseComposition):
                 raise ValueError(f"cannot hold out validation_fraction="
                                  f"{self.validation_fraction} of {len(y)} samples with every "
                                  f"class on both sides: {err}") from None
-            fitted = self._fit_all(systems, _safe_indexing(X, idx_train), y[idx_train], fit_params)
+            fitted = self._fit_all(systems, _safe_indexing(X, idx_train), y[idx_train],
+                                   _param_rows(fit_params, idx_train, len(y)))
             scores = np.stack([_scores(est, _safe_indexing(X, idx_val), classes) for est in fitted])
             y_val = np.searchsorted(classes, y[idx_val])
             self.weights_, fused_acc = _best_weights(scores, y_val)

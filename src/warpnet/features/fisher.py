@@ -216,6 +216,12 @@ class FisherVector(ImageTransformer):
                 f"n_components={self.n_components} needs at least as many descriptors, but "
                 f"the {N} image(s) give only {N * P} ({P} patches each)"
             )
+        if self.pca_components is not None and n_sample < self.pca_components:
+            raise ValueError(
+                f"pca_components={self.pca_components} needs at least as many descriptors, but "
+                f"only {n_sample} are sampled (n_descriptors={self.n_descriptors}; the {N} "
+                f"image(s) give {N * P}, {P} patches each)"
+            )
         # describe a random subset of images: about 4 times the descriptors sampled
         n_images = min(N, max(1, math.ceil(4 * n_sample / P)))
         chosen = np.sort(rng.choice(N, n_images, replace=False))

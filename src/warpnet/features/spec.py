@@ -147,8 +147,11 @@ def features_from_state(
     parts = config.get("parts")
     if not isinstance(parts, list) or not parts:
         raise ValueError("config['parts'] must be a non-empty list of features")
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"arrays must be a dict of named arrays, got {type(arrays).__name__}")
     built = []
-    for part in parts:
+    for i, part in enumerate(parts):
+        _check_part(part, i)
         key = part.get("feature")
         if key not in FEATURES:
             raise ValueError(f"unknown feature {key!r} in config: expected one of {sorted(FEATURES)}")
@@ -162,7 +165,7 @@ def features_from_state(
         except TypeError as exc:
             raise ValueError(f"bad parameters for {key!r}: {exc}") from exc
         est._check_params()
-        shape = tuple(int(s) for s in part.get("image_shape_", ()))
+        shape = tuple(part["image_shape_"])
         if len(shape) not in (2, 3) or min(shape) < 1:
             raise ValueError(f"{part.get('name')}: image_shape_ must be (H, W[, C]), got {shape}")
         est._check_image_shape(shape)
@@ -183,6 +186,21 @@ def features_from_state(
     if not config.get("union", True) and len(built) == 1:
         return built[0][1]
     return FeatureUnion(built)
+
+
+def _check_part(part: object, i: int) -> None:
+    """Raise ValueError unless ``part`` has the layout ``features_to_state`` writes."""
+    where = f"config['parts'][{i}]"
+    if not isinstance(part, Mapping):
+        raise ValueError(f"{where} must be a dict, got {type(part).__name__}")
+    if not isinstance(part.get("params", {}), Mapping):
+        raise ValueError(f"{where}['params'] must be a dict, got {type(part['params']).__name__}")
+    shape = part.get("image_shape_")
+    if not isinstance(shape, list | tuple) or len(shape) not in (2, 3) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape
+    ):
+        raise ValueError(f"{where}['image_shape_'] must be (H, W) or (H, W, C) of ints >= 1, "
+                         f"got {shape!r}")
 
 
 def _array_attrs(est: ImageTransformer) -> tuple[str, ...]:

@@ -61,7 +61,10 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise FileNotFoundError(
             f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist"
         )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the file asked for, not the temporary one beside it
+        raise type(exc)(exc.errno, exc.strerror, str(target)) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -476,7 +476,9 @@ def _build_model(config: Any, state: dict[str, np.ndarray]) -> Any:
     try:
         model = nn.build(config)
     except Exception as exc:  # noqa: BLE001 - any failure to build from file content is the file's
-        raise ModelFileError(f"cannot rebuild the architecture: {exc}") from None
+        # An exception without a message (a StopIteration, say) still names its kind.
+        raise ModelFileError(f"cannot rebuild the architecture: {str(exc) or type(exc).__name__}") \
+            from None
     own = model.state_dict()
     if set(own) != set(state):
         raise ModelFileError(f"the architecture's parameters {sorted(own)} do not match the "

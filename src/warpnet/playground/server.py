@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -425,6 +426,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
 
     Raises:
         TypeError / ValueError: a bad host or port.
+        OSError: the address cannot be listened on (an unknown host, a port already taken); the
+            message names the address.
     """
     import uvicorn
 
@@ -432,19 +435,22 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
         raise TypeError(f"host must be a non-empty string, got {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
+    # Bind here, not inside uvicorn: uvicorn logs a failed bind and calls sys.exit, where this
+    # raises one OSError that names the address.
     config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning",
                             ws_max_size=16 * MAX_MESSAGE_CHARS)
+    sock = _listen(host, port)
     server = uvicorn.Server(config)
     shown_host = f"[{host}]" if ":" in host else host
 
     async def run() -> None:
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if task.done():
-                await task  # re-raise the start-up error (e.g. the port is taken)
+                await task  # re-raise a start-up error
                 return
             await asyncio.sleep(0.05)
-        bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 else port
+        bound = sock.getsockname()[1]
         url = f"http://{shown_host}:{bound}/"
         print(f"warpnet playground: {url}  (Ctrl+C to stop)", flush=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -461,8 +467,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
     # One BLAS thread per training thread while serving: sessions already run side by side, and
     # a multi-threaded BLAS on these small matrices only adds contention (a 3866x32 @ 32x32
     # product measured 60 times slower with two spinning BLAS threads on a busy two-core machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), sock:
         asyncio.run(run())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv4 or IPv6, as ``host`` resolves).
+
+    Raises:
+        OSError: the host does not resolve or the port cannot be bound.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                    flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {where}: {exc.strerror or exc}") from None
 
 
 __all__ = ["create_app", "serve"]

@@ -159,7 +159,8 @@ def load_state(trainer: Any, path: Path, rng: np.random.Generator, train: Any) -
         position = Position(rng_state=p["rng_state"] if p["batch"] else None,
                              batch=int(p["batch"]), loss_sum=float(p["loss_sum"]),
                              correct=int(p["correct"]), seconds=float(p["seconds"]))
-    except (KeyError, TypeError, IndexError) as err:
+    except (KeyError, TypeError, IndexError, AttributeError) as err:
+        # AttributeError: a part of the JSON that should be an object is a string or a number.
         raise DataError(f"{where} is incomplete or malformed ({type(err).__name__}: {err})"
                         ) from None
     except ValueError as err:

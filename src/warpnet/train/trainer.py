@@ -117,6 +117,9 @@ class Trainer:
         self.optimizer = self._make_optimizer(optimizer, lr, momentum, weight_decay)
         self.schedule = self._make_schedule(schedule)
         self.penalty = nn.penalty(self.config.penalty, self.config.reg)
+        if callbacks is None or isinstance(callbacks, str) or not hasattr(callbacks, "__iter__"):
+            raise TypeError(f"callbacks must be a list of callback objects (wrap a single one "
+                            f"in a list), got {type(callbacks).__name__}")
         self.callbacks = tuple(callbacks)
         for cb in self.callbacks:
             if not (callable(getattr(cb, "on_epoch_end", None))
