@@ -208,6 +208,11 @@ def lin(i: int = 4, o: int = 4) -> nn.Linear:
     ({"a": lin(), "b": lin(), "c": lin()}, [("a", "b"), ("b", "c"), ("c", "b")], ["a"], ["c"],
      r"cycle 'b' -> 'c' -> 'b'"),
     ({"a": lin(), "b": lin()}, [("b", "b"), ("a", "b")], ["a"], ["b"], r"cycle 'b' -> 'b'"),
+    # a node downstream of the cycle ('d') sorts before the cycle's nodes by name
+    ({"d": lin(), "a": lin(), "b": lin(), "c": lin()}, [("a", "b"), ("b", "c"), ("c", "d"), ("c", "b")],
+     ["a"], ["d"], r"cycle 'b' -> 'c' -> 'b'"),
+    ({"a": lin(), "b": lin(), "c": lin(), "x": lin()}, [("a", "x"), ("x", "b"), ("b", "c"), ("c", "x")],
+     ["a"], ["c"], r"cycle 'x' -> 'b' -> 'c' -> 'x'|cycle 'b' -> 'c' -> 'x' -> 'b'"),
     ({"a": lin(), "b": lin()}, [("a", "z")], ["a"], ["b"], r"unknown node 'z'"),
     ({"a": lin(), "b": lin()}, [("a", "b"), ("a", "b")], ["a"], ["b"], "listed twice"),
     ({"a": lin(), "b": lin(), "c": lin()}, [("a", "c")], ["a"], ["c"], r"node 'b' has no input"),

@@ -59,16 +59,21 @@ def _check_names(what: str, names: Any, known: Mapping[str, Module]) -> list[str
     return out
 
 
-def _find_cycle(remaining: set[str], succ: Mapping[str, list[str]]) -> list[str]:
-    """One cycle among ``remaining`` (every one of them lies on or leads into a cycle)."""
+def _find_cycle(remaining: set[str], pred: Mapping[str, list[str]]) -> list[str]:
+    """One cycle among ``remaining``, the nodes Kahn's algorithm could not order, in edge order.
+
+    Each of them has a predecessor among them (the one that kept it waiting), so walking back
+    along predecessors never stops and must come round to a node already on the path; walking
+    forward could end at a node downstream of a cycle that has no successor left.
+    """
     start = min(remaining)
     path, seen = [start], {start: 0}
     while True:
-        nxt = next(s for s in succ[path[-1]] if s in remaining)
-        if nxt in seen:
-            return path[seen[nxt]:] + [nxt]
-        seen[nxt] = len(path)
-        path.append(nxt)
+        back = next(p for p in pred[path[-1]] if p in remaining)
+        if back in seen:
+            return (path[seen[back]:] + [back])[::-1]
+        seen[back] = len(path)
+        path.append(back)
 
 
 # Modules that keep the width of their input (elementwise maps, dropout), by class name.
@@ -206,7 +211,7 @@ class Graph(Module):
                 if missing[s] == 0:
                     ready.append(s)
         if len(order) < len(self.nodes):
-            cycle = _find_cycle({n for n in self.nodes if missing[n] > 0}, succ)
+            cycle = _find_cycle({n for n in self.nodes if missing[n] > 0}, pred)
             raise ValueError("the edges must form a directed acyclic graph, but they contain the "
                              f"cycle {' -> '.join(map(repr, cycle))}")
         return order
