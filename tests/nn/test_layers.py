@@ -134,3 +134,14 @@ def test_penalty_call_is_value_plus_add_gradient(penalty):
     penalty.add_gradient([split, bias])
     np.testing.assert_array_equal(split.grad, called.grad)
     np.testing.assert_array_equal(bias.grad, 0.0)  # biases are not penalized
+
+
+def test_an_unknown_activation_is_refused_even_without_hidden_layers():
+    with pytest.raises(ValueError, match="unknown activation 'bogus'"):
+        nn.mlp([4, 3], activation="bogus")
+
+
+@pytest.mark.parametrize("bias", ["x", "no", 1, None])
+def test_bias_must_be_a_bool(bias):
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        nn.Linear(4, 3, bias=bias)

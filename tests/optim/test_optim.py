@@ -357,3 +357,51 @@ def test_fused_true_refuses_what_the_loops_cannot_run():
     for bad in (1, "yes", 0.0):
         with pytest.raises(TypeError, match="fused must be None, True or False"):
             optim.SGD([nn.Parameter(np.ones(3))], lr=0.1, fused=bad)
+
+
+@pytest.mark.parametrize("state, error, match", [
+    (None, TypeError, "state must be the dict of an optimizer's state_dict"),
+    ([], TypeError, "got list"),
+    ({"type": "SGD"}, ValueError, "state lacks"),
+    ({"type": "SGD", "hyperparameters": None, "steps": 0, "state": []}, ValueError,
+     r"state\['hyperparameters'\] must be a dict"),
+    ({"type": "SGD", "hyperparameters": {"lr": -1}, "steps": 0, "state": [{}, {}]}, ValueError,
+     r"lr must be a number in \[0.0, inf\), got -1"),
+    ({"type": "SGD", "hyperparameters": {"momentum": 5}, "steps": 0, "state": [{}, {}]}, ValueError,
+     "momentum must be a number"),
+    ({"type": "SGD", "hyperparameters": {"lr": 0.1, "colour": 1}, "steps": 0, "state": [{}, {}]},
+     ValueError, "do not fit SGD"),
+    ({"type": "SGD", "hyperparameters": {}, "steps": -2, "state": [{}, {}]}, ValueError,
+     r"state\['steps'\] must be an integer >= 0"),
+    ({"type": "SGD", "hyperparameters": {}, "steps": 0, "state": "x"}, ValueError,
+     "must be a list of dicts"),
+], ids=["none", "list", "keys", "hyper", "lr", "momentum", "unknown", "steps", "per-param"])
+def test_load_state_dict_refuses_damaged_state_naming_it(state, error, match):
+    opt = optim.SGD(nn.mlp([4, 3]).parameters(), lr=0.1, momentum=0.5)
+    with pytest.raises(error, match=match):
+        opt.load_state_dict(state)
+    assert opt.lr == 0.1 and opt.momentum == 0.5  # nothing half-loaded
+
+
+def test_load_state_dict_takes_a_warm_up_learning_rate_of_zero():
+    opt = optim.SGD(nn.mlp([4, 3]).parameters(), lr=0.1)
+    state = opt.state_dict()
+    state["hyperparameters"]["lr"] = 0.0
+    opt.load_state_dict(state)
+    assert opt.lr == 0.0
+
+
+def test_params_that_are_not_iterable_are_named():
+    with pytest.raises(TypeError, match="params must be an iterable of Parameters"):
+        optim.SGD(None, lr=0.1)
+
+
+@pytest.mark.parametrize("state, match", [
+    (None, "state must be the dict of a schedule's state_dict"),
+    ({"base_lr": "x", "epoch": 1}, r"state\['base_lr'\] must be a finite number > 0"),
+    ({"base_lr": 0.1, "epoch": -1}, r"state\['epoch'\] must be an integer >= 0"),
+])
+def test_schedule_load_state_dict_refuses_damaged_state(state, match):
+    schedule = optim.StepLR(optim.SGD(nn.mlp([4, 3]).parameters(), lr=0.1), step_size=2)
+    with pytest.raises((TypeError, ValueError), match=match):
+        schedule.load_state_dict(state)

@@ -101,6 +101,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "relu", *, dropo
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least the input and output sizes, got {sizes}")
     n_hidden = len(sizes) - 2
+    if isinstance(activation, str):
+        ACTIVATIONS.get(activation)  # an unknown name is refused even without hidden layers
     acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
     if len(acts) != n_hidden:
         raise ValueError(f"activation lists {len(acts)} names, but there are {n_hidden} hidden layers")

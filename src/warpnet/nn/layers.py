@@ -48,6 +48,8 @@ class Linear(Module):
                  rng: int | np.random.Generator | None = None, dtype: Any = "float32") -> None:
         self.in_features = _check_size("in_features", in_features)
         self.out_features = _check_size("out_features", out_features)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         self.dtype = _check_dtype(dtype)
         draw = initializers.resolve(init)
         weight = draw(self.in_features, self.out_features, backend.as_generator(rng))

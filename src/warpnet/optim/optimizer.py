@@ -88,7 +88,11 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Parameter], lr: float | None = None,
                  weight_decay: float = 0.0, fused: bool | None = None) -> None:
-        self.params = list(params)
+        try:
+            self.params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be an iterable of Parameters (e.g. model.parameters()), "
+                            f"got {type(params).__name__}") from None
         if not self.params:
             raise ValueError("params is empty: the optimizer has nothing to update")
         for i, p in enumerate(self.params):
@@ -165,16 +169,44 @@ class Optimizer:
                 "steps": self.steps, "state": [dict(s) for s in self.state]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned (arrays are copied into this optimizer's namespace)."""
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"state is for optimizer {state.get('type')!r}, not {type(self).__name__}")
-        per_param = state["state"]
+        """Restore what ``state_dict`` returned (arrays are copied into this optimizer's namespace).
+
+        The hyper-parameters pass the constructor's checks again (a checkpoint may have been
+        edited or damaged).
+
+        Raises:
+            TypeError: ``state`` is not a dict.
+            ValueError: a key missing or of the wrong kind, another optimizer's state, a
+                hyper-parameter the constructor refuses (named), or state arrays that do not fit.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be the dict of an optimizer's state_dict(), got "
+                            f"{type(state).__name__}")
+        missing = [k for k in ("type", "hyperparameters", "steps", "state") if k not in state]
+        if missing:
+            raise ValueError(f"state lacks {missing}: not the dict of an optimizer's state_dict()")
+        if state["type"] != type(self).__name__:
+            raise ValueError(f"state is for optimizer {state['type']!r}, not {type(self).__name__}")
+        per_param, hyper, steps = state["state"], state["hyperparameters"], state["steps"]
+        if not isinstance(hyper, dict):
+            raise ValueError(f"state['hyperparameters'] must be a dict, got {type(hyper).__name__}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"state['steps'] must be an integer >= 0, got {steps!r}")
+        if not isinstance(per_param, (list, tuple)) or not all(isinstance(s, dict) for s in per_param):
+            raise ValueError("state['state'] must be a list of dicts of arrays, one per parameter")
         if len(per_param) != len(self.params):
             raise ValueError(f"state holds {len(per_param)} parameters, the optimizer has "
                              f"{len(self.params)}")
-        for key, value in state["hyperparameters"].items():
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
-        self.steps = int(state["steps"])
+        hyper = {key: tuple(value) if isinstance(value, list) else value for key, value in hyper.items()}
+        # A schedule may have set lr to 0 (a warm-up's first epoch), which a constructor refuses.
+        lr = check_number("lr", hyper["lr"], 0.0, math.inf) if "lr" in hyper else None
+        try:  # the constructor's checks, naming the value
+            checked = type(self)(self.params, **{**hyper, "lr": lr or None})
+        except TypeError as err:
+            raise ValueError(f"state['hyperparameters'] do not fit {type(self).__name__}: {err}") from None
+        for key in hyper:
+            setattr(self, key, lr if key == "lr" else getattr(checked, key))
+        self.steps = int(steps)
         for p, saved, own in zip(self.params, per_param, self.state, strict=True):
             own.clear()
             xp = array_namespace(p.value)

@@ -31,8 +31,18 @@ class LRSchedule:
         return {"base_lr": self.base_lr, "epoch": self.epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.base_lr = float(state["base_lr"])
-        self.epoch = int(state["epoch"])
+        """Restore what ``state_dict`` returned; ValueError/TypeError name what does not fit."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be the dict of a schedule's state_dict(), got "
+                            f"{type(state).__name__}")
+        base_lr, epoch = state.get("base_lr"), state.get("epoch")
+        if isinstance(base_lr, bool) or not isinstance(base_lr, (int, float)) \
+                or not math.isfinite(base_lr) or base_lr <= 0:
+            raise ValueError(f"state['base_lr'] must be a finite number > 0, got {base_lr!r}")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"state['epoch'] must be an integer >= 0, got {epoch!r}")
+        self.base_lr = float(base_lr)
+        self.epoch = epoch
         self.optimizer.lr = self.lr_at(self.epoch)
 
 
