@@ -86,6 +86,7 @@ def test_flips_hide_a_left_right_difference():
     (dict(augment="flip", image_shape=(2, 2, 2, 2)), "'image_shape'"),
     (dict(augment="flip"), "image_shape"),
     (dict(augment="flip", image_shape=(3, 5)), "image_shape"),
+    (dict(image_shape=(3, 5)), r"image_shape \(3, 5\) holds 15 values per image, but X has 16"),
 ])
 def test_bad_values_name_the_parameter(kwargs, match):
     X, y = _mirror_task(20)

@@ -24,6 +24,8 @@ class Dataset:
         test: the held-out split for sources that ship one (CIFAR-10, an npz folder), else None.
 
     Raises:
+        TypeError: ``x`` or ``y`` not an array, ``class_names`` not a list of strings, ``test``
+            not a Dataset.
         DataError: ``x`` and ``y`` differ in length.
     """
 
@@ -33,6 +35,16 @@ class Dataset:
     test: Dataset | None = None
 
     def __post_init__(self) -> None:
+        for name in ("x", "y"):
+            value = getattr(self, name)
+            if not (hasattr(value, "shape") and hasattr(value, "__len__")) or len(value.shape) == 0:
+                raise TypeError(f"Dataset {name} must be an array with a first axis of samples, got "
+                                f"{type(value).__name__}")
+        if not isinstance(self.class_names, (list, tuple)) \
+                or not all(isinstance(c, str) for c in self.class_names):
+            raise TypeError(f"Dataset class_names must be a list of strings, got {self.class_names!r:.80}")
+        if self.test is not None and not isinstance(self.test, Dataset):
+            raise TypeError(f"Dataset test must be a Dataset or None, got {type(self.test).__name__}")
         if len(self.x) != len(self.y):
             raise DataError(
                 f"x and y must have the same length, got {len(self.x)} samples and "

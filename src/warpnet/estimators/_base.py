@@ -327,6 +327,9 @@ class BaseNetworkEstimator(BaseEstimator):
         if device != "cpu":  # train on the device; the fitted network_ stays in NumPy
             to_device(network, device)
         image_shape = getattr(self, "image_shape", None)
+        if image_shape is not None and math.prod(image_shape) != X.shape[1]:
+            raise UsageError(f"image_shape {tuple(image_shape)} holds {math.prod(image_shape)} values "
+                             f"per image, but X has {X.shape[1]} features")
         trainer = Trainer(network, loss=self._loss_fn(), optimizer=optimizer, reg=self.alpha,
                           penalty=self.penalty, batch_size=self._batch_size(X.shape[0]),
                           epochs=epochs, seed=int(rng.integers(2**31 - 1)),
