@@ -7,6 +7,7 @@ array-api-strict).  Buffers, ``out=`` arguments and compiled loops live in ``war
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import array_api_compat
@@ -24,6 +25,12 @@ Array = Any
 def is_numpy_array(x: Any) -> bool:
     """Whether ``x`` is a NumPy array (not a NumPy scalar or another library's array)."""
     return isinstance(x, np.ndarray)
+
+
+def all_numpy(arrays: Iterable[Any]) -> bool:
+    """Whether every one of ``arrays`` is exactly a NumPy array (what warpnet's compiled loops
+    take; a subclass such as ``np.memmap`` goes to the formulas)."""
+    return all(type(a) is np.ndarray for a in arrays)
 
 
 def array_namespace(*arrays: Any) -> Any:

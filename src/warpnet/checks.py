@@ -22,7 +22,8 @@ import numpy as np
 from .backend import Array, array_namespace, is_numpy_array, to_numpy
 
 __all__ = ["host_array", "check_real", "check_finite", "check_class_labels", "check_sample_weight",
-           "check_images", "check_int", "check_pair", "check_choice", "check_state_arrays"]
+           "check_images", "check_int", "check_pair", "check_choice", "check_state_arrays",
+           "check_fused"]
 
 _FLOAT_KINDS = ("f",)
 _INT_KINDS = ("u", "i", "b")
@@ -312,3 +313,17 @@ def check_state_arrays(owner: object, expected: Mapping[str, tuple[int, ...]], n
         if value.shape != shape or not np.isfinite(value).all():
             raise ValueError(f"{name}.{attr} must be finite with shape {shape}{context}, "
                              f"got shape {value.shape}")
+
+
+def check_fused(fused: object) -> bool | None:
+    """``fused`` of an optimizer, a penalty or a loss (None, True or False), checked: TypeError for
+    anything else, ValueError for True where the compiled loops do not run (numba missing)."""
+    if not (fused is None or isinstance(fused, bool)):
+        raise TypeError(f"fused must be None, True or False, got {fused!r}")
+    if fused:
+        from ._fast import fused as compiled  # only asked for here: importing it loads numba
+
+        if not compiled.available():
+            raise ValueError("fused=True needs numba (pip install 'warpnet[fast]'); use fused=None "
+                             "or False")
+    return fused

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import backend
 from ..backend import Array, array_namespace
-from ..checks import check_class_labels, check_finite, check_sample_weight
+from ..checks import check_class_labels, check_finite, check_fused, check_sample_weight
 from ..registry import Registry
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
@@ -109,16 +109,8 @@ class SoftmaxCrossEntropy(Loss):
         if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float))
                 or not 0.0 <= label_smoothing < 1.0):
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
-        if not (fused is None or isinstance(fused, bool)):
-            raise TypeError(f"fused must be None, True or False, got {fused!r}")
-        if fused:
-            from .._fast import fused as compiled
-
-            if not compiled.available():
-                raise ValueError("fused=True needs numba (pip install 'warpnet[fast]'); use "
-                                 "fused=None or False")
         self.label_smoothing = float(label_smoothing)
-        self.fused = fused
+        self.fused = check_fused(fused)
 
     def __call__(self, scores: Array, y: Array, sample_weight: Array | None = None
                  ) -> tuple[Array, Array]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import backend
 from ..backend import Array, array_namespace
+from ..checks import check_fused
 from ..registry import Registry
 from .module import Parameter
 
@@ -32,7 +33,7 @@ class Penalty:
             ValueError.  Both give the same numbers up to rounding.
 
     Raises:
-        ValueError: ``strength`` is not a finite number >= 0.
+        ValueError: ``strength`` is not a finite number >= 0; ``fused=True`` without numba.
         TypeError: ``fused`` is not None, True or False.
     """
 
@@ -40,17 +41,15 @@ class Penalty:
         if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
                 or not math.isfinite(strength) or strength < 0:
             raise ValueError(f"regularization strength must be a finite number >= 0, got {strength!r}")
-        if not (fused is None or isinstance(fused, bool)):
-            raise TypeError(f"fused must be None, True or False, got {fused!r}")
         self.strength = float(strength)
-        self.fused = fused
+        self.fused = check_fused(fused)
 
     def __call__(self, params: Iterable[Parameter]) -> float:
         """Value of the penalty; adds its gradient into ``.grad`` of each regularized parameter."""
         params = list(params)
         if self.strength == 0.0:
             return 0.0
-        if self.fused is not False and all(backend.is_numpy_array(p.value) for p in params):
+        if self.fused is not False and backend.all_numpy(p.value for p in params):
             from .._fast.step import fused_penalty  # one compiled pass per weight
 
             value = fused_penalty(self, params)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import Array, array_namespace
+from ..checks import check_fused
 from ..nn.module import Parameter
 from ..registry import Registry
 
@@ -102,11 +103,10 @@ class Optimizer:
         self.weight_decay = check_number("weight_decay", weight_decay, 0.0, math.inf)
         self.state: list[dict[str, Array]] = [{} for _ in self.params]
         self.steps = 0
-        if not (fused is None or isinstance(fused, bool)):
-            raise TypeError(f"fused must be None, True or False, got {fused!r}")
-        self.fused = fused
-        if fused:
-            self._check_fusable()
+        self.fused = check_fused(fused)
+        if fused and not backend.all_numpy(p.value for p in self.params):
+            raise ValueError("fused=True needs parameters that are NumPy arrays; use fused=None or "
+                             "False for other array libraries")
 
     @classmethod
     def defaults(cls) -> dict[str, float]:
@@ -121,7 +121,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter in place from its ``.grad`` (plus ``weight_decay * w``): the
         rule's formula, or its compiled loop (see ``fused``)."""
-        if self.fused is not False and _all_numpy(self.params):
+        if self.fused is not False and backend.all_numpy(p.value for p in self.params):
             from .._fast.step import fused_step  # the compiled loops of the built-in rules
 
             if fused_step(self):
@@ -137,16 +137,6 @@ class Optimizer:
             if self.weight_decay:
                 dw = dw + self.weight_decay * p.value
             self.update(p.value, dw, state)
-
-    def _check_fusable(self) -> None:
-        if not _all_numpy(self.params):
-            raise ValueError("fused=True needs parameters that are NumPy arrays; use fused=None or "
-                             "False for other array libraries")
-        from .._fast import fused
-
-        if not fused.available():
-            raise ValueError("fused=True needs numba (pip install 'warpnet[fast]'); use fused=None "
-                             "or False")
 
     def init_state(self, p: Parameter, state: dict[str, Array]) -> None:
         """Fill ``state`` with zero arrays like ``p.value`` for the keys it lacks."""
@@ -216,10 +206,6 @@ class Optimizer:
                     raise ValueError(f"optimizer state {key!r} has shape {tuple(arr.shape)}, "
                                      f"the parameter has {p.shape}")
                 own[key] = xp.astype(arr, p.value.dtype)
-
-
-def _all_numpy(params: list[Parameter]) -> bool:
-    return all(type(p.value) is np.ndarray for p in params)
 
 
 def optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Optimizer:
