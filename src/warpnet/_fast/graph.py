@@ -61,7 +61,7 @@ from ..backend import Array
 from ..nn.wired import _sigmoid
 from . import blas, fused
 from . import threads as _threads
-from .step import CompiledStep, _compiled_update, compilable_training
+from .step import CompiledStep, _compiled_update, compilable_training, reused_buffer
 
 __all__ = ["GraphStep", "compile_graph_step"]
 
@@ -505,10 +505,7 @@ class _Lane:
         self.summer: _Summer | None = None  # with several lanes: adds their gradients up
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            buf = self._buffers[key, shape] = np.empty(shape, self._dtype)
-        return buf
+        return reused_buffer(self._buffers, key, shape, self._dtype)
 
     def _ones(self, n: int) -> np.ndarray:
         ones = self._buffers.get(("ones", n))
@@ -653,7 +650,7 @@ class GraphStep(CompiledStep):
         else:
             scores = np.concatenate(results, axis=1)
         self.scores = scores
-        loss, dscores = self._loss(scores, y, sample_weight)
+        loss, dscores = self.loss(scores, y, sample_weight=sample_weight)
         lane.backward(_split_columns(dscores, [r.shape[1] for r in results]))
         return loss, scores
 
@@ -683,7 +680,7 @@ class GraphStep(CompiledStep):
                 scores[block, start:start + r.shape[1]] = r
                 start += r.shape[1]
         self.scores = scores
-        loss, dscores = self._loss(scores, y, sample_weight)
+        loss, dscores = self.loss(scores, y, sample_weight=sample_weight)
         summer = _Summer(lanes)
         for lane in lanes:
             lane.summer = summer

@@ -50,6 +50,16 @@ _KNOWN_LOSSES = (nn.SoftmaxCrossEntropy, nn.MulticlassSVM, nn.MSE)
 _KNOWN_PENALTIES = (nn.L2, nn.L1)
 
 
+def reused_buffer(buffers: dict[Any, np.ndarray], key: Any, shape: tuple[int, ...],
+                  dtype: np.dtype) -> np.ndarray:
+    """The array kept in ``buffers`` for ``(key, shape)``, made (not initialised) on first use: the
+    compiled steps write their products and passes into arrays kept from step to step."""
+    buf = buffers.get((key, shape))
+    if buf is None:
+        buf = buffers[key, shape] = np.empty(shape, dtype)
+    return buf
+
+
 def compile_step(model: nn.Module, loss: nn.Loss, optimizer: optim.Optimizer,
                  penalty: nn.Penalty | None = None) -> CompiledStep | None:
     """A ``CompiledStep`` for this model, loss, optimizer and penalty, or None where it does not
@@ -131,10 +141,7 @@ class CompiledStep:
                 and x.shape[1] == width)
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            buf = self._buffers[key, shape] = np.empty(shape, self._dtype)
-        return buf
+        return reused_buffer(self._buffers, key, shape, self._dtype)
 
     def gradients(self, x: Array, y: Array, sample_weight: Array | None = None) -> tuple[Array, Array]:
         """Forward, data loss and backward for the batch ``(x, y)``: fills each ``.grad`` with the
@@ -177,7 +184,7 @@ class CompiledStep:
             else:
                 h, owned = layer.forward(h), False
         scores = self.scores = h if h is not x else np.array(h)
-        loss, dscores = self._loss(scores, y, sample_weight)
+        loss, dscores = self.loss(scores, y, sample_weight=sample_weight)
         self._backward(dscores, inputs)
         self._penalty_value = 0.0
         if self.penalty is not None and type(self.penalty) is not nn.L2:
@@ -198,10 +205,6 @@ class CompiledStep:
         layer._x_hat, layer._inv_std = x_hat, inv_std
         self._fused_norms.add(i)
         return True
-
-    def _loss(self, scores: np.ndarray, y: Any, sample_weight: Any) -> tuple[Array, Array]:
-        # The loss itself (softmax cross-entropy takes its compiled loop on NumPy scores).
-        return self.loss(scores, y, sample_weight=sample_weight)
 
     def _backward(self, dout: Array, inputs: list[Array]) -> None:
         grads = iter(reversed(self._grads))
@@ -291,16 +294,17 @@ def fused_penalty(penalty: nn.Penalty, params: list[nn.Parameter]) -> float | No
     if type(penalty) not in _KNOWN_PENALTIES or not fused.available():
         return None
     kind = "l2" if type(penalty) is nn.L2 else "l1"
-    total = 0.0
+    value = 0.0
     for p in params:
         if not p.regularize:
             continue
-        found = fused.penalty_gradient(kind, p.value, p.grad, penalty.strength)
-        if found is None:
+        total = fused.penalty_gradient(kind, p.value, p.grad, penalty.strength)
+        if total is None:  # the formula
             penalty.add_gradient([p])
-            found = penalty.value([p]) / penalty.strength
-        total += found
-    return penalty.strength * total
+            value += penalty.value([p])
+        else:
+            value += penalty.strength * total
+    return value
 
 
 def update_parameters(opt: optim.Optimizer, l2_decay: float = 0.0) -> float:
