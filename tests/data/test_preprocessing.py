@@ -129,8 +129,14 @@ def test_preprocessor_with_features_round_trips():
     pre = Preprocessor("hog+color", pixel_max=255).fit(images)
     z = pre.transform(images)
     assert z.shape == (12, 2 * 2 * 9 + 10)
-    again = Preprocessor.from_state(*pre.get_state())
+    config, arrays_ = pre.get_state()
+    again = Preprocessor.from_state(config, arrays_)
     np.testing.assert_array_equal(again.transform(images), z)
+    # A model file whose feature part is missing or broken is malformed data, not a usage error.
+    with pytest.raises(DataError, match="need a feature_config mapping, got NoneType"):
+        Preprocessor.from_state({**config, "feature_config": None}, arrays_)
+    with pytest.raises(DataError, match="malformed preprocessing.*format"):
+        Preprocessor.from_state({**config, "feature_config": {"format": "other/1"}}, arrays_)
     with pytest.raises(DataError, match="need images"):
         Preprocessor("hog").fit(np.ones((4, 3)))
 

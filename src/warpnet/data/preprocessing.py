@@ -12,6 +12,7 @@ training applied.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ class Standardizer:
             DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
         """
         x = _check_fitted_input(self, x, self.std_)
+        assert self.mean_ is not None and self.std_ is not None  # checked just above
         out = x.astype(np.float32)  # a copy, so the in-place ops below never touch the input
         out -= self.mean_
         out /= self.std_
@@ -128,6 +130,7 @@ class ZCAWhitener:
             DataError: ``x`` is not ``(N, D)`` with the fitted ``D``, or holds NaN/inf.
         """
         x = _check_fitted_input(self, x, self.matrix_)
+        assert self.mean_ is not None and self.matrix_ is not None  # checked just above
         return (x.astype(np.float32) - self.mean_) @ self.matrix_
 
 
@@ -294,8 +297,10 @@ class Preprocessor:
             "features": self.features,
             "feature_config": None,
         }
+        assert self.standardizer_.std_ is not None  # fit sets mean_ and std_ together
         arrays = {"mean": self.standardizer_.mean_, "std": self.standardizer_.std_}
         if self.whitener_ is not None:
+            assert self.whitener_.mean_ is not None and self.whitener_.matrix_ is not None  # fitted
             config["whiten"], config["whiten_eps"] = self.whiten, self.whiten_eps
             arrays["whiten.mean"], arrays["whiten.matrix"] = self.whitener_.mean_, self.whitener_.matrix_
         if self.feature_transform_ is not None:
@@ -327,12 +332,14 @@ class Preprocessor:
         if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
             raise DataError("malformed preprocessing in the model file: mean/std must be equal-length "
                             "1-D arrays with std > 0")
-        if pre.whitener_ is not None and (pre.whitener_.mean_.shape != mean.shape
-                                          or pre.whitener_.matrix_.shape != mean.shape * 2):
-            raise DataError(f"malformed preprocessing in the model file: the whitening of "
-                            f"{mean.shape[0]} features needs a ({mean.shape[0]},) mean and a "
-                            f"{mean.shape * 2} matrix, got {pre.whitener_.mean_.shape} and "
-                            f"{pre.whitener_.matrix_.shape}")
+        whitener = pre.whitener_
+        if whitener is not None:
+            assert whitener.mean_ is not None and whitener.matrix_ is not None  # read just above
+            if whitener.mean_.shape != mean.shape or whitener.matrix_.shape != mean.shape * 2:
+                raise DataError(f"malformed preprocessing in the model file: the whitening of "
+                                f"{mean.shape[0]} features needs a ({mean.shape[0]},) mean and a "
+                                f"{mean.shape * 2} matrix, got {whitener.mean_.shape} and "
+                                f"{whitener.matrix_.shape}")
         pre.input_shape_ = shape
         pre.standardizer_.mean_, pre.standardizer_.std_ = mean, std
         if pre.features is not None:
@@ -340,7 +347,15 @@ class Preprocessor:
 
             prefix = "features."
             feature_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            pre.feature_transform_ = features_from_state(config.get("feature_config"), feature_arrays)
+            feature_config = config.get("feature_config")
+            if not isinstance(feature_config, Mapping):
+                raise DataError(f"malformed preprocessing in the model file: features "
+                                f"{pre.features!r} need a feature_config mapping, got "
+                                f"{type(feature_config).__name__}")
+            try:
+                pre.feature_transform_ = features_from_state(feature_config, feature_arrays)
+            except ValueError as exc:
+                raise DataError(f"malformed preprocessing in the model file: {exc}") from None
         return pre
 
 

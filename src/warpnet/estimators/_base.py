@@ -67,6 +67,17 @@ def _root_rng(random_state: Any) -> np.random.Generator:
 class BaseNetworkEstimator(BaseEstimator):
     """Base class; subclasses set ``_parameter_constraints`` and the target handling."""
 
+    # Set by fit (declared here so that the type checker knows them before fit assigns them).
+    network_: Module
+    network_dtype_: np.dtype
+    layer_sizes_: list[int]
+    loss_curve_: list[float]
+    n_iter_: int
+    best_loss_: float
+    _optimizer: optim.Optimizer | None
+    _rng: np.random.Generator
+    _no_improvement: int
+
     _parameter_constraints: dict[str, list[Any]] = {
         "alpha": [Interval(float, 0.0, None, "left")],
         "penalty": [Options(lambda: nn.PENALTIES.names())],
@@ -175,7 +186,7 @@ class BaseNetworkEstimator(BaseEstimator):
             network, optimizer = copy.deepcopy(
                 (self.network_, self._optimizer if keep_optimizer else None))
             trainer_rng = self._rng if incremental else rng
-            history = dict(loss_curve=list(self.loss_curve_), n_iter=self.n_iter_,
+            history: dict[str, Any] = dict(loss_curve=list(self.loss_curve_), n_iter=self.n_iter_,
                            best_loss=self.best_loss_, no_improvement=self._no_improvement)
         else:
             network = self._new_network(sizes, activation, dropout, rng, X.dtype.name)
@@ -215,7 +226,7 @@ class BaseNetworkEstimator(BaseEstimator):
         self.network_dtype_ = X.dtype
         linears = [m for m in network.modules() if isinstance(m, Linear)]
         self.coefs_ = [m.weight.value for m in linears]
-        self.intercepts_ = [m.bias.value for m in linears]
+        self.intercepts_ = [m.bias.value for m in linears if m.bias is not None]  # mlp: all biased
         self.loss_curve_ = history["loss_curve"] + stopper.loss_curve
         self.loss_ = self.loss_curve_[-1]
         self.best_loss_ = stopper.best_loss
@@ -386,7 +397,8 @@ def _glorot_uniform(network: Module, rng: np.random.Generator) -> Module:
         if isinstance(layer, Linear):
             bound = math.sqrt(6.0 / (layer.in_features + layer.out_features))
             layer.weight.value[...] = rng.uniform(-bound, bound, layer.weight.shape)
-            layer.bias.value[...] = rng.uniform(-bound, bound, layer.out_features)
+            if layer.bias is not None:
+                layer.bias.value[...] = rng.uniform(-bound, bound, layer.out_features)
     return network
 
 

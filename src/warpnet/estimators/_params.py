@@ -36,10 +36,11 @@ class Interval:
             return False
         if not math.isfinite(value):
             return False
-        left_ok = self.low is None or (value >= self.low if self.closed in ("both", "left")
-                                       else value > self.low)
-        right_ok = self.high is None or (value <= self.high if self.closed in ("both", "right")
-                                         else value < self.high)
+        number = int(value) if isinstance(value, numbers.Integral) else float(value)
+        left_ok = self.low is None or (number >= self.low if self.closed in ("both", "left")
+                                       else number > self.low)
+        right_ok = self.high is None or (number <= self.high if self.closed in ("both", "right")
+                                         else number < self.high)
         return left_ok and right_ok
 
     def describe(self) -> str:
@@ -90,7 +91,7 @@ class LayerSizes:
 
 
 def _positive_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class RandomState:
         if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
             return True
         return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-                and 0 <= value < 2**32)
+                and 0 <= int(value) < 2**32)
 
     def describe(self) -> str:
         return "None, an int in [0, 2**32), a numpy.random.Generator or RandomState"

@@ -103,10 +103,11 @@ class WiredClassifier(_NetworkClassifier):
 
     def _new_network(self, sizes: list[int], activation: str, dropout: float,
                      rng: np.random.Generator, dtype: str) -> Module:
+        graph_params: dict[str, Any] = dict(self.graph_params or {})
         try:
             return nn.randomly_wired(sizes[0], sizes[-1], self.graph, n_nodes=int(self.n_nodes),
                                      width=int(self.width), seed=rng, dtype=dtype,
-                                     **(self.graph_params or {}))
+                                     **graph_params)
         except ValueError as exc:
             raise UsageError(f"{type(self).__name__}(graph={self.graph!r}, n_nodes="
                              f"{self.n_nodes}, graph_params={self.graph_params!r}): {exc}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from .normalization import BatchNorm1d, LayerNorm
 
 # Normalisation layers ``mlp`` and ``randomly_wired`` can put after each hidden Linear; the model
 # loader (``nn.LAYERS``) derives from this registry too.
-NORMS: Registry[type[Module]] = Registry("normalization")
+NORMS: Registry[Callable[..., Module]] = Registry("normalization")
 NORMS.register("batch")(BatchNorm1d)
 NORMS.register("layer")(LayerNorm)
 

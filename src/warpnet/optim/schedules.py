@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..registry import Registry
@@ -93,6 +94,6 @@ class CosineLR(LRSchedule):
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / span)) / 2
 
 
-SCHEDULES: Registry[type[LRSchedule]] = Registry("learning-rate schedule")
+SCHEDULES: Registry[Callable[..., LRSchedule]] = Registry("learning-rate schedule")
 SCHEDULES.register("step")(StepLR)
 SCHEDULES.register("cosine")(CosineLR)

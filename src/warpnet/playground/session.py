@@ -84,7 +84,7 @@ class TrainingSession:
                                      dropout=s.dropout, rng=s.seed)
         self.loss_fn = LOSSES.get(s.loss)()
         self.penalty = L2(s.l2)
-        kwargs = {"momentum": s.momentum} if optimizer_takes_momentum(s.optimizer) else {}
+        kwargs: dict[str, Any] = {"momentum": s.momentum} if optimizer_takes_momentum(s.optimizer) else {}
         self.optimizer = OPTIMIZERS.get(s.optimizer)(self.model.parameters(), lr=s.lr, **kwargs)
         self._step = make_step(self.model, self.loss_fn, self.optimizer, self.penalty)
         # Batches come from their own stream of the seed, independent of the weights' stream.
