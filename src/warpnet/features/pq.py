@@ -30,7 +30,7 @@ _BLOCK = 1 << 22
 _ROWS = 512
 
 
-def _code_dtype(bits: int) -> type:
+def _code_dtype(bits: int) -> type[np.unsignedinteger[Any]]:
     return np.uint8 if bits <= 8 else np.uint16
 
 
@@ -103,7 +103,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         return 2 ** (self.sub_dim * self.bits_per_value)
 
     # -- fit -----------------------------------------------------------------------
-    def fit(self, X: object, y: object = None) -> ProductQuantizer:
+    def fit(self, X: Any, y: object = None) -> ProductQuantizer:
         """Learn one codebook per sub-vector position from rows of ``X`` (N, D); return ``self``.
 
         ``X`` may be a ``dask.array``: only the ``n_samples`` rows drawn are loaded (and

@@ -186,7 +186,7 @@ def _norm_from_torch(torch: Any, layer: Any) -> Module:
         if not (layer.affine and layer.track_running_stats) or layer.momentum is None:
             raise ValueError(f"{layer!r}: warpnet's BatchNorm1d has affine=True, "
                              "track_running_stats=True and a numeric momentum")
-        names = ("weight", "bias", "running_mean", "running_var")
+        names: tuple[str, ...] = ("weight", "bias", "running_mean", "running_var")
         dtype = layer.weight.dtype
     else:
         shape = tuple(layer.normalized_shape)

@@ -16,17 +16,19 @@ import numpy as np
 from .. import backend
 from .containers import NORMS
 from .graph import Graph, Merge
+from .layers import Linear
 from .module import Module
 from .wired import Mean, WeightedSum, WiredNode
 
 
 @cache
-def torch_classes(torch: Any) -> dict[str, type]:
+def torch_classes(torch: Any) -> dict[str, Any]:
     """The PyTorch counterparts, built once per torch module: TorchGraph, TorchWeightedSum,
     TorchMean, TorchWiredNode (the last three take a list of inputs)."""
     nn = torch.nn
+    TorchModule: Any = nn.Module  # the base class, from the torch passed in (typed as Any)
 
-    class TorchWeightedSum(nn.Module):
+    class TorchWeightedSum(TorchModule):
         """``sum_i sigmoid(w_i) * x_i``."""
 
         def __init__(self, weight: Any) -> None:
@@ -37,7 +39,7 @@ def torch_classes(torch: Any) -> dict[str, type]:
             s = torch.sigmoid(self.weight)
             return sum((s[i] * x for i, x in enumerate(xs[1:], 1)), s[0] * xs[0])
 
-    class TorchMean(nn.Module):
+    class TorchMean(TorchModule):
         """``(x_1 + ... + x_k) / k``."""
 
         def __init__(self, n_inputs: int) -> None:
@@ -47,7 +49,7 @@ def torch_classes(torch: Any) -> dict[str, type]:
         def forward(self, xs: list[Any]) -> Any:
             return sum(xs[1:], xs[0]) / len(xs)
 
-    class TorchWiredNode(nn.Module):
+    class TorchWiredNode(TorchModule):
         """``linear(relu(aggregate(xs)))``, then ``norm`` when there is one."""
 
         def __init__(self, aggregate: Any, linear: Any, norm: Any = None) -> None:
@@ -61,7 +63,7 @@ def torch_classes(torch: Any) -> dict[str, type]:
 
     merges = (TorchWeightedSum, TorchMean, TorchWiredNode)
 
-    class TorchGraph(nn.Module):
+    class TorchGraph(TorchModule):
         """Modules wired as a DAG: ``order`` is topological, ``preds[n]`` the inputs of ``n`` in
         edge order, ``inputs`` read x, ``outputs`` are concatenated along dim 1."""
 
@@ -120,6 +122,7 @@ def from_torch(torch: Any, module: Any, convert: Callable[[Any], Module]) -> Mod
         return Mean(module.n_inputs)
     if isinstance(module, classes["TorchWiredNode"]):
         aggregate, linear = convert(module.aggregate), convert(module.linear)
+        assert isinstance(aggregate, (WeightedSum, Mean)) and isinstance(linear, Linear)  # to_torch's
         norm = None if module.norm is None else convert(module.norm)
         norm_name = None if norm is None else next(
             name for name, cls in NORMS.items() if type(norm) is cls)

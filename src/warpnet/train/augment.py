@@ -83,7 +83,7 @@ class Augmentation:
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"augmentation of images of shape {self.image_shape} needs input of "
                              f"shape (n, {self.n_features}), got {tuple(x.shape)}")
-        n = x.shape[0]
+        n = int(x.shape[0])
         H, W = self.image_shape[:2]
         img = x.reshape(n, H, W, -1)  # (n, H, W, C), a view
         # The draws, always in this order (the same seed gives the same batches).

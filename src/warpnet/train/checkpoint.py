@@ -43,7 +43,9 @@ def write_checkpoint(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]
     header = {"format": _FORMAT, "version": _VERSION, **meta}
     blob = json.dumps(header, allow_nan=True).encode("utf-8")
     buffer = io.BytesIO()
-    np.savez(buffer, **{_META: np.frombuffer(blob, dtype=np.uint8)}, **arrays)
+    # Any: numpy's stub would match an array of ``**payload`` against savez's allow_pickle flag.
+    payload: dict[str, Any] = {_META: np.frombuffer(blob, dtype=np.uint8), **arrays}
+    np.savez(buffer, **payload)
     atomic_write(path, buffer.getbuffer())
 
 

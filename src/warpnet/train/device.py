@@ -46,9 +46,9 @@ def to_device(model: Any, device: str) -> Any:
     """
     check_device(device)
     if device == "cpu":
-        import array_api_compat.numpy as xp
+        import array_api_compat.numpy as numpy_xp
 
-        return model.to(xp, "cpu")
+        return model.to(numpy_xp, "cpu")
     import os
 
     import array_api_compat.torch as xp

@@ -30,9 +30,8 @@ __all__ = ["model_io_sizes", "is_row_source", "check_features", "check_labels", 
 
 def model_io_sizes(model: Module) -> tuple[int | None, int | None]:
     """``(input features, output width)`` of a network made of ``Linear`` layers, else None."""
-    sizes = [(m.in_features, m.out_features) for m in model.modules()
-             if isinstance(getattr(m, "in_features", None), int)
-             and isinstance(getattr(m, "out_features", None), int)]
+    pairs = [(getattr(m, "in_features", None), getattr(m, "out_features", None)) for m in model.modules()]
+    sizes = [(n_in, n_out) for n_in, n_out in pairs if isinstance(n_in, int) and isinstance(n_out, int)]
     if not sizes:
         return None, None
     return sizes[0][0], sizes[-1][1]

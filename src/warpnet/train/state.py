@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ __all__ = ["Position", "EarlyStopping", "save_state", "load_state"]
 class Position:
     """Where the running epoch stands: enough to continue it exactly after an interruption."""
 
-    rng_state: dict[str, Any] | None = None  # shuffling generator at the start of the epoch
+    rng_state: Mapping[str, Any] | None = None  # shuffling generator at the start of the epoch
     batch: int = 0          # minibatches done
     loss_sum: float = 0.0   # sum over done batches of (batch loss * batch size)
     correct: Any = 0        # correctly classified samples so far (int or 0-d array)

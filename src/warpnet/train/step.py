@@ -116,12 +116,15 @@ def make_step(model: nn.Module, loss: nn.Loss | str, optimizer: Optimizer,
     if penalty is not None and not isinstance(penalty, nn.Penalty):
         raise TypeError(f"penalty must be a warpnet.nn.Penalty or None, got {type(penalty).__name__}")
     if compiled:
+        fast: TrainingStep | None
         if isinstance(model, nn.Graph):  # a DAG of modules (a randomly wired net)
-            from .._fast.graph import compile_graph_step as compile_step
+            from .._fast.graph import compile_graph_step
+
+            fast = compile_graph_step(model, loss, optimizer, penalty)
         else:
             from .._fast.step import compile_step
 
-        fast = compile_step(model, loss, optimizer, penalty)
+            fast = compile_step(model, loss, optimizer, penalty)
         if fast is not None:
             return fast
     return Step(model, loss, optimizer, penalty)

@@ -110,7 +110,8 @@ class Trainer:
             raise ValueError("model has no parameters to train")
         self.config = TrainConfig(batch_size=batch_size, epochs=epochs, seed=seed, reg=reg,
                                   penalty=penalty, early_stopping=early_stopping,
-                                  checkpoint_dir=checkpoint_dir, verbose=verbose,
+                                  checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
+                                  verbose=verbose,
                                   clip_norm=clip_norm, warmup=warmup, ema=ema, augment=augment,
                                   image_shape=image_shape)
         self.loss_fn = self._make_loss(loss, label_smoothing)
@@ -511,7 +512,7 @@ class Trainer:
         else:
             t = inputs.check_labels(y, N, self._n_outputs, yname, xname)
         w = None if sample_weight is None else inputs.check_sample_weight(sample_weight, N, self._dtype)
-        return Data(x if streamed else self._to_model(x), self._to_model(t),
+        return Data(x if isinstance(x, ChunkedRows) else self._to_model(x), self._to_model(t),
                     None if w is None else self._to_model(w))
 
     def _streamed(self, X: Any, name: str) -> ChunkedRows:
