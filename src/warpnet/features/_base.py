@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -65,7 +66,7 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return 1
 
     # -- scikit-learn API ----------------------------------------------------
-    def fit(self, X: object, y: object = None) -> ImageTransformer:
+    def fit(self, X: Any, y: object = None) -> ImageTransformer:
         """Validate parameters and images, learn what the feature needs; return ``self``.
 
         Args:
@@ -79,6 +80,7 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 wrong rank or too small for the parameters.
         """
         self._check_params()
+        images: Any  # an ndarray; for a Dask array, LazyImages (indexed like one) or a sample
         if is_dask_array(X) and self._learns_from_pixels and self._fit_indexes_images:
             images = LazyImages(X, self.image_shape, self._allow_channels)
         else:
@@ -95,7 +97,7 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self._n_features_out = self._n_outputs(shape)
         return self
 
-    def transform(self, X: object) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """Features of each image: array (N, D), float64 for float64 input, else float32.
 
         A ``dask.array`` chunked along the images gives a lazy ``dask.array`` (N, D)
@@ -129,7 +131,7 @@ class ImageTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"fitted on {self.image_shape_})"
             )
 
-    def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
+    def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
         """Transform ``images`` chunk by chunk into a preallocated (N, D) array.
 
         Chunks write disjoint rows of the output, so threads need no locking.

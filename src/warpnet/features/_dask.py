@@ -58,7 +58,8 @@ class _numba_threads:
     """Context manager: numba's thread count for this thread (a no-op without numba)."""
 
     def __init__(self, n: int) -> None:
-        self.n, self.old = n, None
+        self.n = n
+        self.old: int | None = None
 
     def __enter__(self) -> None:
         try:
@@ -66,7 +67,8 @@ class _numba_threads:
         except ImportError:
             return
         self.old = numba.get_num_threads()
-        numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))
+        # numba.config sets its attributes at import time, from the environment
+        numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
     def __exit__(self, *exc: object) -> None:
         if self.old is not None:
@@ -75,7 +77,7 @@ class _numba_threads:
             numba.set_num_threads(self.old)
 
 
-def transform_dask(est: ImageTransformer, X: Any, out_dtype: type) -> Any:
+def transform_dask(est: ImageTransformer, X: Any, out_dtype: type[np.floating]) -> Any:
     """Lazy features of a Dask image array: ``(N, D)`` chunked like ``X`` along images.
 
     Args:

@@ -69,8 +69,8 @@ def sift_weights(centres: np.ndarray, scale: float, size: int, window: bool = Tr
     tri = np.maximum(0.0, 1.0 - np.abs(d[None] - offsets[:, None, None]) / w)  # (4, G, size)
     if not window:
         return tri.reshape(N_BINS * len(centres), size)
-    window = np.exp(-(d**2) / (2 * (scale / 2) ** 2))
-    return (tri * window[None]).reshape(N_BINS * len(centres), size)
+    gaussian = np.exp(-(d**2) / (2 * (scale / 2) ** 2))
+    return (tri * gaussian[None]).reshape(N_BINS * len(centres), size)
 
 
 def box_weights(centres: np.ndarray, scale: int, size: int) -> np.ndarray:
@@ -108,7 +108,7 @@ def pool(maps: np.ndarray, Ay: np.ndarray, Ax: np.ndarray) -> np.ndarray:
 
 
 # -- SIFT ------------------------------------------------------------------------------
-def grey(images: np.ndarray, dtype: type) -> np.ndarray:
+def grey(images: np.ndarray, dtype: type[np.floating]) -> np.ndarray:
     """(B, H, W) grey level in ``dtype``: luma 0.299 R + 0.587 G + 0.114 B of colour images."""
     if images.ndim == 3:
         return images.astype(dtype)
@@ -179,7 +179,7 @@ def normalize_sift(desc: np.ndarray) -> np.ndarray:
 
 
 def sift(images: np.ndarray, centres_yx: tuple[np.ndarray, np.ndarray], scales: tuple[int, ...],
-         smoothing: float, dtype: type, window: bool = True) -> np.ndarray:
+         smoothing: float, dtype: type[np.floating], window: bool = True) -> np.ndarray:
     """Dense SIFT descriptors (B, S * Gy * Gx, 128) of a chunk, scale-major.
 
     Layout of the 128 values: (bin row, bin column, orientation), as OpenCV's.
@@ -198,7 +198,7 @@ def sift(images: np.ndarray, centres_yx: tuple[np.ndarray, np.ndarray], scales: 
 
 # -- colour statistics -----------------------------------------------------------------
 def color_stats(images: np.ndarray, centres_yx: tuple[np.ndarray, np.ndarray],
-                scales: tuple[int, ...], dtype: type) -> np.ndarray:
+                scales: tuple[int, ...], dtype: type[np.floating]) -> np.ndarray:
     """Mean and standard deviation of R, G, B per sub-region: (B, S * Gy * Gx, 96).
 
     Layout of the 96 values: (bin row, bin column, statistic (mean, std), channel).

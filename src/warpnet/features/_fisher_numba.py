@@ -98,7 +98,8 @@ def compact_rows(p: np.ndarray, floor: float, first: int, ptr: np.ndarray, idx: 
             for j in range(W):
                 mask |= np.uint32(row[k0 + j] >= lim) << np.uint32(j)
             while mask != 0:
-                k = k0 + trailing_zeros(mask)
+                # a numba intrinsic: numba passes its typing context, mypy sees one argument missing
+                k = k0 + trailing_zeros(mask)  # type: ignore[call-arg]
                 mask &= mask - one
                 v = row[k] * scale
                 if v >= floor:

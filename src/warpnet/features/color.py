@@ -128,7 +128,7 @@ class ColorHistogram(ImageTransformer):
     def _fit_images(self, images: np.ndarray) -> None:
         self._check_range(images)
 
-    def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
+    def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
         # Build the colour table before the chunk threads start, once per process.
         wants_table = (
             images.dtype == np.uint8

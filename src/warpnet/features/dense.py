@@ -78,7 +78,7 @@ class DenseDescriptor(ImageTransformer):
             )
 
     def _n_patches(self, shape: tuple[int, ...]) -> int:
-        cy, cx = _dense.grid_centres(shape[:2], self.patch_size, self.step)
+        cy, cx = _dense.grid_centres((shape[0], shape[1]), self.patch_size, self.step)
         return len(cy) * len(cx) * len(self._scales())
 
     def _n_outputs(self, shape: tuple[int, ...]) -> int:
@@ -97,7 +97,7 @@ class DenseDescriptor(ImageTransformer):
         return self._centres_for(self.image_shape_)
 
     def _centres_for(self, shape: tuple[int, ...]) -> np.ndarray:
-        return _dense.all_centres(shape[:2], self.patch_size, self.step, len(self._scales()))
+        return _dense.all_centres((shape[0], shape[1]), self.patch_size, self.step, len(self._scales()))
 
     def describe(self, X: object) -> tuple[np.ndarray, np.ndarray]:
         """Descriptors of every patch of every image, and the patch centres.
@@ -116,21 +116,21 @@ class DenseDescriptor(ImageTransformer):
         flat = self.transform(X)
         return flat.reshape(len(flat), -1, self.length), self.centres()
 
-    def _describe(self, images: np.ndarray, dtype: type) -> np.ndarray:
+    def _describe(self, images: np.ndarray, dtype: type[np.floating]) -> np.ndarray:
         """(B, P, D) descriptors of a validated chunk."""
         raise NotImplementedError
 
     def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
         out[...] = self._describe(images, out.dtype.type).reshape(len(images), -1)
 
-    def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
+    def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
         # The pooling products are small (a few dozen columns): one BLAS thread each,
         # with the chunks on n_jobs threads, measured several times faster than
         # BLAS's own threads on them, which spin against each other on a busy machine.
         with threadpool_limits(1, user_api="blas"):
             return super()._run_chunks(images, out_dtype)
 
-    def _describe_all(self, images: np.ndarray, dtype: type, threads: int = 1) -> np.ndarray:
+    def _describe_all(self, images: np.ndarray, dtype: type[np.floating], threads: int = 1) -> np.ndarray:
         """(N, P, D) descriptors of validated images, chunk by chunk (for ``FisherVector``)."""
         n = len(images)
         out = np.empty((n, self._n_patches(images.shape[1:]), self.length), dtype=dtype)
@@ -145,7 +145,7 @@ class DenseDescriptor(ImageTransformer):
         return out
 
     def _grid(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        return _dense.grid_centres(shape[:2], self.patch_size, self.step)
+        return _dense.grid_centres((shape[0], shape[1]), self.patch_size, self.step)
 
 
 class DenseSIFT(DenseDescriptor):
@@ -232,7 +232,7 @@ class DenseSIFT(DenseDescriptor):
             raise ValueError(f"smoothing must be a finite float >= 0, got {self.smoothing!r}")
         check_choice(self.gaussian_window, "gaussian_window", (True, False))
 
-    def _describe(self, images: np.ndarray, dtype: type) -> np.ndarray:
+    def _describe(self, images: np.ndarray, dtype: type[np.floating]) -> np.ndarray:
         return _dense.sift(images, self._grid(images.shape[1:]), self._scales(),
                            float(self.smoothing), dtype, bool(self.gaussian_window))
 
@@ -272,5 +272,5 @@ class ColorStats(DenseDescriptor):
             )
         super()._check_image_shape(shape)
 
-    def _describe(self, images: np.ndarray, dtype: type) -> np.ndarray:
+    def _describe(self, images: np.ndarray, dtype: type[np.floating]) -> np.ndarray:
         return _dense.color_stats(images, self._grid(images.shape[1:]), self._scales(), dtype)

@@ -174,7 +174,7 @@ class FisherVector(ImageTransformer):
         desc = self._descriptor()
         desc._check_image_shape(shape)
         centres = desc._centres_for(shape)
-        lay = _fisher.layout(centres, shape[:2], self._regions())
+        lay = _fisher.layout(centres, (shape[0], shape[1]), self._regions())
         if (lay.counts == 0).any():
             raise ValueError(
                 f"regions={self.regions!r} leaves {int((lay.counts == 0).sum())} region(s) "
@@ -291,7 +291,7 @@ class FisherVector(ImageTransformer):
         desc = self.descriptor_._describe(images, out.dtype.type)
         self._encode(desc, out, self._layout())
 
-    def _run_chunks(self, images: np.ndarray, out_dtype: type) -> np.ndarray:
+    def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
         # one BLAS thread per chunk, chunks on n_jobs threads (see DenseDescriptor._run_chunks)
         with threadpool_limits(1, user_api="blas"):
             return super()._run_chunks(images, out_dtype)

@@ -113,7 +113,7 @@ class HOG(ImageTransformer):
 
     def _check_image_shape(self, shape: tuple[int, ...]) -> None:
         cfg = self._config()
-        _, _, nbr, nbc = _hog.grid_shape(shape[:2], cfg)
+        _, _, nbr, nbc = _hog.grid_shape((shape[0], shape[1]), cfg)
         if nbr < 1 or nbc < 1:
             need = (cfg.block[0] * cfg.cell[0], cfg.block[1] * cfg.cell[1])
             raise ValueError(
@@ -123,7 +123,7 @@ class HOG(ImageTransformer):
             )
 
     def _n_outputs(self, shape: tuple[int, ...]) -> int:
-        return _hog.feature_length(shape[:2], self._config())
+        return _hog.feature_length((shape[0], shape[1]), self._config())
 
     def _check_sign(self, images: np.ndarray) -> None:
         if self.transform_sqrt and images.dtype != np.uint8 and images.min() < 0:
