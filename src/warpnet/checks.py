@@ -265,7 +265,7 @@ def check_pair(value: object, name: str) -> tuple[int, int]:
         pair = (int(value), int(value))
     else:
         try:
-            items = tuple(value)  # type: ignore[arg-type]
+            items: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]
         except TypeError:
             items = ()
         if len(items) != 2 or not all(

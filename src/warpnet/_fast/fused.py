@@ -123,7 +123,7 @@ def sgd(w: Any, g: Any, v: Any | None, lr: float, rho: float, decay: float,
     if not _updatable(w, g, *((v,) if momentum else ())):
         return None
     t = w.dtype.type
-    return _update("sgd", (w, g, v if momentum else w),
+    return _update("sgd", (w, g, v if v is not None else w),
                    (t(lr), t(rho), t(decay), nesterov, momentum))
 
 

@@ -159,6 +159,7 @@ class CompiledStep:
                             ) -> tuple[Array, Array]:
         """``gradients`` for an input the compiled loops take."""
         self._fused_norms.clear()
+        assert isinstance(self.model, nn.Sequential)  # compile_step's model (GraphStep has its own)
         layers = self.model.layers
         last = len(layers) - 1
         inputs: list[Array] = []  # what each layer's backward reads: its input (or ReLU's output)
@@ -210,6 +211,7 @@ class CompiledStep:
         grads = iter(reversed(self._grads))
         params = iter(reversed(self.params))
         owned = False
+        assert isinstance(self.model, nn.Sequential)  # compile_step's model
         for i in range(len(self.model.layers) - 1, -1, -1):
             layer = self.model.layers[i]
             if type(layer) is nn.Linear:
@@ -231,7 +233,8 @@ class CompiledStep:
                 compiled = fused.relu_backward(dout, inputs[i], dout if owned else None)
                 dout = compiled if compiled is not None else dout * (inputs[i] > 0)
                 owned = True
-            elif i in self._fused_norms and self._batchnorm_backward(i, layer, dout):
+            elif type(layer) is nn.BatchNorm1d and i in self._fused_norms \
+                    and self._batchnorm_backward(i, layer, dout):
                 if i == 0:
                     return
                 dout, owned = self._buffers[("backward", i), dout.shape], True
@@ -341,7 +344,7 @@ def _compiled_update(opt: optim.Optimizer, w: Any, g: Any, state: dict[str, Arra
         return fused.sgd(w, g, state.get("velocity"), opt.lr, opt.momentum, decay, opt.nesterov)
     if type(opt) is optim.RMSProp:
         return fused.rmsprop(w, g, state["square_avg"], opt.lr, opt.decay, opt.eps, decay)
-    if type(opt) in (optim.Adam, optim.AdamW):
+    if type(opt) is optim.Adam or type(opt) is optim.AdamW:
         return fused.adam(w, g, state["exp_avg"], state["exp_avg_sq"], opt.lr, opt.betas, opt.eps,
                           opt.steps, decay)
     return None

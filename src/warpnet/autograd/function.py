@@ -62,7 +62,7 @@ class Function(Module):
         if "forward" in cls.__dict__:
             cls.forward = _array_forward(cls.__dict__["forward"])  # type: ignore[method-assign]
         if "__init__" in cls.__dict__:
-            cls.__init__ = _recording_init(cls.__dict__["__init__"])  # type: ignore[misc]
+            cls.__init__ = _recording_init(cls.__dict__["__init__"])  # type: ignore[method-assign]
         if register:
             from ..nn import LAYERS
 

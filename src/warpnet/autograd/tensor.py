@@ -397,8 +397,9 @@ class Tensor:
             return (xp.reshape(g / n, _kept(a.shape, axes)),)  # spread lazily, as sum's
 
         # NumPy's mean is its sum divided by n, with Python's overhead of a general function.
-        value = np.add.reduce(a.value, axis=axes, keepdims=keepdims) / n \
-            if isinstance(a.value, np.ndarray) else xp.mean(a.value, axis=axes, keepdims=keepdims)
+        # (numpy's stub types keepdims only as a literal True or False, hence the ignore.)
+        value = (np.add.reduce(a.value, axis=axes, keepdims=keepdims) / n  # type: ignore[call-overload]
+                 if isinstance(a.value, np.ndarray) else xp.mean(a.value, axis=axes, keepdims=keepdims))
         return _result(_reduce_label("mean", axis), value, (a,), vjp)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -696,7 +697,8 @@ def _sum_numpy(v: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarr
     is a matrix-vector product of its blocks with ones: BLAS, 3x faster than NumPy's pairwise sum
     (as ``backend.row_sum``); anything else is NumPy's own reduction, called directly."""
     if len(axes) < v.ndim or v.size < 4 * _SUM_BLOCK or v.dtype.kind != "f" or not v.flags.c_contiguous:
-        return np.add.reduce(v, axis=axes, keepdims=keepdims)
+        # numpy's stub types keepdims only as a literal True or False
+        return np.add.reduce(v, axis=axes, keepdims=keepdims)  # type: ignore[call-overload]
     ones = _ONES.get(v.dtype)
     if ones is None:
         ones = _ONES[v.dtype] = np.ones(_SUM_BLOCK, v.dtype)
@@ -721,7 +723,7 @@ def _axes(t: Tensor, axis: int | tuple[int, ...] | None, op: str) -> tuple[int, 
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, answered at once
         return (axis % ndim,)
     items = axis if isinstance(axis, tuple) else (axis,)
-    out = []
+    out: list[int] = []
     for ax in items:
         if isinstance(ax, bool) or not isinstance(ax, numbers.Integral) or not -t.ndim <= ax < t.ndim:
             raise ValueError(f"{op}: axis {axis!r} is out of range for {t._describe()}")

@@ -75,7 +75,7 @@ class Activation(Module):
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
 
 
-def _arguments(cls: type) -> list[str]:
+def _arguments(cls: type[Any]) -> list[str]:
     """The named arguments of ``cls``'s constructor (none when it has no ``__init__`` of its own)."""
     if cls.__init__ is object.__init__:
         return []

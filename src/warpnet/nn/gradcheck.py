@@ -53,8 +53,8 @@ def _check_module(module: Module, x: Array, h: float, rng: np.random.Generator,
     for name, p in module.named_parameters():
         _require_float64(name, p.value)
     # Modules that draw random numbers (dropout) must see the same draws in every evaluation.
-    generators = [m.rng for m in module.modules() if isinstance(getattr(m, "rng", None),
-                                                                 np.random.Generator)]
+    generators = [g for g in (getattr(m, "rng", None) for m in module.modules())
+                  if isinstance(g, np.random.Generator)]
     states = [g.bit_generator.state for g in generators]
 
     def restore() -> None:
