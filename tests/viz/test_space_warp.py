@@ -50,6 +50,16 @@ def test_boundary_is_the_output_layers_line(trained, artists):
     np.testing.assert_allclose(scores[:, 1] - scores[:, 0], 0.0, atol=1e-9)
 
 
+def test_boundary_of_an_output_layer_without_bias(trained, artists):
+    x, y, _ = trained
+    model = nn.Sequential(nn.Linear(2, 2, dtype="float64", rng=0), nn.ReLU(),
+                          nn.Linear(2, 2, bias=False, dtype="float64", rng=1))
+    (boundary,) = artists(plot_space_warp(model, x, y), "boundary")
+    W2 = np.asarray(model[2].weight.value)
+    scores = boundary.get_xydata() @ W2  # b = 0: the line passes through the origin of h
+    np.testing.assert_allclose(scores[:, 1] - scores[:, 0], 0.0, atol=1e-9)
+
+
 def test_a_different_model_gives_different_panels(trained, artists):
     x, y, model = trained
     other, _ = fit_space_warp(x, y, seed=1)

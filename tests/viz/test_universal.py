@@ -76,3 +76,12 @@ def test_figure_draws_the_models(assert_not_blank, artists):
                                np.asarray(trained.forward(x[:, None]))[:, 0], rtol=1e-12)
     (knots,) = artists(fig, "knots")
     np.testing.assert_allclose(knots.get_ydata(), default_target(centres))
+
+
+def test_figure_refuses_a_construction_of_another_shape():
+    from warpnet import nn
+
+    _, centres = bump_network(default_target, np.linspace(-1, 1, 5))
+    trained = nn.mlp([1, 4, 1], rng=0, dtype="float64")
+    with pytest.raises(TypeError, match="Sequential\\(Linear, ReLU, Linear\\)"):
+        plot_universal_approximation(nn.mlp([1, 4, 4, 1], rng=0, dtype="float64"), centres, trained)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -85,10 +85,13 @@ def check_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, *, loss: nn.Loss | None = None,
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def fit(model: ModuleT, x: np.ndarray, y: np.ndarray, *, loss: nn.Loss | None = None,
         steps: int = 500, lr: float = 0.01, reg: float = 0.0, batch_size: int | None = None,
         seed: int | np.random.Generator = 0, on_step: Any = None, optimizer: str = "adam",
-        ) -> nn.Module:
+        ) -> ModuleT:
     """Train ``model`` in place with the trainer's step (``warpnet.train.make_step``).
 
     Args:

@@ -8,6 +8,8 @@ of full-batch Adam steps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -64,7 +66,7 @@ def fit_capacity(x: np.ndarray, y: np.ndarray, *, steps: int = 800, seed: int = 
     return models
 
 
-def plot_capacity(models: dict[str, nn.Module], x: np.ndarray, y: np.ndarray,
+def plot_capacity(models: Mapping[str, nn.Module], x: np.ndarray, y: np.ndarray,
                   columns: int = 3) -> Figure:
     """Decision regions of each model over the data, one panel per model.
 

@@ -95,7 +95,7 @@ def plot_image_features(image: np.ndarray, features: ImageFeatures) -> Figure:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be one (H, W, 3) RGB image, got shape {image.shape}")
     fig = new_figure(12.0, 3.6)
-    ax_img, ax_hog, ax_hue, sub_words = fig.subfigures(1, 4, width_ratios=[1, 1, 1.1, 1])
+    ax_img, ax_hog, ax_hue, sub_words = fig.subfigures(1, 4, squeeze=False, width_ratios=[1, 1, 1.1, 1])[0]
     ax_img, ax_hog, ax_hue = (s.subplots() for s in (ax_img, ax_hog, ax_hue))
 
     ax_img.imshow(image, interpolation="nearest")

@@ -182,10 +182,17 @@ def _capacity(ctx: _Context) -> Figure:
 
 
 def _universal(ctx: _Context) -> Figure:
-    from .universal import bump_network, default_target, fit_universal, plot_universal_approximation
+    from .universal import (
+        UNITS_PER_BUMP,
+        bump_network,
+        default_target,
+        fit_universal,
+        plot_universal_approximation,
+    )
 
     construction, centres = bump_network(default_target, np.linspace(-1.0, 1.0, 13))
-    trained = fit_universal(default_target, hidden=construction[0].out_features, seed=ctx.seed)
+    # as many hidden units as the construction's: UNITS_PER_BUMP per bump, one bump per centre
+    trained = fit_universal(default_target, hidden=UNITS_PER_BUMP * len(centres), seed=ctx.seed)
     return plot_universal_approximation(construction, centres, trained)
 
 

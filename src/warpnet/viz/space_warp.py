@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .. import nn
@@ -120,9 +121,16 @@ def _check_model(model: nn.Module) -> None:
                          f"got {model!r}")
 
 
+def _linear(model: nn.Sequential, i: int) -> nn.Linear:
+    """Layer ``i`` (0 or 2) of a model that ``_check_model`` accepted: a ``Linear``."""
+    layer = model[i]
+    assert isinstance(layer, nn.Linear), layer
+    return layer
+
+
 def _hidden(model: nn.Sequential, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pre-activation ``W x + b`` and activation of the hidden layer for ``(N, 2)`` points."""
-    dtype = model[0].weight.value.dtype
+    dtype = _linear(model, 0).weight.value.dtype
     pre = np.array(model[0].forward(np.ascontiguousarray(points, dtype=dtype)))
     return pre, np.array(model[1].forward(pre))
 
@@ -172,9 +180,10 @@ def _draw(fig: Figure, model: nn.Sequential, x: np.ndarray, y: np.ndarray,
         ax.set_ylim(*ylim)
 
     # The output layer is linear in h: its boundary (score_1 = score_0) is a line there.
-    out = model[2]
+    out = _linear(model, 2)
     if out.out_features == 2:
-        W, b = np.asarray(out.weight.value), np.asarray(out.bias.value)
+        W = np.asarray(out.weight.value)
+        b = np.zeros(2) if out.bias is None else np.asarray(out.bias.value)  # bias=False: b = 0
         w, c = W[:, 1] - W[:, 0], b[1] - b[0]          # boundary: w . h + c = 0
         (x0, x1), (y0, y1) = limits[2]
         span = 4.0 * max(x1 - x0, y1 - y0)
@@ -240,8 +249,10 @@ def animate_space_warp(x: np.ndarray, y: np.ndarray, *, steps: int = 600, frames
         step = round(i * steps / max(len(states) - 1, 1))
         _draw(fig, model, x, y, limits=limits, title=f"training step {step}")
         fig.set_dpi(dpi)
-        fig.canvas.draw()
-        rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        canvas = fig.canvas
+        assert isinstance(canvas, FigureCanvasAgg)  # new_figure's
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
         images.append(Image.fromarray(rgb).quantize(colors=64, dither=Image.Dither.NONE))
     buf = io.BytesIO()
     durations = [120] * (len(images) - 1) + [1500]

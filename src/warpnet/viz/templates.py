@@ -118,7 +118,7 @@ def plot_templates(linear: nn.Linear, net: nn.Module, image_shape: tuple[int, ..
     columns = max(W.shape[1], 10)
     hidden_rows = -(-n_hidden // columns)
     fig = new_figure(1.0 * columns, 1.25 * (1 + hidden_rows) + 0.6)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, hidden_rows])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, hidden_rows])[:, 0]
     top.suptitle("linear classifier: one template per class", fontsize=10)
     bottom.suptitle(f"two-layer net: first {n_hidden} of its {W1.shape[1]} first-layer templates",
                     fontsize=10)

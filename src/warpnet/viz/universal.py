@@ -69,9 +69,10 @@ def bump_network(target: Callable[[np.ndarray], np.ndarray], knots: np.ndarray,
     # Hidden unit j computes relu(x - offset_j): weight 1, bias -offset_j.
     offsets = np.stack([a, a + d, b, b + d], axis=1).ravel()             # (4K,)
     signs = np.tile([1.0, -1.0, -1.0, 1.0], K)                           # (4K,)
-    model = nn.Sequential(nn.Linear(1, UNITS_PER_BUMP * K, dtype="float64"), nn.ReLU(),
-                          nn.Linear(UNITS_PER_BUMP * K, 1, dtype="float64"))
-    first, last = model[0], model[2]
+    first = nn.Linear(1, UNITS_PER_BUMP * K, dtype="float64")
+    last = nn.Linear(UNITS_PER_BUMP * K, 1, dtype="float64")
+    model = nn.Sequential(first, nn.ReLU(), last)
+    assert first.bias is not None and last.bias is not None  # Linear's default: bias=True
     first.weight.value[...] = 1.0
     first.bias.value[...] = -offsets
     last.weight.value[:, 0] = signs * np.repeat(heights, UNITS_PER_BUMP) / d
@@ -103,10 +104,14 @@ def plot_universal_approximation(construction: nn.Sequential, centres: np.ndarra
         The Figure; the full construction's line has gid ``"construction"``, the trained net's
         ``"trained"``, the knot markers ``"knots"``.
     """
+    out_layer = construction[2] if len(construction) == 3 else None
+    if not isinstance(out_layer, nn.Linear):
+        raise TypeError(f"construction must be bump_network's Sequential(Linear, ReLU, Linear), "
+                        f"got {construction!r}")
     x = np.linspace(*x_range, 800)
     col = x[:, None]
     hidden = np.asarray(construction[1].forward(construction[0].forward(col)))   # (N, 4K)
-    out_w = np.asarray(construction[2].weight.value)[:, 0]                       # (4K,)
+    out_w = np.asarray(out_layer.weight.value)[:, 0]                             # (4K,)
     contributions = hidden * out_w                                               # (N, 4K)
     K = len(centres)
     bumps = contributions.reshape(len(x), K, UNITS_PER_BUMP).sum(axis=2)         # (N, K)
