@@ -121,6 +121,7 @@ def test_unreachable_scheduler_is_one_line_within_ten_seconds(tmp_path):
 
 @pytest.mark.parametrize("argv, code, needle", [
     (["--scheduler", "localhost:8786"], 2, "tcp://"),
+    (["--scheduler", "tcp://127.0.0.1:99999"], 1, "cannot reach the Dask scheduler"),
 ])
 def test_bad_scheduler_flag(tmp_path, capsys, argv, code, needle):
     assert main([*ARGS, "--out", str(tmp_path / "f.zarr"), *argv]) == code
@@ -193,6 +194,14 @@ def test_train_refuses_an_unfinished_store(tmp_path, capsys):
     zarr.open_group(str(out), mode="r+").attrs["complete"] = False
     assert main(["train", "--data", f"zarr:{out}", "--out", str(tmp_path / "run"), "-q"]) == 1
     assert "unfinished" in capsys.readouterr().err
+
+
+def test_train_refuses_a_store_without_class_names(tmp_path, capsys):
+    out = tmp_path / "f.zarr"
+    assert main([*FAST, "--out", str(out)]) == 0
+    del zarr.open_group(str(out), mode="r+").attrs["class_names"]
+    assert main(["train", "--data", f"zarr:{out}", "--out", str(tmp_path / "run"), "-q"]) == 1
+    assert "no list of class names" in capsys.readouterr().err
 
 
 def test_runs_killed_before_the_first_chunk_are_completed(tmp_path, capsys):

@@ -82,9 +82,10 @@ def probe_scheduler(scheduler: str) -> None:
         with socket.create_connection((parts.hostname, parts.port or 8786),
                                       timeout=_SCHEDULER_TIMEOUT_S):
             pass
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a port out of range
+        reason = (exc.strerror if isinstance(exc, OSError) else str(exc)) or type(exc).__name__
         raise DataError(f"cannot reach the Dask scheduler at {scheduler!r} "
-                        f"({exc.strerror or type(exc).__name__}): start one with 'dask scheduler' "
+                        f"({reason}): start one with 'dask scheduler' "
                         "or leave --scheduler out for a local cluster") from None
 
 
@@ -200,7 +201,10 @@ def _open_complete(path: Path) -> tuple[Any, list[str]]:
                         f"{path}' again to write its missing chunks")
     if "x" not in group:
         raise DataError(f"{str(path)!r} lacks the array 'x'")
-    return group, list(group.attrs["class_names"])
+    names = group.attrs.get("class_names")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise DataError(f"{str(path)!r} has no list of class names (attribute 'class_names')")
+    return group, list(names)
 
 
 def open_streamed(path: Path, block_bytes: int | None = None) -> StoreRows:
