@@ -121,6 +121,7 @@ def _stream_store(path: str) -> Source:
     _extras.require("dask", "--data zarr:PATH")
     store = open_streamed(Path(_existing(path)))
     if store.x_test is not None:
+        assert store.y_test is not None  # open_streamed reads the two together
         return Source(store.x, store.y, store.x_test, store.y_test, store.class_names, None)
     train_idx, test_idx = fixed_test_split(store.y)
     return Source(store.x.take(train_idx), store.y[train_idx], store.x.take(test_idx),

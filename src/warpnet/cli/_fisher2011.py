@@ -228,6 +228,8 @@ def encode_compressed(fisher: Any, quantizer: Any, images: np.ndarray, chunk: in
             floats[rows] = f
         if log is not None:
             log(f"{min(start + chunk, N)}/{N} images encoded")
+    if codes is None:
+        raise ValueError("encode_compressed needs at least one image, got 0")
     return CompressedFeatures(codes, quantizer), floats
 
 
@@ -346,6 +348,7 @@ def fused_linear(systems: list[System], weights: np.ndarray) -> Any:
     W = np.concatenate([w * s.classifier.coefs_[0] for s, w in zip(systems, weights, strict=True)])
     b = sum(w * s.classifier.intercepts_[0] for s, w in zip(systems, weights, strict=True))
     layer = nn.Linear(W.shape[0], W.shape[1], dtype="float32")
+    assert layer.bias is not None  # Linear's default: bias=True
     layer.weight.value[...] = W
     layer.bias.value[...] = b
     return layer
@@ -365,7 +368,7 @@ def model_state(systems: list[System], weights: np.ndarray, image_shape: tuple[i
               "features": "+".join(s.name for s in systems), "feature_config": feature_config}
     arrays = {"mean": np.zeros(D, dtype=np.float32), "std": np.ones(D, dtype=np.float32)}
     arrays.update({f"features.{k}": np.asarray(v) for k, v in feature_arrays.items()})
-    pieces = {"format": FORMAT, "systems": []}
+    pieces: dict[str, Any] = {"format": FORMAT, "systems": []}
     for s, w in zip(systems, weights, strict=True):
         pq_config, pq_arrays = s.quantizer.to_state()
         pieces["systems"].append({
@@ -401,7 +404,9 @@ def check_pieces(model: Any, pre: Any, pieces: Any, where: str) -> None:
     if names != [n for n, _ in parts]:
         raise bad(f"systems {names} differ from the features {[n for n, _ in parts]}")
     in_features, out_features = model.weight.value.shape if hasattr(model, "weight") else (0, 0)
-    W, b, offset = [], 0.0, 0
+    W: list[np.ndarray] = []
+    b: float | np.ndarray = 0.0  # the weighted sum of the systems' biases
+    offset = 0
     weights = []
     for system, (name, fv) in zip(systems, parts, strict=True):
         D = fv._n_features_out
@@ -501,7 +506,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
     fused = sum(w * t for w, t in zip(weights, test_scores, strict=True))
     classes = np.unique(labels)
     y_test = np.asarray(source.y_test)
-    accuracy = {"test": float(np.mean(classes[fused.argmax(1)] == y_test)),
+    accuracy: dict[str, Any] = {"test": float(np.mean(classes[fused.argmax(1)] == y_test)),
                 "validation": None if validation is None else validation["fusion"],
                 "systems": {s.name: float(np.mean(classes[t.argmax(1)] == y_test))
                             for s, t in zip(systems, test_scores, strict=True)}}

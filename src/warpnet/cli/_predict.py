@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     shape = pre.image_shape
     if shape is None or pre.pixel_max is None:
         raise DataError(f"{str(args.model)!r} takes vectors of shape {pre.input_shape_}, not images")
-    images = np.stack([to_model_pixels(load_image(f, shape[:2]), shape, pre.pixel_max)
+    images = np.stack([to_model_pixels(load_image(f, (shape[0], shape[1])), shape, pre.pixel_max)
                        for f in args.files])
     probs = np.asarray(softmax(loaded.scores(images)))
     k = min(args.top_k, probs.shape[1])

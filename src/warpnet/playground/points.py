@@ -51,8 +51,9 @@ class PointSet:
     def train(self) -> np.ndarray:
         return ~self.test
 
-    def with_point(self, x: float, y: float, label: int) -> PointSet:
-        """A copy with one more training point.
+    def with_point(self, x: object, y: object, label: object) -> PointSet:
+        """A copy with one more training point at (x, y) (numbers) of class ``label`` (an int);
+        the arguments come from the browser as they are, and are checked here.
 
         Raises:
             ValueError: the set is full, the coordinates are not finite numbers within
@@ -66,7 +67,7 @@ class PointSet:
         return PointSet(np.vstack([self.x, [[px, py]]]), np.append(self.y, label),
                         np.append(self.test, False), self.n_classes)
 
-    def without_nearest(self, x: float, y: float, radius: float) -> PointSet:
+    def without_nearest(self, x: object, y: object, radius: float) -> PointSet:
         """A copy without the point nearest to (x, y), if it lies within ``radius``; else ``self``.
 
         Training needs at least one training point, so the last one is never removed.

@@ -346,7 +346,11 @@ def create_app(*, workers: int | None = None) -> Starlette:
             return JSONResponse({"error": str(err)}, status_code=400, headers=_SECURITY_HEADERS)
         runner.running = False
         runner.generation += 1
-        await runner.call(lambda: (session.set_points(points), session.reset()))
+        def replace_points() -> None:
+            session.set_points(points)
+            session.reset()
+
+        await runner.call(replace_points)
         await runner.send_state_and_update()
         await runner.send_status()
         return JSONResponse({"points": len(points), "classes": points.n_classes},
