@@ -50,8 +50,11 @@ docs: $(VENV)/.installed-test
 docs-serve: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
+# ruff, then mypy with the settings of [tool.mypy] in pyproject.toml (tests/test_static_checks.py
+# runs the same two inside `make test`).
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) runs build dist site *.egg-info src/*.egg-info
