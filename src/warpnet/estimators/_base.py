@@ -226,7 +226,7 @@ class BaseNetworkEstimator(BaseEstimator):
         self.network_dtype_ = X.dtype
         linears = [m for m in network.modules() if isinstance(m, Linear)]
         self.coefs_ = [m.weight.value for m in linears]
-        self.intercepts_ = [m.bias.value for m in linears if m.bias is not None]  # mlp: all biased
+        self.intercepts_ = [m.bias.value for m in linears if m.bias is not None]  # every Linear has one
         self.loss_curve_ = history["loss_curve"] + stopper.loss_curve
         self.loss_ = self.loss_curve_[-1]
         self.best_loss_ = stopper.best_loss
