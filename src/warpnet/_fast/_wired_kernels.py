@@ -120,3 +120,12 @@ def backward(acts, hs, dacts, dh, ones, sig, first_edge, edge_slot, edge_sig, ed
                                           dacts[slot].reshape(-1), edge_mode[e], e == first, flat_h)
             dw[e - first] = dh.dtype.type(dot) * (s * (one - s))
 
+
+
+@numba.njit(nogil=True, cache=True)
+def add_ranges(into, other, ranges):  # pragma: no cover (compiled)
+    """``into[g][start:stop] += other[g][start:stop]`` for each row (g, start, stop) of ``ranges``."""
+    for r in range(ranges.shape[0]):
+        a, b = into[ranges[r, 0]], other[ranges[r, 0]]
+        for i in range(ranges[r, 1], ranges[r, 2]):
+            a[i] += b[i]

@@ -138,6 +138,7 @@ class WiredCore:
         self.before = [n for n in nodes if n.index in depends and n.index not in inside]
         self.after = [n for n in nodes if n.index not in depends]
         self._locs: tuple[int, np.ndarray] | None = None
+        self._ranges: tuple[int, np.ndarray] | None = None
         self.rows = 0  # of the last forward pass
 
     def locations(self, flat: Any) -> np.ndarray:
@@ -151,6 +152,29 @@ class WiredCore:
                         locs[m, i] = flat.where(p)
             self._locs = (id(flat), locs)
         return self._locs[1]
+
+    def ranges(self, flat: Any) -> np.ndarray:
+        """(n, 3): the members' parameters as (group, start, stop) ranges of the flat arrays
+        ``flat``, adjacent ranges merged (a wired net's weights are one range, its merge weights
+        and biases another), kept per ``flat``."""
+        if self._ranges is None or self._ranges[0] != id(flat):
+            parts = sorted((group, start, start + int(p.value.size))
+                           for params in self.parameters for p in params if p is not None
+                           for group, start in [flat.where(p)])
+            merged: list[list[int]] = []
+            for group, start, stop in parts:
+                if merged and merged[-1][0] == group and merged[-1][2] == start:
+                    merged[-1][2] = stop
+                else:
+                    merged.append([group, start, stop])
+            self._ranges = (id(flat), np.asarray(merged, dtype=np.int64).reshape(-1, 3))
+        return self._ranges[1]
+
+    def add_gradients(self, into: tuple[np.ndarray, ...], other: tuple[np.ndarray, ...],
+                      flat: Any) -> None:
+        """Add another lane's gradients of the members' parameters into ``into`` (flat arrays
+        laid out as ``flat``'s), in one compiled call."""
+        _numba.kernels(_COMPILED).add_ranges(into, other, self.ranges(flat))
 
     def _buffers(self, lane: Any, rows: int) -> tuple[np.ndarray, ...]:
         shape = (rows, self.width)
@@ -195,9 +219,7 @@ class WiredCore:
                          self.edge_slot, self.edge_sig, self.edge_mode, self.out_slot,
                          lane.flat_values, lane.flat_grads, self.locations(lane.flat))
         if lane.summer is not None:
-            for weight, bias, merge in self.parameters:
-                lane.summer.written([weight] if bias is None else [weight, bias])
-                lane.summer.written([merge])
+            lane.summer.written_core(self)
         for j, slot in zip(self.external, self.external_slots, strict=True):
             if j is not None:
                 grads.add(j, dacts[slot])
