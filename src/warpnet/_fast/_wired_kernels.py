@@ -52,74 +52,88 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's constants
 
 
 @numba.njit(nogil=True, cache=True)
-def matmul(a, b, out, trans_a, trans_b):  # pragma: no cover (compiled)
-    """``out = op(a) @ op(b)``, op = transpose where asked: C-contiguous 2-D arrays of one dtype."""
+def matmul(a, b, out, trans_a, trans_b, add):  # pragma: no cover (compiled)
+    """``out = op(a) @ op(b)``, or ``out += op(a) @ op(b)`` with ``add``; op = transpose where
+    asked.  2-D arrays of one dtype whose rows are contiguous (``strides[1]`` = itemsize)."""
     m, n = out.shape
     k = a.shape[0] if trans_a else a.shape[1]
     ta = _TRANS if trans_a else _NO_TRANS
     tb = _TRANS if trans_b else _NO_TRANS
-    if out.itemsize == 4:  # float32
-        _sgemm(_ROW_MAJOR, ta, tb, m, n, k, np.float32(1.0), a.ctypes.data, a.shape[1],
-               b.ctypes.data, b.shape[1], np.float32(0.0), out.ctypes.data, n)
+    size = out.itemsize
+    lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, out.strides[0] // size
+    if size == 4:  # float32
+        _sgemm(_ROW_MAJOR, ta, tb, m, n, k, np.float32(1.0), a.ctypes.data, lda, b.ctypes.data,
+               ldb, np.float32(1.0 if add else 0.0), out.ctypes.data, ldc)
     else:
-        _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, a.ctypes.data, a.shape[1], b.ctypes.data,
-               b.shape[1], 0.0, out.ctypes.data, n)
+        _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
+               1.0 if add else 0.0, out.ctypes.data, ldc)
 
 
 @numba.njit(nogil=True, cache=True)
 def _weight(flats, loc, width):  # pragma: no cover (compiled)
-    """Node's (W, W) weight in the flat arrays, at ``loc`` = (group, start)."""
+    """A node's (W, W) weight in the flat arrays, at ``loc`` = (group, start)."""
     return flats[loc[0]][loc[1] : loc[1] + width * width].reshape((width, width))
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, locs
+def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, locs, block
             ):  # pragma: no cover (compiled)
-    """The nodes in order: ``hs[m] = ReLU(sum_k sig_k acts[slot_k])``, ``acts[out] = hs[m] W + b``."""
-    width = acts.shape[2]
-    for m in range(out_slot.size):
-        h = hs[m].reshape(-1)
-        first, stop = first_edge[m], first_edge[m + 1]
-        for e in range(first, stop):
-            weighted_input(acts[edge_slot[e]].reshape(-1), sig[edge_sig[e]], h, e > first,
-                           e == stop - 1)
-        y = acts[out_slot[m]]
-        matmul(hs[m], _weight(values, locs[m, 0], width), y, False, False)
-        if locs[m, 1, 0] >= 0:
-            start = locs[m, 1, 1]
-            b = values[locs[m, 1, 0]][start : start + width]
-            for r in range(y.shape[0]):
-                for c in range(width):
-                    y[r, c] += b[c]
+    """The nodes in order: ``hs[m] = ReLU(sum_k sig_k acts[slot_k])``, ``acts[out] = hs[m] W + b``,
+    ``block`` rows at a time (every node on a block of rows, then the next block: the block's
+    values stay in cache from one node to the next)."""
+    rows, width = acts.shape[1], acts.shape[2]
+    for r0 in range(0, rows, block):
+        r1 = min(rows, r0 + block)
+        for m in range(out_slot.size):
+            h = hs[m, r0:r1]
+            flat_h = h.reshape(-1)
+            first, stop = first_edge[m], first_edge[m + 1]
+            for e in range(first, stop):
+                weighted_input(acts[edge_slot[e], r0:r1].reshape(-1), sig[edge_sig[e]], flat_h,
+                               e > first, e == stop - 1)
+            y = acts[out_slot[m], r0:r1]
+            matmul(h, _weight(values, locs[m, 0], width), y, False, False, False)
+            if locs[m, 1, 0] >= 0:
+                start = locs[m, 1, 1]
+                b = values[locs[m, 1, 0]][start : start + width]
+                for r in range(y.shape[0]):
+                    for c in range(width):
+                        y[r, c] += b[c]
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def backward(acts, hs, dacts, dh, ones, sig, first_edge, edge_slot, edge_sig, edge_mode, out_slot,
-             values, grads, locs):  # pragma: no cover (compiled)
+             values, grads, locs, block):  # pragma: no cover (compiled)
     """The nodes in reverse order, from ``dacts[out]`` = dL/dy of each node:
     ``dW = h^T dy``, ``db = 1^T dy``, ``dh = (dy W^T) * (h > 0)``, and for each input k
-    ``dacts[slot_k] (+)= sig_k dh`` and ``dL/dw_k = sig_k (1 - sig_k) <dh, x_k>``."""
-    width = acts.shape[2]
+    ``dacts[slot_k] (+)= sig_k dh`` and ``dL/dw_k = sig_k (1 - sig_k) <dh, x_k>``; ``block`` rows
+    at a time as in ``forward`` (dW, db and the inner products summed over the blocks)."""
+    rows, width = acts.shape[1], acts.shape[2]
     one = dh.dtype.type(1)
-    for m in range(out_slot.size - 1, -1, -1):
-        dy = dacts[out_slot[m]]
-        matmul(hs[m], dy, _weight(grads, locs[m, 0], width), True, False)
-        if locs[m, 1, 0] >= 0:
-            start = locs[m, 1, 1]
-            db = grads[locs[m, 1, 0]][start : start + width].reshape((1, width))
-            matmul(ones, dy, db, False, False)
-        matmul(dy, _weight(values, locs[m, 0], width), dh, False, True)
-        first, stop = first_edge[m], first_edge[m + 1]
+    dots = np.zeros(edge_slot.size)  # <dh, x_k> of every edge, summed over the blocks
+    for r0 in range(0, rows, block):
+        r1 = min(rows, r0 + block)
+        later = r0 > 0  # add into dW and db the products of this block's rows
+        for m in range(out_slot.size - 1, -1, -1):
+            dy, h, d = dacts[out_slot[m], r0:r1], hs[m, r0:r1], dh[: r1 - r0]
+            matmul(h, dy, _weight(grads, locs[m, 0], width), True, False, later)
+            if locs[m, 1, 0] >= 0:
+                start = locs[m, 1, 1]
+                db = grads[locs[m, 1, 0]][start : start + width].reshape((1, width))
+                matmul(ones[:, : r1 - r0], dy, db, False, False, later)
+            matmul(dy, _weight(values, locs[m, 0], width), d, False, True, False)
+            flat_dh, flat_h = d.reshape(-1), h.reshape(-1)
+            for e in range(first_edge[m], first_edge[m + 1]):
+                slot = edge_slot[e]
+                dots[e] += weighted_input_backward(
+                    flat_dh, acts[slot, r0:r1].reshape(-1), sig[edge_sig[e]],
+                    dacts[slot, r0:r1].reshape(-1), edge_mode[e], e == first_edge[m], flat_h)
+    for m in range(out_slot.size):
+        first = first_edge[m]
         group, start = locs[m, 2, 0], locs[m, 2, 1]
-        dw = grads[group][start : start + stop - first]
-        flat_dh, flat_h = dh.reshape(-1), hs[m].reshape(-1)
-        for e in range(first, stop):
+        for e in range(first, first_edge[m + 1]):
             s = sig[edge_sig[e]]
-            slot = edge_slot[e]
-            dot = weighted_input_backward(flat_dh, acts[slot].reshape(-1), s,
-                                          dacts[slot].reshape(-1), edge_mode[e], e == first, flat_h)
-            dw[e - first] = dh.dtype.type(dot) * (s * (one - s))
-
+            grads[group][start + e - first] = dh.dtype.type(dots[e]) * (s * (one - s))
 
 
 @numba.njit(nogil=True, cache=True)
