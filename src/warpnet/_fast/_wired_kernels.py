@@ -102,7 +102,7 @@ def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, lo
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def backward(acts, hs, dacts, dh, ones, sig, first_edge, edge_slot, edge_sig, edge_mode, out_slot,
+def backward(acts, hs, dacts, dh, sig, first_edge, edge_slot, edge_sig, edge_mode, out_slot,
              values, grads, locs, block):  # pragma: no cover (compiled)
     """The nodes in reverse order, from ``dacts[out]`` = dL/dy of each node:
     ``dW = h^T dy``, ``db = 1^T dy``, ``dh = (dy W^T) * (h > 0)``, and for each input k
@@ -117,10 +117,14 @@ def backward(acts, hs, dacts, dh, ones, sig, first_edge, edge_slot, edge_sig, ed
         for m in range(out_slot.size - 1, -1, -1):
             dy, h, d = dacts[out_slot[m], r0:r1], hs[m, r0:r1], dh[: r1 - r0]
             matmul(h, dy, _weight(grads, locs[m, 0], width), True, False, later)
-            if locs[m, 1, 0] >= 0:
+            if locs[m, 1, 0] >= 0:  # db = 1^T dy: a loop costs less than a call of gemm here
                 start = locs[m, 1, 1]
-                db = grads[locs[m, 1, 0]][start : start + width].reshape((1, width))
-                matmul(ones[:, : r1 - r0], dy, db, False, False, later)
+                db = grads[locs[m, 1, 0]][start : start + width]
+                if not later:
+                    db[:] = 0
+                for r in range(r1 - r0):
+                    for c in range(width):
+                        db[c] += dy[r, c]
             matmul(dy, _weight(values, locs[m, 0], width), d, False, True, False)
             flat_dh, flat_h = d.reshape(-1), h.reshape(-1)
             for e in range(first_edge[m], first_edge[m + 1]):

@@ -22,8 +22,8 @@ import numpy as np
 
 from . import threads as _threads
 
-__all__ = ["available", "gemm_addresses", "lendable_threads", "loop_threads", "num_threads", "release_idle_threads",
-           "set_num_threads"]
+__all__ = ["available", "gemm_addresses", "lendable_threads", "loop_threads", "num_threads",
+           "release_idle_threads", "set_num_threads"]
 
 def _candidates() -> list[str]:
     """OpenBLAS libraries bundled with NumPy's wheels (Linux/Windows ``numpy.libs``, macOS ``.dylibs``)."""

@@ -28,6 +28,13 @@ over memory and no new arrays from step to step:
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
 
+The core.  Where the graph allows it (``wired_core.find_core``: every wired node without
+normalisation, of one width, with no other node between two of them), all its wired nodes run as
+one compiled call per pass (``wired_core.WiredCore``, loops in ``_wired_kernels``): the same sums,
+ReLUs and products (NumPy's own BLAS, called from the compiled loop) without a Python call per
+node, which at width 64 cost more than the node's products.  The walk is then the nodes the core
+reads from, the core, the rest; the other nodes run as described above.
+
 Lanes. Only BLAS's products use a second core, and they get ~1.6x faster on two threads while the
 rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one. So
 where BLAS has two or more threads to lend, the step splits the batch's rows into blocks

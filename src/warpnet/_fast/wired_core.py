@@ -224,8 +224,7 @@ class WiredCore:
                 if owned:
                     grads.release(g)
         kernels = _numba.kernels(_COMPILED)
-        ones = lane._ones(self.rows).reshape(1, -1)
-        kernels.backward(acts, hs, dacts, dh, ones, lane._sigmoids, self.first_edge,
+        kernels.backward(acts, hs, dacts, dh, lane._sigmoids, self.first_edge,
                          self.edge_slot, self.edge_sig, self.edge_mode, self.out_slot,
                          lane.flat_values, lane.flat_grads, self.locations(lane.flat), self.block)
         if lane.summer is not None:
