@@ -8,10 +8,10 @@ and products (NumPy's own BLAS, called from the compiled loop), in the same orde
 node, with no Python between the nodes.  Called with the GIL released, the lanes of ``GraphStep``
 run it at once on their blocks of rows.
 
-It applies where every ``WiredNode`` without normalisation has a square ``Linear`` of one width W,
-no module sits at two nodes, and no other node lies between two wired nodes (downstream of one
-and upstream of another): the graph is then "the nodes before the core, the core, the nodes after
-it", a topological order in which the core is one step.  Otherwise (a Linear between two wired
+Its members are the ``WiredNode``s without normalisation whose ``Linear`` is square, of one width
+W (the first such node's).  It applies where no module sits at two nodes and no other node lies
+between two members (downstream of one and upstream of another): the graph is then "the nodes
+before the core, the core, the nodes after it", a topological order in which the core is one step.  Otherwise (a Linear between two wired
 nodes, say) ``find_core`` answers None and every node runs on its own, as before.  Gradients of a
 value read both inside and outside the core are added up in another order than the plain
 step's (outside first): equal within rounding.
@@ -31,8 +31,7 @@ __all__ = ["WiredCore", "find_core"]
 _COMPILED = "warpnet._fast._wired_kernels"  # the compiled passes (None where they do not run)
 
 # Narrow nodes run on blocks of rows: every node on 128 rows, then the next 128 (their values stay
-# in cache from one node to the next, and NumPy's BLAS runs a 128 x 64 x 64 product faster per row
-# than a 256 x 64 x 64 one).  Measured on one core, WS(32 nodes), the core's two passes against its
+# in cache from one node to the next).  Measured on one core, WS(32 nodes), the core's two passes against its
 # 96 products on the whole batch: width 64, 256 rows: 1.23x in blocks of 128 rows, 1.31-1.41x in
 # one block; 512 rows: 1.19x and 1.27x.  Wider nodes lose by it (width 128, 256 rows: 1.23x in
 # blocks of 128, 1.14x in one block; width 256: 1.23x and 1.13x): they run in one block.
@@ -146,27 +145,28 @@ class WiredCore:
                 depends.update(node.preds)
         self.before = [n for n in nodes if n.index in depends and n.index not in inside]
         self.after = [n for n in nodes if n.index not in depends]
-        self._locs: tuple[int, np.ndarray] | None = None
-        self._ranges: tuple[int, np.ndarray] | None = None
+        # Computed for the step's flat arrays (``graph._FlatParameters``), kept with them.
+        self._locs: tuple[Any, np.ndarray] | None = None
+        self._ranges: tuple[Any, np.ndarray] | None = None
         self.rows = self.block = 0  # of the last forward pass: its rows, the rows of a block
 
     def locations(self, flat: Any) -> np.ndarray:
         """(M, 3, 2): (group, start) of each member's weight, bias (group -1: none) and merge
         weights in the step's flat arrays ``flat`` (``graph._FlatParameters``), kept per ``flat``."""
-        if self._locs is None or self._locs[0] != id(flat):
+        if self._locs is None or self._locs[0] is not flat:
             locs = np.full((len(self.members), 3, 2), -1, dtype=np.int64)
             for m, params in enumerate(self.parameters):
                 for i, p in enumerate(params):
                     if p is not None:
                         locs[m, i] = flat.where(p)
-            self._locs = (id(flat), locs)
+            self._locs = (flat, locs)
         return self._locs[1]
 
     def ranges(self, flat: Any) -> np.ndarray:
         """(n, 3): the members' parameters as (group, start, stop) ranges of the flat arrays
         ``flat``, adjacent ranges merged (a wired net's weights are one range, its merge weights
         and biases another), kept per ``flat``."""
-        if self._ranges is None or self._ranges[0] != id(flat):
+        if self._ranges is None or self._ranges[0] is not flat:
             parts = sorted((group, start, start + int(p.value.size))
                            for params in self.parameters for p in params if p is not None
                            for group, start in [flat.where(p)])
@@ -176,7 +176,7 @@ class WiredCore:
                     merged[-1][2] = stop
                 else:
                     merged.append([group, start, stop])
-            self._ranges = (id(flat), np.asarray(merged, dtype=np.int64).reshape(-1, 3))
+            self._ranges = (flat, np.asarray(merged, dtype=np.int64).reshape(-1, 3))
         return self._ranges[1]
 
     def add_gradients(self, into: tuple[np.ndarray, ...], other: tuple[np.ndarray, ...],
