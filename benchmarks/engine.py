@@ -567,13 +567,16 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
     adds on top of its Linear layers.  The three are timed in rounds taking turns, in this process;
     "by round" gives the lowest and highest ratio of a round's step to that round's products.
     With BLAS on two threads or more the compiled step splits the batch's rows over threads
-    (``GraphStep.lanes_for``); the line says so.
+    (``GraphStep.lanes_for``); the line says so.  Where the step's compiled core runs narrow
+    nodes on blocks of rows (``wired_core.BLOCK_ROWS``), the line also gives the same products
+    run on those blocks (on one lane), and the step's ratio to them.
     ``blas_threads`` limits BLAS's threads for all three (None: as configured)."""
     import contextlib
 
     from threadpoolctl import threadpool_limits
 
     from warpnet import nn, optim
+    from warpnet._fast import wired_core
     from warpnet.train import make_step
 
     def build(compiled: bool):
@@ -603,11 +606,35 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
             if needs_dx:
                 np.matmul(out, w.T, out=ga)
 
+    # The same products with the wired nodes' ones on blocks of rows, as the step's compiled core
+    # runs them (``wired_core.BLOCK_ROWS``): x^T dout summed over the blocks.
+    core = fast._lanes[0].core if hasattr(fast, "_lanes") else None
+    block = (min(wired_core.BLOCK_ROWS, batch)
+             if core is not None and core.width <= wired_core.BLOCKED_WIDTH else batch)
+    wired_ids = {id(n.module.linear) for n in core.members} if core is not None else set()
+    in_core = [id(m) in wired_ids for m in linears]
+
+    def products_in_blocks() -> None:
+        for (a, w, out, *_), blocked in zip(work, in_core, strict=True):
+            step = block if blocked else batch
+            for r in range(0, batch, step):
+                np.matmul(a[r:r + step], w, out=out[r:r + step])
+        for (a, w, out, gw, ga, needs_dx), blocked in zip(reversed(work), reversed(in_core),
+                                                          strict=True):
+            step = block if blocked else batch
+            for r in range(0, batch, step):
+                if r == 0:
+                    np.matmul(a[:step].T, out[:step], out=gw)
+                else:
+                    gw += a[r:r + step].T @ out[r:r + step]
+                if needs_dx:
+                    np.matmul(out[r:r + step], w.T, out=ga[r:r + step])
+
     # The limit applies to the BLAS libraries loaded by now (building the nets loads them all).
     limit = (contextlib.nullcontext() if blas_threads is None
              else threadpool_limits(limits=blas_threads, user_api="blas"))
-    times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": []}
-    cpu_times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": []}
+    times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": [], "blocks": []}
+    cpu_times: dict[str, list[float]] = {"step": [], "plain": [], "matmuls": [], "blocks": []}
     with limit:
         threads = _threads()
         for _ in range(2):  # warm up: compiled loops loaded, buffers allocated
@@ -616,7 +643,7 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
             products()
         for _ in range(rounds):  # take turns, so a busy moment of a shared machine hits all three
             for name, fn in (("step", lambda: fast(x, y)), ("plain", lambda: plain(x, y)),
-                             ("matmuls", products)):
+                             ("matmuls", products), ("blocks", products_in_blocks)):
                 cpu = time.thread_time()
                 times[name].append(_time(fn, 3, 3))
                 cpu_times[name].append((time.thread_time() - cpu) / 9)
@@ -634,14 +661,18 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
               "edges": len(net.edges), "linears": len(linears)}
     lanes = getattr(fast, "lanes_used", 1)
     result["lanes"] = float(lanes)
+    result["blocks_ms"] = best["blocks"] * 1e3
     lanes_note = f", rows split over {lanes} threads" if lanes > 1 else ""
+    blocks_note = ("" if block >= batch or lanes > 1 else
+                   f"; the core runs its products on blocks of {block} rows: those products "
+                   f"{result['blocks_ms']:.1f} ms, the step {best['step'] / best['blocks']:.2f}x them")
     print(f"wired net {graph.upper()}({n_nodes} nodes, {len(net.edges)} edges), width {width}, batch "
           f"{batch}, {threads} BLAS threads: step (make_step, {type(fast).__name__}"
           f"{lanes_note}) "
           f"{result['step_ms']:.1f} ms, its {len(linears)} layers' matrix products alone "
           f"{result['matmuls_ms']:.1f} ms: {result['ratio']:.2f}x (by round {result['ratio_low']:.2f}-"
           f"{result['ratio_high']:.2f}; the bound is 1.3x); plain step {result['plain_ms']:.1f} ms "
-          f"({result['plain_ratio']:.2f}x)"
+          f"({result['plain_ratio']:.2f}x)" + blocks_note
           + (f"; CPU time of the one thread: step {cpu_ratio:.2f}x, plain "
              f"{result['plain_cpu_ratio']:.2f}x the products'" if threads == 1 else ""))
     return result

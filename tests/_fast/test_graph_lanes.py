@@ -176,7 +176,7 @@ def test_an_error_in_a_lanes_thread_is_raised_here_and_the_step_goes_on(lanes, m
 def test_bad_labels_are_named_and_blas_gets_its_threads_back(monkeypatch):
     if threads.usable_cores() < 2:
         pytest.skip("one core: no lanes")
-    monkeypatch.setattr(fast_graph, "MIN_LANE_WORK", 1)  # lanes for a small net
+    monkeypatch.setattr(fast_graph, "MIN_CORE_LANE_WORK", 1)  # lanes for a small net
     net = nn.randomly_wired(16, 4, "ws", n_nodes=6, width=8, seed=0, dtype="float64")
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.05))
     x = np.random.default_rng(0).standard_normal((128, 16))
@@ -197,17 +197,31 @@ def test_bad_labels_are_named_and_blas_gets_its_threads_back(monkeypatch):
 def test_lanes_get_enough_work_each():
     net = nn.randomly_wired(100, 10, "ws", n_nodes=8, width=40, seed=0)
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.01))
+    assert step._lanes[0].core is not None  # the wired nodes run as one call
     # The input Linear, 8 wired nodes and the classifier; with the output Mean, 11 nodes.
     per_node = (100 * 40 + 8 * 40 * 40 + 40 * 10) / 11
     assert step._weights_per_node == per_node
     with threadpool_limits(limits=2, user_api="blas"):
         two = 2 if blas.lendable_threads() >= 2 else 1
-        enough = -(-2 * fast_graph.MIN_LANE_WORK // per_node)  # rows for two lanes
+        # rows for two lanes: a million multiply-adds per node and 64 rows each
+        enough = max(-(-2 * fast_graph.MIN_CORE_LANE_WORK // per_node),
+                     2 * fast_graph.MIN_CORE_LANE_ROWS)
         assert step.lanes_for(int(enough)) == two
         assert step.lanes_for(int(enough) - 1) == 1
         assert step.lanes_for(10**9) == two  # never more than BLAS's threads
     with threadpool_limits(limits=1, user_api="blas"):
         assert step.lanes_for(10**9) == 1
+
+
+def test_lanes_of_a_graph_walked_node_by_node_get_more_work_each():
+    model = splittable()  # a Linear between two wired nodes: no core
+    step = make_step(model, "softmax", optim.SGD(model.parameters(), lr=0.01))
+    assert step._lanes[0].core is None
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = 2 if blas.lendable_threads() >= 2 else 1
+        enough = -(-2 * fast_graph.MIN_LANE_WORK // step._weights_per_node)
+        assert step.lanes_for(int(enough)) == two
+        assert step.lanes_for(int(enough) - 1) == 1
 
 
 def test_lanes_allocate_no_batch_sized_arrays(lanes, peak_new_bytes):

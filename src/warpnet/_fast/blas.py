@@ -22,8 +22,8 @@ import numpy as np
 
 from . import threads as _threads
 
-__all__ = ["available", "lendable_threads", "loop_threads", "num_threads", "release_idle_threads",
-           "set_num_threads"]
+__all__ = ["available", "gemm_addresses", "lendable_threads", "loop_threads", "num_threads",
+           "release_idle_threads", "set_num_threads"]
 
 def _candidates() -> list[str]:
     """OpenBLAS libraries bundled with NumPy's wheels (Linux/Windows ``numpy.libs``, macOS ``.dylibs``)."""
@@ -78,6 +78,19 @@ def _setter(lib: Any) -> Any:
 
 
 _SET_NUM_THREADS = _setter(_LIB)
+
+
+def gemm_addresses() -> tuple[int, int] | None:
+    """The addresses of that library's ``cblas_sgemm`` and ``cblas_dgemm`` (64-bit integers), for
+    compiled code to call the very products ``np.matmul`` runs; None where they are not found."""
+    found = []
+    for letter in "sd":
+        names = (f"scipy_cblas_{letter}gemm64_", f"cblas_{letter}gemm64_")
+        fn = next((getattr(_LIB, name) for name in names if hasattr(_LIB, name)), None)
+        if fn is None:
+            return None
+        found.append(int(ctypes.cast(fn, ctypes.c_void_p).value or 0))
+    return (found[0], found[1]) if all(found) else None
 
 
 def available() -> bool:

@@ -28,6 +28,13 @@ over memory and no new arrays from step to step:
 The plan -- each node's kind, its predecessors' indices, whether it reads x -- is built once, at
 construction.  numba is required (the weighted sums' loops); without it the plain step runs.
 
+The core.  Where the graph allows it (``wired_core.find_core``: every wired node without
+normalisation, of one width, with no other node between two of them), all its wired nodes run as
+one compiled call per pass (``wired_core.WiredCore``, loops in ``_wired_kernels``): the same sums,
+ReLUs and products (NumPy's own BLAS, called from the compiled loop) without a Python call per
+node, which at width 64 cost more than the node's products.  The walk is then the nodes the core
+reads from, the core, the rest; the other nodes run as described above.
+
 Lanes. Only BLAS's products use a second core, and they get ~1.6x faster on two threads while the
 rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one. So
 where BLAS has two or more threads to lend, the step splits the batch's rows into blocks
@@ -59,7 +66,7 @@ import numpy as np
 from .. import _numba, nn, optim
 from ..backend import Array
 from ..nn.wired import _sigmoid
-from . import blas, fused
+from . import blas, fused, wired_core
 from . import threads as _threads
 from .step import CompiledStep, _compiled_update, compilable_training, reused_buffer
 
@@ -75,6 +82,15 @@ _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_
 # 11 million); 128 rows: 16.5 against 15.9 (5.4 million: even); width 64 (9,600 a node), 256 rows:
 # 5.6 against 9.2 (1.2 million: lanes lose); 64 rows: 2.7 against 6.1.
 MIN_LANE_WORK = 8_000_000
+# The same where the wired nodes run as one compiled call (``wired_core``): a lane then walks a
+# handful of nodes in Python, and the core's calls release the interpreter lock, so lanes win
+# sooner, once each has some rows.  Measured as above (whole steps, one lane against two; a lane's
+# work per node in brackets): width 64, 256 rows (1.2 million): 4.3 against 3.5 ms; 128 rows (0.6
+# million): 2.4 against 2.6; width 128, 128 rows (1.7 million): 6.8 against 5.7, 64 rows (0.8
+# million): 4.6 against 4.1; width 256, 64 rows (32 rows a lane): 8.9 against 9.9; width 32, 256
+# rows (0.5 million): 1.9 against 1.9.
+MIN_CORE_LANE_WORK = 1_000_000
+MIN_CORE_LANE_ROWS = 64
 
 _COMPILED = "warpnet._fast._graph_kernels"  # the module of compiled loops
 
@@ -116,7 +132,9 @@ class _FlatParameters:
         self.opt = opt
         self.dtype = dtype
         self.layout: list[tuple[int, list[tuple[nn.Parameter, slice]]]] = []  # per group: size, parts
-        self.extra: list[dict[int, np.ndarray]] = []  # gradients of more lanes (``lane_grads``)
+        # The gradients of more lanes (``lane_grads``): views by ``id`` of the parameter, flat arrays.
+        self.extra: list[tuple[dict[int, np.ndarray], tuple[np.ndarray, ...]]] = []
+        self.positions: dict[int, tuple[int, int]] = {}  # (group, start) by ``id`` of the parameter
         self.groups: list[tuple[bool, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
         self.views: list[tuple[nn.Parameter, np.ndarray, np.ndarray, dict[str, Any],
                                dict[str, np.ndarray]]] = []
@@ -134,6 +152,7 @@ class _FlatParameters:
             for p, state in members:
                 opt.init_state(p, state)
                 part = slice(start, start + p.value.size)
+                self.positions[id(p)] = (len(self.layout) - 1, start)
                 start = part.stop
                 self.layout[-1][1].append((p, part))
 
@@ -150,22 +169,29 @@ class _FlatParameters:
                 self.grads[id(p)] = g
                 self.views.append((p, p.value, g, state, own_states))
             self.groups.append((regularize, value, grad, states))
+        self.value_flats = tuple(value for _, value, _, _ in self.groups)
+        self.grad_flats = tuple(grad for _, _, grad, _ in self.groups)
         # What ``intact`` compares, in its order: the values, the gradients, the states.
         self.params = [p for p, *_ in self.views]
         self.states = [(state, key) for _, _, _, state, own in self.views for key in own]
         self.arrays = ([value for _, value, *_ in self.views] + [grad for _, _, grad, *_ in self.views]
                        + [own[key] for _, _, _, _, own in self.views for key in own])
 
-    def lane_grads(self, count: int) -> list[dict[int, np.ndarray]]:
+    def where(self, p: nn.Parameter) -> tuple[int, int]:
+        """The group (index into ``value_flats``) and first element of ``p`` in the flat arrays."""
+        return self.positions[id(p)]
+
+    def lane_grads(self, count: int) -> list[tuple[dict[int, np.ndarray], tuple[np.ndarray, ...]]]:
         """Gradient arrays for ``count`` lanes besides the first (by ``id`` of the parameter, laid
-        out as the flat gradients), allocated on first use and kept."""
+        out as the flat gradients), with their flat arrays; allocated on first use and kept."""
         while len(self.extra) < count:
-            grads = {}
+            grads, flats = {}, []
             for size, parts in self.layout:
                 flat = np.empty(size, self.dtype)
+                flats.append(flat)
                 for p, part in parts:
                     grads[id(p)] = flat[part].reshape(p.value.shape)
-            self.extra.append(grads)
+            self.extra.append((grads, tuple(flats)))
         return self.extra[:count]
 
     def intact(self) -> bool:
@@ -292,6 +318,19 @@ class _Node:
     def own_parameters(self) -> list[nn.Parameter]:
         """Parameters whose gradients the module's own backward adds up (zeroed each step)."""
         return self.module.parameters()
+
+    def run_forward(self, step: _Lane, values: list[Any], x: np.ndarray) -> None:
+        """The node's step in the lane's forward walk: its value from its inputs'."""
+        ins = [x] if self.takes_x else []
+        ins += [values[p] for p in self.preds]
+        values[self.index] = self.forward(step, ins)
+
+    def run_backward(self, step: _Lane, grads: _Gradients) -> None:
+        """The node's step in the lane's backward walk: its gradient to its inputs'."""
+        g, owned = grads.take(self.index)
+        self.backward(step, g, grads)
+        if owned and self.releases:
+            grads.release(g)
 
     def forward(self, step: _Lane, ins: list[Array]) -> Array:
         if isinstance(self.module, nn.Merge):
@@ -497,12 +536,28 @@ class _Lane:
                 node.weights = slice(start, start + node.module.n_inputs)
                 start = node.weights.stop
         self.outputs = list(model._out_index)
+        # The walk: the nodes in topological order, or those before the wired core, the core (all
+        # wired nodes in one compiled call: ``wired_core``), the rest.
+        self.core = wired_core.find_core(self.nodes, _WiredNode, self.outputs)
+        self.walk: list[Any] = (list(self.nodes) if self.core is None
+                                else [*self.core.before, self.core, *self.core.after])
         self._dtype = dtype
         self._buffers: dict[Any, np.ndarray] = {}
         self._free: dict[tuple[int, ...], list[np.ndarray]] = {}  # gradient buffers, by shape
         self._sigmoids = np.empty(0, dtype)
         self.grads: dict[int, np.ndarray] = {}
+        # The flat arrays of the parameters' values and of this lane's gradients (the core's).
+        self.flat: _FlatParameters | None = None
+        self.flat_values: tuple[np.ndarray, ...] = ()
+        self.flat_grads: tuple[np.ndarray, ...] = ()
         self.summer: _Summer | None = None  # with several lanes: adds their gradients up
+
+    def use(self, flat: _FlatParameters, grads: dict[int, np.ndarray],
+            grad_flats: tuple[np.ndarray, ...], sigmoids: np.ndarray) -> None:
+        """Before a walk: the parameters' flat arrays, the gradient arrays this lane writes (by
+        ``id`` of the parameter, and flat) and the wired nodes' sigmoid(w) for this step."""
+        self.flat, self.flat_values, self.flat_grads = flat, flat.value_flats, grad_flats
+        self.grads, self._sigmoids = grads, sigmoids
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         return reused_buffer(self._buffers, key, shape, self._dtype)
@@ -516,10 +571,8 @@ class _Lane:
     def forward(self, x: np.ndarray) -> list[Array]:
         """The nodes in topological order on ``x`` (n, D); the output nodes' values."""
         values: list[Any] = [None] * len(self.nodes)
-        for node in self.nodes:
-            ins = [x] if node.takes_x else []
-            ins += [values[p] for p in node.preds]
-            values[node.index] = node.forward(self, ins)
+        for node in self.walk:
+            node.run_forward(self, values, x)
         return [values[i] for i in self.outputs]
 
     def backward(self, douts: list[Array]) -> None:
@@ -527,11 +580,8 @@ class _Lane:
         grads = _Gradients(self, len(self.nodes))
         for i, d in zip(self.outputs, douts, strict=True):
             grads.add(i, d)
-        for node in reversed(self.nodes):
-            g, owned = grads.take(node.index)
-            node.backward(self, g, grads)
-            if owned and node.releases:
-                grads.release(g)
+        for node in reversed(self.walk):
+            node.run_backward(self, grads)
         grads.finish()
 
 
@@ -542,24 +592,37 @@ class _Summer:
     gradients after the backward pass."""
 
     def __init__(self, lanes: list[_Lane]) -> None:
+        self.lanes = lanes
         self.first = lanes[0].grads
         self.others = [lane.grads for lane in lanes[1:]]
-        self.count: dict[int, int] = {}  # the parameters written by some lanes so far, by id
+        self.count: dict[Any, int] = {}  # what some lanes have written so far, by key
         self.lock = threading.Lock()
 
-    def written(self, params: list[nn.Parameter]) -> None:
-        """A lane has written the gradients of ``params`` (one layer's)."""
-        key = id(params[0])
+    def _last(self, key: Any) -> bool:
+        """Count a lane's writing of ``key``; whether it is the last lane to write it."""
         with self.lock:
             count = self.count.get(key, 0) + 1
             if count <= len(self.others):
                 self.count[key] = count
-                return
+                return False
             del self.count[key]
-        for p in params:
-            g = self.first[id(p)]
-            for other in self.others:
-                g += other[id(p)]
+            return True
+
+    def written(self, params: list[nn.Parameter]) -> None:
+        """A lane has written the gradients of ``params`` (one layer's)."""
+        if self._last(id(params[0])):
+            for p in params:
+                g = self.first[id(p)]
+                for other in self.others:
+                    g += other[id(p)]
+
+    def written_core(self, core: wired_core.WiredCore) -> None:
+        """A lane has written the gradients of the wired core's parameters: the last lane adds
+        them up in one compiled call per other lane (``wired_core.WiredCore.add_gradients``)."""
+        if self._last("core"):
+            first = self.lanes[0].flat_grads
+            for lane in self.lanes[1:]:
+                core.add_gradients(first, lane.flat_grads, lane.flat)
 
 
 def _one_blas_thread_each() -> int | None:
@@ -605,11 +668,16 @@ class GraphStep(CompiledStep):
     def lanes_for(self, rows: int) -> int:
         """How many lanes to split a batch of ``rows`` rows over: as many as BLAS has threads and
         this process cores (``blas.lendable_threads``), each with ``MIN_LANE_WORK`` multiply-adds
-        per node or more, where every node may run on blocks of rows at once
+        per node or more (``MIN_CORE_LANE_WORK`` and ``MIN_CORE_LANE_ROWS`` rows where the wired
+        nodes run as one call), where every node may run on blocks of rows at once
         (``_Node.splittable``); else 1."""
         if not self._splittable:
             return 1
-        most = int(rows * self._weights_per_node // MIN_LANE_WORK)
+        if self._lanes[0].core is None:
+            most = int(rows * self._weights_per_node // MIN_LANE_WORK)
+        else:
+            most = min(int(rows * self._weights_per_node // MIN_CORE_LANE_WORK),
+                       rows // MIN_CORE_LANE_ROWS)
         return max(1, min(blas.lendable_threads(), most, rows))
 
     def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
@@ -641,7 +709,7 @@ class GraphStep(CompiledStep):
     def _one_lane(self, x: np.ndarray, y: Array, sample_weight: Array | None,
                   sigmoids: np.ndarray) -> tuple[Array, Array]:
         lane = self._lanes[0]
-        lane.grads, lane._sigmoids = self._flat.grads, sigmoids
+        lane.use(self._flat, self._flat.grads, self._flat.grad_flats, sigmoids)
         results = lane.forward(x)
         self.lanes_used = 1
         if len(results) == 1:
@@ -664,9 +732,9 @@ class GraphStep(CompiledStep):
         while len(self._lanes) < n_lanes:
             self._lanes.append(_Lane(self.model, self._dtype))
         lanes = self._lanes[:n_lanes]
-        for lane, grads in zip(lanes, [self._flat.grads, *self._flat.lane_grads(n_lanes - 1)],
-                               strict=True):
-            lane.grads, lane._sigmoids = grads, sigmoids
+        own = [(self._flat.grads, self._flat.grad_flats), *self._flat.lane_grads(n_lanes - 1)]
+        for lane, (grads, grad_flats) in zip(lanes, own, strict=True):
+            lane.use(self._flat, grads, grad_flats, sigmoids)
         n = x.shape[0]
         blocks = [slice(n * k // n_lanes, n * (k + 1) // n_lanes) for k in range(n_lanes)]
         parts = list(range(n_lanes))
