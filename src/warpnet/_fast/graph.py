@@ -278,7 +278,7 @@ class _Gradients:
         kernel = _kernel("weighted_input_backward")
         flat_dh, flat_x = dh.reshape(-1), x.reshape(-1)
         relu = relu_output is not None
-        y = relu_output.reshape(-1) if relu else flat_dh
+        y = flat_dh if relu_output is None else relu_output.reshape(-1)
         if j is None:
             return float(kernel(flat_dh, flat_x, s, flat_dh, _DOT_ONLY, relu, y))
         g = self.arrays[j]
@@ -298,8 +298,9 @@ class _Node:
     """One node of the plan: ``index`` in topological order, its ``module``, the indices of its
     predecessors (``preds``, in the order of the edges) and whether it reads the graph's input."""
 
-    def __init__(self, index: int, name: str, module: nn.Module, preds: list[int],
+    def __init__(self, index: int, name: str, module: Any, preds: list[int],
                  takes_x: bool) -> None:
+        # ``module`` is any Module; each kind of node knows its type (a WiredNode, a Linear...).
         self.index, self.name, self.module, self.preds, self.takes_x = (index, name, module, preds,
                                                                          takes_x)
         # The input each gradient goes to, in the order of the module's inputs (None: x).
@@ -432,6 +433,7 @@ class _WiredNode(_Node):
     """``Linear(ReLU(sum_i sigmoid(w_i) x_i))`` (then the node's normalisation, if any)."""
 
     releases = True
+    weights: slice  # this node's part of the step's sigmoid(w) (set by ``_Lane``)
 
     def splittable(self) -> bool:
         return self.module.norm is None  # BatchNorm1d couples rows; both norms keep their inputs
@@ -461,6 +463,7 @@ class _WiredNode(_Node):
             g = node.norm.backward(g)
         # dh: one buffer for every wired node (it is used up here), so it stays in cache
         dh = _linear_backward(step, "wired", node.linear, self.h, g, True)
+        assert dh is not None  # asked for (need_dx True)
         s = self.s
         # The first pass also applies ReLU's mask to dh (self.h is ReLU's output).
         dots = np.array([grads.add_weighted(j, dh, x, s[k], self.h if k == 0 else None)
@@ -648,6 +651,7 @@ class GraphStep(CompiledStep):
     def __init__(self, model: nn.Graph, loss: nn.Loss, optimizer: optim.Optimizer,
                  penalty: nn.Penalty | None) -> None:
         self._start(model, loss, optimizer, penalty)
+        self._graph = model
         self._lanes = [_Lane(model, self._dtype)]
         nodes = self._lanes[0].nodes
         self._zeroed = [p for node in nodes for p in node.own_parameters()]
@@ -663,7 +667,7 @@ class GraphStep(CompiledStep):
         self.lanes_used = 0
 
     def _input_width(self) -> int | None:
-        return self.model.in_features
+        return self._graph.in_features
 
     def lanes_for(self, rows: int) -> int:
         """How many lanes to split a batch of ``rows`` rows over: as many as BLAS has threads and
@@ -730,7 +734,7 @@ class GraphStep(CompiledStep):
         ``_Summer`` adds up layer by layer.  The loss sees the whole batch's scores between the
         two passes, so its mean, weights and checks are those of one lane."""
         while len(self._lanes) < n_lanes:
-            self._lanes.append(_Lane(self.model, self._dtype))
+            self._lanes.append(_Lane(self._graph, self._dtype))
         lanes = self._lanes[:n_lanes]
         own = [(self._flat.grads, self._flat.grad_flats), *self._flat.lane_grads(n_lanes - 1)]
         for lane, (grads, grad_flats) in zip(lanes, own, strict=True):

@@ -30,6 +30,14 @@ __all__ = ["WiredCore", "find_core"]
 
 _COMPILED = "warpnet._fast._wired_kernels"  # the compiled passes (None where they do not run)
 
+
+def _kernels() -> Any:
+    """The compiled passes (``find_core`` made a core only where they run)."""
+    module = _numba.kernels(_COMPILED)
+    if module is None:
+        raise RuntimeError("the wired core's compiled passes are not available")
+    return module
+
 # Narrow nodes run on blocks of rows: every node on 128 rows, then the next 128 (their values stay
 # in cache from one node to the next).  Measured on one core, WS(32 nodes), the core's two passes against its
 # 96 products on the whole batch: width 64, 256 rows: 1.23x in blocks of 128 rows, 1.31-1.41x in
@@ -60,7 +68,7 @@ def find_core(nodes: list[Any], wired_kind: type, outputs: list[int]) -> WiredCo
     passes do not run."""
     if _numba.kernels(_COMPILED) is None:
         return None
-    candidates = [n for n in nodes if isinstance(n, wired_kind) and _eligible(n, None)]
+    candidates: list[Any] = [n for n in nodes if isinstance(n, wired_kind) and _eligible(n, None)]
     if not candidates:
         return None
     width = candidates[0].module.linear.weight.value.shape[0]
@@ -183,7 +191,7 @@ class WiredCore:
                       flat: Any) -> None:
         """Add another lane's gradients of the members' parameters into ``into`` (flat arrays
         laid out as ``flat``'s), in one compiled call."""
-        _numba.kernels(_COMPILED).add_ranges(into, other, self.ranges(flat))
+        _kernels().add_ranges(into, other, self.ranges(flat))
 
     def _buffers(self, lane: Any, rows: int) -> tuple[np.ndarray, ...]:
         shape = (rows, self.width)
@@ -205,8 +213,7 @@ class WiredCore:
                 raise ValueError(f"node {reader.name!r}: the inputs of a weighted sum must have one "
                                  f"shape, got {(rows, self.width)} and {tuple(np.shape(v))}")
             np.copyto(acts[slot], v)
-        kernels = _numba.kernels(_COMPILED)
-        kernels.forward(acts, hs, lane._sigmoids, self.first_edge, self.edge_slot, self.edge_sig,
+        _kernels().forward(acts, hs, lane._sigmoids, self.first_edge, self.edge_slot, self.edge_sig,
                         self.out_slot, lane.flat_values, self.locations(lane.flat), self.block)
         for m, node in enumerate(self.members):
             values[node.index] = acts[m]
@@ -223,8 +230,7 @@ class WiredCore:
                 np.copyto(dacts[m], g)
                 if owned:
                     grads.release(g)
-        kernels = _numba.kernels(_COMPILED)
-        kernels.backward(acts, hs, dacts, dh, lane._sigmoids, self.first_edge,
+        _kernels().backward(acts, hs, dacts, dh, lane._sigmoids, self.first_edge,
                          self.edge_slot, self.edge_sig, self.edge_mode, self.out_slot,
                          lane.flat_values, lane.flat_grads, self.locations(lane.flat), self.block)
         if lane.summer is not None:

@@ -170,8 +170,10 @@ class Graph(Module):
         # The plan: one tuple per node in topological order, holding indices, not names, so that
         # a step does no dictionary look-ups.
         index = {n: i for i, n in enumerate(self.order)}
-        self._plan = [(index[n], named[n], [index[p] for p in pred[n]], isinstance(named[n], Merge),
-                       n in self.inputs) for n in self.order]
+        # (index, module, predecessors' indices, whether a Merge, whether it reads x)
+        self._plan: list[tuple[int, Any, list[int], bool, bool]] = [
+            (index[n], named[n], [index[p] for p in pred[n]], isinstance(named[n], Merge),
+             n in self.inputs) for n in self.order]
         self._out_index = [index[n] for n in self.outputs]
         self._out_widths: list[int] | None = None
 
@@ -356,8 +358,11 @@ class Graph(Module):
         edges = config.get("edges")
         if not isinstance(edges, list):
             raise ValueError("Graph config needs a list 'edges' of [source, target] pairs")
+        inputs, outputs = config.get("inputs"), config.get("outputs")
+        if not isinstance(inputs, list) or not isinstance(outputs, list):
+            raise ValueError("Graph config needs lists 'inputs' and 'outputs' of node names")
         return cls({name: build(c) for name, c in nodes.items()}, [tuple(e) if isinstance(e, list)
-                   else e for e in edges], config.get("inputs"), config.get("outputs"))
+                   else e for e in edges], inputs, outputs)
 
     def extra_repr(self) -> str:
         return f"{len(self.nodes)} nodes, {len(self.edges)} edges"
