@@ -11,10 +11,10 @@ run it at once on their blocks of rows.
 Its members are the ``WiredNode``s without normalisation whose ``Linear`` is square, of one width
 W (the first such node's).  It applies where no module sits at two nodes and no other node lies
 between two members (downstream of one and upstream of another): the graph is then "the nodes
-before the core, the core, the nodes after it", a topological order in which the core is one step.  Otherwise (a Linear between two wired
-nodes, say) ``find_core`` answers None and every node runs on its own, as before.  Gradients of a
-value read both inside and outside the core are added up in another order than the plain
-step's (outside first): equal within rounding.
+before the core, the core, the nodes after it", a topological order in which the core is one
+step.  Otherwise (a Linear between two wired nodes, say) ``find_core`` answers None and every
+node runs on its own, as before.  Gradients of a value read both inside and outside the core are
+added up in another order than the plain step's (outside first): equal within rounding.
 """
 
 from __future__ import annotations
