@@ -13,7 +13,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from warpnet import nn, optim
-from warpnet._fast import blas, fused, threads
+from warpnet._fast import blas, fused, threads, wired_core
 from warpnet._fast import graph as fast_graph
 from warpnet._fast.graph import GraphStep
 from warpnet.nn.wired import Mean, WiredNode
@@ -152,9 +152,9 @@ def test_a_module_at_two_nodes_runs_on_one_lane(lanes):
 
 def test_an_error_in_a_lanes_thread_is_raised_here_and_the_step_goes_on(lanes, monkeypatch):
     lanes(2)
-    net = wired()
+    net = splittable()  # no core: every node runs on both lanes
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.05))
-    x, y = _data("float64")
+    x, y = _data("float64", classes=5)
     real = fast_graph._MeanNode.forward
 
     def failing(self, lane, ins):
@@ -166,6 +166,35 @@ def test_an_error_in_a_lanes_thread_is_raised_here_and_the_step_goes_on(lanes, m
     with pytest.raises(FloatingPointError, match="lane failed"):
         step(x, y)
     monkeypatch.setattr(fast_graph._MeanNode, "forward", real)
+    twin = splittable()
+    plain = make_step(twin, "softmax", optim.SGD(twin.parameters(), lr=0.05), compiled=False)
+    for _ in range(2):
+        np.testing.assert_allclose(step(x, y), plain(x, y), rtol=1e-12)
+    assert step.lanes_used == 2
+
+
+def test_an_error_in_a_block_of_the_core_is_raised_here_and_the_step_goes_on(lanes, monkeypatch):
+    lanes(2)
+    net = wired()
+    step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.05))
+    assert step._lanes[0].core is not None
+    x, y = _data("float64")
+    real = wired_core._kernels()
+
+    class Failing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        @staticmethod
+        def forward(*args):
+            if threading.current_thread() in threads.helper_threads():
+                raise FloatingPointError("block failed")
+            return real.forward(*args)
+
+    monkeypatch.setattr(wired_core, "_kernels", Failing)
+    with pytest.raises(FloatingPointError, match="block failed"):
+        step(x, y)
+    monkeypatch.setattr(wired_core, "_kernels", lambda: real)
     twin = wired()
     plain = make_step(twin, "softmax", optim.SGD(twin.parameters(), lr=0.05), compiled=False)
     for _ in range(2):

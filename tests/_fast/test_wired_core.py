@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from warpnet import _numba, nn, optim
-from warpnet._fast import fused, wired_core
+from warpnet._fast import blas, fused, wired_core
 from warpnet._fast import graph as fast_graph
 from warpnet._fast.graph import GraphStep
 from warpnet.nn.wired import Mean, WiredNode
@@ -127,14 +127,18 @@ def test_blocks_of_rows_equal_one_block(monkeypatch, block):
         _assert_equal(_run(g, True, batches=batches), _run(g, False, batches=batches), 1e-12)
 
 
-@pytest.mark.parametrize("n_lanes", [2, 3])
-def test_lanes_each_run_the_core_on_their_rows(monkeypatch, n_lanes):
-    monkeypatch.setattr(GraphStep, "lanes_for", lambda self, rows: min(n_lanes, rows))
-    monkeypatch.setattr(fast_graph, "_one_blas_thread_each", lambda: None)
+@pytest.mark.parametrize("at_once", [True, False], ids=["threads", "one after the other"])
+@pytest.mark.parametrize("n_blocks", [2, 3])
+def test_the_core_on_blocks_of_rows_at_once(monkeypatch, n_blocks, at_once):
+    # (one after the other: where BLAS's threads cannot be set to one each)
+    monkeypatch.setattr(GraphStep, "lanes_for", lambda self, rows: min(n_blocks, rows))
+    monkeypatch.setattr(fast_graph, "_one_blas_thread_each",
+                        (lambda: blas.num_threads()) if at_once else (lambda: None))
     monkeypatch.setattr(wired_core, "BLOCK_ROWS", 4)
     for g in (wired(), around_the_core()):
-        plain = _run(g, False)
-        compiled = _run(g, True, penalty=None)
+        batches = [_data("float64", g.in_features, g.out_features, n=n, seed=n) for n in (23, 2, 9)]
+        plain = _run(g, False, batches=batches)
+        compiled = _run(g, True, batches=batches)
         _assert_equal(compiled, plain, 1e-12)
 
 

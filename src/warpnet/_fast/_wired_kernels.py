@@ -76,14 +76,14 @@ def _weight(flats, loc, width):  # pragma: no cover (compiled)
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, locs, block
-            ):  # pragma: no cover (compiled)
+def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, locs, block,
+            row_start, row_stop):  # pragma: no cover (compiled)
     """The nodes in order: ``hs[m] = ReLU(sum_k sig_k acts[slot_k])``, ``acts[out] = hs[m] W + b``,
-    ``block`` rows at a time (every node on a block of rows, then the next block: the block's
-    values stay in cache from one node to the next)."""
-    rows, width = acts.shape[1], acts.shape[2]
-    for r0 in range(0, rows, block):
-        r1 = min(rows, r0 + block)
+    on rows ``row_start`` to ``row_stop``, ``block`` rows at a time (every node on a block of
+    rows, then the next block: the block's values stay in cache from one node to the next)."""
+    width = acts.shape[2]
+    for r0 in range(row_start, row_stop, block):
+        r1 = min(row_stop, r0 + block)
         for m in range(out_slot.size):
             h = hs[m, r0:r1]
             flat_h = h.reshape(-1)
@@ -103,17 +103,18 @@ def forward(acts, hs, sig, first_edge, edge_slot, edge_sig, out_slot, values, lo
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def backward(acts, hs, dacts, dh, sig, first_edge, edge_slot, edge_sig, edge_mode, out_slot,
-             values, grads, locs, block):  # pragma: no cover (compiled)
+             values, grads, locs, block, row_start, row_stop):  # pragma: no cover (compiled)
     """The nodes in reverse order, from ``dacts[out]`` = dL/dy of each node:
     ``dW = h^T dy``, ``db = 1^T dy``, ``dh = (dy W^T) * (h > 0)``, and for each input k
-    ``dacts[slot_k] (+)= sig_k dh`` and ``dL/dw_k = sig_k (1 - sig_k) <dh, x_k>``; ``block`` rows
-    at a time as in ``forward`` (dW, db and the inner products summed over the blocks)."""
-    rows, width = acts.shape[1], acts.shape[2]
+    ``dacts[slot_k] (+)= sig_k dh`` and ``dL/dw_k = sig_k (1 - sig_k) <dh, x_k>``; on rows
+    ``row_start`` to ``row_stop``, ``block`` rows at a time as in ``forward`` (dW, db and the inner
+    products summed over the blocks; ``dh`` holds a block)."""
+    width = acts.shape[2]
     one = dh.dtype.type(1)
     dots = np.zeros(edge_slot.size)  # <dh, x_k> of every edge, summed over the blocks
-    for r0 in range(0, rows, block):
-        r1 = min(rows, r0 + block)
-        later = r0 > 0  # add into dW and db the products of this block's rows
+    for r0 in range(row_start, row_stop, block):
+        r1 = min(row_stop, r0 + block)
+        later = r0 > row_start  # add into dW and db the products of this block's rows
         for m in range(out_slot.size - 1, -1, -1):
             dy, h, d = dacts[out_slot[m], r0:r1], hs[m, r0:r1], dh[: r1 - r0]
             matmul(h, dy, _weight(grads, locs[m, 0], width), True, False, later)

@@ -33,7 +33,10 @@ normalisation, of one width, with no other node between two of them), all its wi
 one compiled call per pass (``wired_core.WiredCore``, loops in ``_wired_kernels``): the same sums,
 ReLUs and products (NumPy's own BLAS, called from the compiled loop) without a Python call per
 node, which at width 64 cost more than the node's products.  The walk is then the nodes the core
-reads from, the core, the rest; the other nodes run as described above.
+reads from, the core, the rest; the other nodes run as described above.  Such a graph is not split
+into lanes: its one walk keeps BLAS's threads for the other nodes' products, and only the core
+runs on blocks of rows at once, one thread each (``_Lane.at_once``; ``MIN_CORE_LANE_WORK``), each
+block's gradients added up by one compiled call.
 
 Lanes. Only BLAS's products use a second core, and they get ~1.6x faster on two threads while the
 rest of the step (weighted sums, ReLU masks, bias sums, the walk over the nodes) stays on one. So
@@ -82,14 +85,16 @@ _DOT_ONLY, _WRITE, _ADD = 0, 1, 2  # the modes of _graph_kernels.weighted_input_
 # 11 million); 128 rows: 16.5 against 15.9 (5.4 million: even); width 64 (9,600 a node), 256 rows:
 # 5.6 against 9.2 (1.2 million: lanes lose); 64 rows: 2.7 against 6.1.
 MIN_LANE_WORK = 8_000_000
-# The same where the wired nodes run as one compiled call (``wired_core``): a lane then walks a
-# handful of nodes in Python, and the core's calls release the interpreter lock, so lanes win
-# sooner, once each has some rows.  Measured as above (whole steps, one lane against two; a lane's
-# work per node in brackets): width 64, 256 rows (1.2 million): 4.3 against 3.5 ms; 128 rows (0.6
-# million): 2.4 against 2.6; width 128, 128 rows (1.7 million): 6.8 against 5.7, 64 rows (0.8
-# million): 4.6 against 4.1; width 256, 64 rows (32 rows a lane): 8.9 against 9.9; width 32, 256
-# rows (0.5 million): 1.9 against 1.9.
-MIN_CORE_LANE_WORK = 1_000_000
+# Where the wired nodes run as one compiled call (``wired_core``), the step walks the graph once
+# and only the core runs on blocks of rows at once, one thread each (``_Lane.at_once``): its calls
+# release the interpreter lock, and the other nodes' products keep BLAS's threads.  Measured on 2
+# idle cores, WS(32 nodes), float32, whole steps on 2 BLAS threads, the core on one block against
+# two (a block's work per node, its rows): width 32, 256 rows (0.5 million, 128): 1.92 against 1.67
+# ms; 128 rows (0.24 million, 64): 1.20 against 1.45; width 64, 128 rows (0.6 million, 64): 2.29
+# against 2.07; 64 rows (32): 1.50 against 1.71; width 128, 64 rows (0.8 million, 32): 4.15
+# against 3.39; width 256, 64 rows (2.6 million, 32): 8.1 against 9.4; 128 rows (64): 13.5
+# against 13.4; 256 rows: 24.0 against 22.4.
+MIN_CORE_LANE_WORK = 400_000
 MIN_CORE_LANE_ROWS = 64
 
 _COMPILED = "warpnet._fast._graph_kernels"  # the module of compiled loops
@@ -553,6 +558,10 @@ class _Lane:
         self.flat: _FlatParameters | None = None
         self.flat_values: tuple[np.ndarray, ...] = ()
         self.flat_grads: tuple[np.ndarray, ...] = ()
+        # The wired core may run on blocks of rows at once, one thread each (``GraphStep``): how
+        # many, and the flat gradient arrays of the blocks after the first.
+        self.core_split = 1
+        self.more_flat_grads: list[tuple[np.ndarray, ...]] = []
         self.summer: _Summer | None = None  # with several lanes: adds their gradients up
 
     def use(self, flat: _FlatParameters, grads: dict[int, np.ndarray],
@@ -564,6 +573,21 @@ class _Lane:
 
     def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         return reused_buffer(self._buffers, key, shape, self._dtype)
+
+    @staticmethod
+    def at_once(fn: Any, n: int) -> None:
+        """``fn(k)`` for k < n, at once on n threads (``threads.run``) with NumPy's BLAS on one
+        thread each for that time; one after the other where BLAS's threads cannot be set so
+        (``_one_blas_thread_each``)."""
+        restore = _one_blas_thread_each()
+        if restore is None:
+            for k in range(n):
+                fn(k)
+            return
+        try:
+            _threads.run(fn, list(range(n)))
+        finally:
+            blas.set_num_threads(restore)
 
     def _ones(self, n: int) -> np.ndarray:
         ones = self._buffers.get(("ones", n))
@@ -670,18 +694,19 @@ class GraphStep(CompiledStep):
         return self._graph.in_features
 
     def lanes_for(self, rows: int) -> int:
-        """How many lanes to split a batch of ``rows`` rows over: as many as BLAS has threads and
-        this process cores (``blas.lendable_threads``), each with ``MIN_LANE_WORK`` multiply-adds
-        per node or more (``MIN_CORE_LANE_WORK`` and ``MIN_CORE_LANE_ROWS`` rows where the wired
-        nodes run as one call), where every node may run on blocks of rows at once
-        (``_Node.splittable``); else 1."""
-        if not self._splittable:
-            return 1
-        if self._lanes[0].core is None:
-            most = int(rows * self._weights_per_node // MIN_LANE_WORK)
-        else:
+        """How many lanes to split a batch of ``rows`` rows over -- where the wired nodes run as
+        one call, how many blocks of rows the core runs on at once -- : as many as BLAS has
+        threads and this process cores (``blas.lendable_threads``), each with ``MIN_LANE_WORK``
+        multiply-adds per node or more, where every node may run on blocks of rows at once
+        (``_Node.splittable``); with a core, ``MIN_CORE_LANE_WORK`` and ``MIN_CORE_LANE_ROWS``
+        rows each, whatever the other nodes; else 1."""
+        if self._lanes[0].core is not None:
             most = min(int(rows * self._weights_per_node // MIN_CORE_LANE_WORK),
                        rows // MIN_CORE_LANE_ROWS)
+        elif self._splittable:
+            most = int(rows * self._weights_per_node // MIN_LANE_WORK)
+        else:
+            return 1
         return max(1, min(blas.lendable_threads(), most, rows))
 
     def _compiled_gradients(self, x: np.ndarray, y: Array, sample_weight: Array | None
@@ -696,9 +721,12 @@ class GraphStep(CompiledStep):
         sigmoids = (_sigmoid(np.concatenate([w.value for w in self._aggregates]))
                     if self._aggregates else np.empty(0, self._dtype))
         n_lanes = self.lanes_for(x.shape[0])
-        restore = _one_blas_thread_each() if n_lanes > 1 else None
+        core = self._lanes[0].core is not None
+        restore = _one_blas_thread_each() if n_lanes > 1 and not core else None
         try:
-            if restore is None:
+            if core:  # one walk, the core on n_lanes blocks of rows at once
+                loss, scores = self._one_lane(x, y, sample_weight, sigmoids, n_lanes)
+            elif restore is None:
                 loss, scores = self._one_lane(x, y, sample_weight, sigmoids)
             else:
                 loss, scores = self._lanes_at_once(x, y, sample_weight, sigmoids, n_lanes)
@@ -711,11 +739,15 @@ class GraphStep(CompiledStep):
         return loss, scores
 
     def _one_lane(self, x: np.ndarray, y: Array, sample_weight: Array | None,
-                  sigmoids: np.ndarray) -> tuple[Array, Array]:
+                  sigmoids: np.ndarray, core_split: int = 1) -> tuple[Array, Array]:
+        """One walk over the whole batch; the wired core (if any) on ``core_split`` blocks of rows
+        at once (``_Lane.at_once``), the other nodes' products on BLAS's own threads."""
         lane = self._lanes[0]
         lane.use(self._flat, self._flat.grads, self._flat.grad_flats, sigmoids)
+        lane.core_split = core_split
+        lane.more_flat_grads = [flats for _, flats in self._flat.lane_grads(core_split - 1)]
         results = lane.forward(x)
-        self.lanes_used = 1
+        self.lanes_used = core_split
         if len(results) == 1:
             kept = any(results[0] is b for b in lane._buffers.values())
             scores = np.array(results[0]) if kept or results[0] is x else results[0]

@@ -197,15 +197,26 @@ class WiredCore:
         shape = (rows, self.width)
         return (lane._buffer(("core", "acts"), (self.n_slots, *shape)),
                 lane._buffer(("core", "relu"), (len(self.members), *shape)),
-                lane._buffer(("core", "grads"), (self.n_slots, *shape)),
-                lane._buffer(("core", "dh"), shape))
+                lane._buffer(("core", "grads"), (self.n_slots, *shape)))
+
+    def _parts(self, lane: Any) -> list[tuple[int, int]]:
+        """The blocks of rows the passes run on at once (``lane.core_split`` of them), each a
+        whole number of blocks of ``self.block`` rows where it can be."""
+        n = max(1, min(lane.core_split, self.rows))
+        if n == 1:
+            return [(0, self.rows)]
+        step = -(-self.rows // n)
+        if step > self.block:
+            step = -(-step // self.block) * self.block
+        ends = [min(self.rows, k * step) for k in range(n + 1)]
+        return [(a, b) for a, b in zip(ends[:-1], ends[1:], strict=True) if b > a]
 
     def run_forward(self, lane: Any, values: list[Any], x: np.ndarray) -> None:
         """Copy the values read from outside into their slots, run the members, and leave each
         member's output (a view of its slot) in ``values``."""
         rows = self.rows = x.shape[0]
         self.block = BLOCK_ROWS if self.width <= BLOCKED_WIDTH else max(rows, 1)
-        acts, hs, _, _ = self._buffers(lane, rows)
+        acts, hs, _ = self._buffers(lane, rows)
         for j, slot in zip(self.external, self.external_slots, strict=True):
             v = x if j is None else values[j]
             if getattr(v, "shape", None) != (rows, self.width):
@@ -213,15 +224,21 @@ class WiredCore:
                 raise ValueError(f"node {reader.name!r}: the inputs of a weighted sum must have one "
                                  f"shape, got {(rows, self.width)} and {tuple(np.shape(v))}")
             np.copyto(acts[slot], v)
-        _kernels().forward(acts, hs, lane._sigmoids, self.first_edge, self.edge_slot, self.edge_sig,
-                        self.out_slot, lane.flat_values, self.locations(lane.flat), self.block)
+        args = (acts, hs, lane._sigmoids, self.first_edge, self.edge_slot, self.edge_sig,
+                self.out_slot, lane.flat_values, self.locations(lane.flat), self.block)
+        parts = self._parts(lane)
+        forward = _kernels().forward
+        if len(parts) == 1:
+            forward(*args, 0, rows)
+        else:
+            lane.at_once(lambda k: forward(*args, *parts[k]), len(parts))
         for m, node in enumerate(self.members):
             values[node.index] = acts[m]
 
     def run_backward(self, lane: Any, grads: Any) -> None:
         """Put the members' gradients from outside into their slots, run the members in reverse
         order, and hand each value read from outside its gradient (a view of its slot)."""
-        acts, hs, dacts, dh = self._buffers(lane, self.rows)
+        acts, hs, dacts = self._buffers(lane, self.rows)
         for m in self.fed:
             g, owned = grads.take(self.members[m].index)
             if g is None:
@@ -230,9 +247,23 @@ class WiredCore:
                 np.copyto(dacts[m], g)
                 if owned:
                     grads.release(g)
-        _kernels().backward(acts, hs, dacts, dh, lane._sigmoids, self.first_edge,
-                         self.edge_slot, self.edge_sig, self.edge_mode, self.out_slot,
-                         lane.flat_values, lane.flat_grads, self.locations(lane.flat), self.block)
+        parts = self._parts(lane)
+        # Each part writes the members' gradients for its rows into flat arrays of its own (the
+        # first: the parameters' own), added up afterwards.
+        flats = [lane.flat_grads, *lane.more_flat_grads[: len(parts) - 1]]
+        dhs = [lane._buffer(("core", "dh", k), (min(self.block, b - a), self.width))
+               for k, (a, b) in enumerate(parts)]
+        args = (acts, hs, dacts)
+        rest = (lane._sigmoids, self.first_edge, self.edge_slot, self.edge_sig, self.edge_mode,
+                self.out_slot, lane.flat_values)
+        locs, backward = self.locations(lane.flat), _kernels().backward
+        if len(parts) == 1:
+            backward(*args, dhs[0], *rest, flats[0], locs, self.block, 0, self.rows)
+        else:
+            lane.at_once(lambda k: backward(*args, dhs[k], *rest, flats[k], locs, self.block,
+                                            *parts[k]), len(parts))
+            for other in flats[1:]:
+                self.add_gradients(flats[0], other, lane.flat)
         if lane.summer is not None:
             lane.summer.written_core(self)
         for j, slot in zip(self.external, self.external_slots, strict=True):
