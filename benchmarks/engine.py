@@ -567,7 +567,7 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
     adds on top of its Linear layers.  The three are timed in rounds taking turns, in this process;
     "by round" gives the lowest and highest ratio of a round's step to that round's products.
     With BLAS on two threads or more the compiled step splits the batch's rows over threads
-    (``GraphStep.lanes_for``); the line says so.  Where the step's compiled core runs narrow
+    (``GraphStep.lanes_for``: with a wired core, the core's rows only); the line says so.  Where the step's compiled core runs narrow
     nodes on blocks of rows (``wired_core.BLOCK_ROWS``), the line also gives the same products
     run on those blocks (on one lane), and the step's ratio to them.
     ``blas_threads`` limits BLAS's threads for all three (None: as configured)."""
@@ -662,7 +662,8 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
     lanes = getattr(fast, "lanes_used", 1)
     result["lanes"] = float(lanes)
     result["blocks_ms"] = best["blocks"] * 1e3
-    lanes_note = f", rows split over {lanes} threads" if lanes > 1 else ""
+    lanes_note = ("" if lanes <= 1 else f", the core's rows split over {lanes} threads"
+                  if core is not None else f", rows split over {lanes} threads")
     blocks_note = ("" if block >= batch or lanes > 1 else
                    f"; the core runs its products on blocks of {block} rows: those products "
                    f"{result['blocks_ms']:.1f} ms, the step {best['step'] / best['blocks']:.2f}x them")
