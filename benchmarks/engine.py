@@ -567,9 +567,10 @@ def wired_step_against_its_matmuls(graph: str = "ws", n_nodes: int = 32, width: 
     adds on top of its Linear layers.  The three are timed in rounds taking turns, in this process;
     "by round" gives the lowest and highest ratio of a round's step to that round's products.
     With BLAS on two threads or more the compiled step splits the batch's rows over threads
-    (``GraphStep.lanes_for``: with a wired core, the core's rows only); the line says so.  Where the step's compiled core runs narrow
-    nodes on blocks of rows (``wired_core.BLOCK_ROWS``), the line also gives the same products
-    run on those blocks (on one lane), and the step's ratio to them.
+    (``GraphStep.lanes_for``: with a wired core, the core's rows only); the line says so.
+    Where the step's compiled core runs narrow nodes on blocks of rows
+    (``wired_core.BLOCK_ROWS``), the line also gives the same products run on those blocks (on
+    one lane), and the step's ratio to them.
     ``blas_threads`` limits BLAS's threads for all three (None: as configured)."""
     import contextlib
 
