@@ -77,10 +77,7 @@ def find_core(nodes: list[Any], wired_kind: type, outputs: list[int]) -> WiredCo
     if len(set(modules)) != len(modules):
         return None
     inside = {n.index for n in members}
-    upstream = set(inside)  # members and every node some member depends on
-    for node in reversed(nodes):
-        if node.index in upstream:
-            upstream.update(node.preds)
+    upstream = _upstream(nodes, inside)
     downstream = set(inside)  # members and every node that depends on some member
     for node in nodes:
         if any(p in downstream for p in node.preds):
@@ -90,14 +87,21 @@ def find_core(nodes: list[Any], wired_kind: type, outputs: list[int]) -> WiredCo
     return WiredCore(members, nodes, width, outputs)
 
 
+def _upstream(nodes: list[Any], start: set[int]) -> set[int]:
+    """The indices ``start`` and every node they depend on (``nodes`` in topological order)."""
+    found = set(start)
+    for node in reversed(nodes):
+        if node.index in found:
+            found.update(node.preds)
+    return found
+
+
 class WiredCore:
     """The core's plan (slots, edges, the backward pass's modes) and its two passes, as a step of
     a lane's walk (``run_forward``, ``run_backward``; see ``graph._Lane``).
 
     ``before`` and ``after``: the lane's other nodes, those the core depends on (in topological
     order) and the rest, so that ``before + [core] + after`` is the lane's walk."""
-
-    releases = True
 
     def __init__(self, members: list[Any], nodes: list[Any], width: int, outputs: list[int]
                  ) -> None:
@@ -141,16 +145,12 @@ class WiredCore:
                 else:
                     modes[e] = WRITE
                     filled.add(slot)
-        as_array = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-        self.first_edge, self.edge_slot = as_array(first_edge), as_array(edge_slot)
-        self.edge_sig, self.edge_mode = as_array(edge_sig), as_array(modes)
-        self.out_slot = as_array(range(len(members)))
+        self.first_edge, self.edge_slot, self.edge_sig, self.edge_mode, self.out_slot = (
+            np.asarray(v, dtype=np.int64)
+            for v in (first_edge, edge_slot, edge_sig, modes, range(len(members))))
         self.parameters = [(n.module.linear.weight, n.module.linear.bias, n.module.aggregate.weight)
                            for n in members]
-        depends = {n.index for n in members}
-        for node in reversed(nodes):
-            if node.index in depends:
-                depends.update(node.preds)
+        depends = _upstream(nodes, set(inside))
         self.before = [n for n in nodes if n.index in depends and n.index not in inside]
         self.after = [n for n in nodes if n.index not in depends]
         # Computed for the step's flat arrays (``graph._FlatParameters``), kept with them.
