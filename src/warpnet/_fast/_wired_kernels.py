@@ -5,8 +5,9 @@ Each wired node ``m`` computes ``h_m = ReLU(sum_k sigmoid(w_k) x_k)`` and ``y_m 
 The loops walk every node of the run in one call, so a small node (64 units, say) costs no
 Python at all: the weighted sums are the loops of ``_graph_kernels``, the products are NumPy's
 own BLAS ``gemm`` (the library and function ``np.matmul`` calls, so the products are the same
-numbers), called from compiled code by its C name.  With ``nogil``, the lanes of
-``graph.GraphStep`` run these calls at once on their blocks of rows.
+numbers), called from compiled code by its C name.  Both passes take the rows to run on
+(``row_start``, ``row_stop``): released from the interpreter lock (``nogil``), calls on separate
+blocks of rows run at once, one thread each (``graph._Lane.at_once``).
 
 The arrays, for a run of M nodes of one width W on R rows (one dtype throughout):
 
