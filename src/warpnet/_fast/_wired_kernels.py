@@ -26,6 +26,8 @@ The arrays, for a run of M nodes of one width W on R rows (one dtype throughout)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from llvmlite import binding
@@ -39,14 +41,14 @@ if _ADDRESSES is None:
     raise ImportError("NumPy's BLAS gemm was not found")
 
 # NumPy's OpenBLAS takes 64-bit integers (ILP64); its cblas_?gemm by a name of our own, which the
-# compiled code (and numba's cache of it) links against.
+# compiled code (and numba's cache of it) links against.  (Typed Any: numba types the calls.)
 binding.add_symbol("warpnet_cblas_sgemm", _ADDRESSES[0])
 binding.add_symbol("warpnet_cblas_dgemm", _ADDRESSES[1])
 _i32, _i64, _ptr = types.int32, types.int64, types.voidptr
-_sgemm = types.ExternalFunction("warpnet_cblas_sgemm", types.void(
+_sgemm: Any = types.ExternalFunction("warpnet_cblas_sgemm", types.void(
     _i32, _i32, _i32, _i64, _i64, _i64, types.float32, _ptr, _i64, _ptr, _i64, types.float32, _ptr,
     _i64))
-_dgemm = types.ExternalFunction("warpnet_cblas_dgemm", types.void(
+_dgemm: Any = types.ExternalFunction("warpnet_cblas_dgemm", types.void(
     _i32, _i32, _i32, _i64, _i64, _i64, types.float64, _ptr, _i64, _ptr, _i64, types.float64, _ptr,
     _i64))
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's constants
