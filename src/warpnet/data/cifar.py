@@ -97,8 +97,7 @@ def load_cifar10(path: str | os.PathLike[str], download: bool = False) -> Datase
     Raises:
         FileNotFoundError: nothing CIFAR-10-like at ``path`` and ``download`` is False.
         DataError: a missing or malformed batch, a hostile pickle, a class name given twice,
-            labels outside the class
-            list, or a download whose checksum does not match (the file is not kept).
+            labels outside the class list, or a download whose checksum does not match (the file is not kept).
     """
     root = Path(path)
     found = _find(root)
