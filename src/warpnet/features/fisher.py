@@ -83,7 +83,9 @@ class FisherVector(ImageTransformer):
             patches, ``pca_components`` larger than the descriptor, fewer
             descriptors than ``n_components``, and the checks of
             ``ImageTransformer.fit``; ``transform`` before ``fit`` raises
-            ``NotFittedError`` (a ValueError).
+            ``NotFittedError`` (a ValueError); ``transform`` and ``encode`` refuse a
+            fitted state (restored or set by hand) that is not a mixture float32 can
+            encode, and vectors too large for the output dtype (never NaN or inf).
     """
 
     _default_descriptor: type[DenseDescriptor] = DenseSIFT
