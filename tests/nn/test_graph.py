@@ -344,3 +344,37 @@ def test_to_torch_and_back(make):
     back = from_torch(t)[0]
     assert isinstance(back, nn.Graph) and back.edges == g.edges
     np.testing.assert_array_equal(back.forward(x), g.forward(x))
+
+
+@pytest.mark.parametrize("edges,inputs,outputs,match", [
+    ([(["a"], "b")], ["a"], ["b"], r"edge \(\['a'\], 'b'\): node names are strings, got list"),
+    ([("a", {"b": 1})], ["a"], ["b"], r"node names are strings, got dict"),
+    ([(0, "b")], ["a"], ["b"], r"node names are strings, got int"),
+    ([("a", "b")], [["a"]], ["b"], r"inputs must list node names \(strings\), got list"),
+    ([("a", "b")], ["a"], [("b",)], r"outputs must list node names \(strings\), got tuple"),
+])
+def test_node_names_of_the_wrong_type_are_named(edges, inputs, outputs, match):
+    with pytest.raises(TypeError, match=match):
+        nn.Graph({"a": lin(), "b": lin()}, edges, inputs, outputs)
+
+
+def test_an_edge_given_as_bytes_is_not_taken_for_a_pair_of_numbers():
+    with pytest.raises(ValueError, match=r"each edge must be a \(source, target\) pair, got b'ab'"):
+        nn.Graph({"a": lin(), "b": lin()}, [b"ab"], ["a"], ["b"])
+
+
+@pytest.mark.parametrize("config", [["Graph"], "Graph", None])
+def test_from_config_of_something_not_a_dict_is_named(config):
+    with pytest.raises(ValueError, match="Graph config must be a dict"):
+        nn.Graph.from_config(config)
+
+
+def test_an_output_that_is_also_an_input_is_a_valid_graph():
+    # one node both reads x and is returned: the graph is that module
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    g = nn.Graph({"a": lin()}, [], ["a"], ["a"])
+    np.testing.assert_array_equal(g.forward(x), g.nodes["a"].forward(x))
+    # an input node returned beside a later node: both outputs, concatenated
+    g = nn.Graph({"a": lin(), "b": lin()}, [("a", "b")], ["a"], ["a", "b"])
+    ya = g.nodes["a"].forward(x)
+    np.testing.assert_array_equal(g.forward(x), np.concatenate([ya, g.nodes["b"].forward(ya)], 1))

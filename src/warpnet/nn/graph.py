@@ -51,6 +51,9 @@ def _check_names(what: str, names: Any, known: Mapping[str, Module]) -> list[str
         raise ValueError(f"{what} must be a non-empty list of node names, got {names!r}")
     out = []
     for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what} must list node names (strings), got {type(name).__name__} "
+                            f"{name!r}")
         if name not in known:
             raise ValueError(f"{what} names an unknown node {name!r}; nodes are {list(known)}")
         if name in out:
@@ -135,7 +138,8 @@ class Graph(Module):
             of an edge, a node from which no output can be reached, an input node with incoming
             edges, a node whose inputs have different widths or whose module expects another
             width, a ``Merge`` whose ``n_inputs`` is not its number of incoming edges.
-        TypeError: a node that is not a ``Module``.
+        TypeError: a node that is not a ``Module``; an edge end, input or output that is not a
+            node name (a string).
     """
 
     def __init__(self, nodes: Mapping[str, Module] | Sequence[Module],
@@ -184,10 +188,13 @@ class Graph(Module):
         out: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for edge in edges:
-            if isinstance(edge, str) or not isinstance(edge, Sequence) or len(edge) != 2:
+            if isinstance(edge, str | bytes) or not isinstance(edge, Sequence) or len(edge) != 2:
                 raise ValueError(f"each edge must be a (source, target) pair, got {edge!r}")
             a, b = edge
             for end in (a, b):
+                if not isinstance(end, str):
+                    raise TypeError(f"edge ({a!r}, {b!r}): node names are strings, got "
+                                    f"{type(end).__name__} {end!r}")
                 if end not in self.nodes:
                     raise ValueError(f"edge ({a!r}, {b!r}) names an unknown node {end!r}; "
                                      f"nodes are {list(self.nodes)}")
@@ -352,6 +359,8 @@ class Graph(Module):
         """Rebuild from ``get_config()``; the edges are checked again (cycles, unknown nodes)."""
         from . import build
 
+        if not isinstance(config, dict):
+            raise ValueError(f"Graph config must be a dict, got {type(config).__name__}")
         nodes = config.get("nodes")
         if not isinstance(nodes, dict):
             raise ValueError("Graph config needs a dict 'nodes' of name -> layer config")
