@@ -51,6 +51,18 @@ def test_eval_reads_the_wired_model(wired_run, capsys):
     (["--graph", "er:12,0.001"], 2, "no connected graph"),
     (["--graph", "ws:32,4,0.75,1"], 2, "ws takes NODES,K,P"),
     (["--width", "0"], 2, "--width"),
+    (["--graph", "ws:"], 2, "expected the number of nodes after 'ws:'"),
+    (["--graph", "ws:32,4,x"], 2, "ws parameter p must be a number, got 'x'"),
+    (["--graph", "zz:3"], 2, "FAMILY one of ws, er, ba"),
+    (["--graph", "ws:32,5,0.5"], 2, "k must be an even integer"),
+    (["--graph", "ws:2,4,0.5"], 2, "2 <= k < n_nodes = 2"),
+    (["--graph", "er:32,2"], 2, "p must be a probability in [0, 1], got p=2.0"),
+    (["--graph", "ba:5,5"], 2, "1 <= m < n_nodes = 5"),
+    (["--graph", "ws:32,4,nan"], 2, "p must be a probability in [0, 1], got p=nan"),
+    (["--graph", "ws:100000000"], 2, "the number of nodes must be in 2..10000, got '100000000'"),
+    (["--graph", "ws:99999999999999999999999"], 2, "the number of nodes must be in 2..10000"),
+    (["--width", "1e9"], 2, "--width: expected a whole number, got '1e9'"),
+    (["--width", "1000000000"], 2, "width=1000000000 with n_nodes=32 gives about"),
     (["--hidden", "5"], 2, "apply to --model mlp, not wired"),
 ])
 def test_bad_flags_exit_with_one_line(tmp_path, capsys, argv, code, needle):
