@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,3 +97,57 @@ def test_a_model_file_with_cyclic_edges_exits_1(tmp_path, capsys):
     assert main(["eval", str(path)]) == 1
     err = capsys.readouterr().err
     assert "cycle 'b' -> 'c' -> 'b'" in err and len(err.strip().splitlines()) == 1
+
+
+class _Edited:
+    """A model io.dumps writes with an architecture edited by hand (re-signed, as a user who
+    edits the JSON and fixes the checksum would)."""
+
+    def __init__(self, config, state):
+        self.config, self.state = config, state
+
+    def get_config(self):
+        return self.config
+
+    def state_dict(self):
+        return self.state
+
+
+def _edit_cycle(config):
+    a, b = next(e for e in config["edges"] if e[0] != "input" and e[1] not in ("output", "classifier"))
+    config["edges"].append([b, a])
+
+
+def _edit_width(config):
+    node = next(n for n, c in config["nodes"].items() if c["type"] == "WiredNode")
+    config["nodes"][node]["width"] += 1
+
+
+def _edit_n_inputs(config):
+    node = next(n for n, c in config["nodes"].items() if c["type"] == "WiredNode")
+    config["nodes"][node]["n_inputs"] += 1
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (_edit_cycle, "cycle|merge of"),
+    (lambda c: c["edges"].append(["0", "nowhere"]), "unknown node 'nowhere'"),
+    (lambda c: c["edges"].append([0, "1"]), "node names are strings, got int"),
+    (_edit_width, "width"),
+    (_edit_n_inputs, "is a merge of"),
+    (lambda c: c.__setitem__("outputs", []), "outputs must be a non-empty list"),
+])
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_a_wired_model_file_with_edited_edges_exits_1_naming_the_problem(
+        wired_run, tmp_path, capsys, edit, needle, command):
+    saved = io.load(wired_run / "model.safetensors")
+    config = json.loads(json.dumps(saved.model.get_config()))
+    edit(config)
+    state = {k: np.asarray(v) for k, v in saved.model.state_dict().items()}
+    path = tmp_path / "edited.safetensors"
+    path.write_bytes(io.dumps(_Edited(config, state)))
+    argv = [command, str(path)] + ([str(tmp_path / "img.png")] if command == "predict" else [])
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "edited.safetensors" in err or "architecture" in err
+    assert re.search(needle, err), err
