@@ -11,6 +11,7 @@ list of its inputs in the order their edges are listed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -210,10 +211,10 @@ class Graph(Module):
     def _topological_order(self, pred: dict[str, list[str]], succ: dict[str, list[str]]) -> list[str]:
         """Kahn's algorithm; ties keep the order in which the nodes were given."""
         missing = {n: len(p) for n, p in pred.items()}
-        ready = [n for n in self.nodes if missing[n] == 0]
+        ready = deque(n for n in self.nodes if missing[n] == 0)
         order: list[str] = []
         while ready:
-            n = ready.pop(0)
+            n = ready.popleft()
             order.append(n)
             for s in succ[n]:
                 missing[s] -= 1
@@ -282,9 +283,12 @@ class Graph(Module):
 
     def depths(self) -> dict[str, int]:
         """Each node's depth: the length of the longest path to it from an input node."""
+        pred: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for a, b in self.edges:  # once: predecessors() per node would cost nodes x edges
+            pred[b].append(a)
         depth: dict[str, int] = {}
         for n in self.order:
-            depth[n] = max((depth[p] + 1 for p in self.predecessors(n)), default=0)
+            depth[n] = max((depth[p] + 1 for p in pred[n]), default=0)
         return depth
 
     # -- forward / backward -------------------------------------------------------------------
