@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -99,20 +100,6 @@ def test_a_model_file_with_cyclic_edges_exits_1(tmp_path, capsys):
     assert "cycle 'b' -> 'c' -> 'b'" in err and len(err.strip().splitlines()) == 1
 
 
-class _Edited:
-    """A model io.dumps writes with an architecture edited by hand (re-signed, as a user who
-    edits the JSON and fixes the checksum would)."""
-
-    def __init__(self, config, state):
-        self.config, self.state = config, state
-
-    def get_config(self):
-        return self.config
-
-    def state_dict(self):
-        return self.state
-
-
 def _edit_cycle(config):
     a, b = next(e for e in config["edges"] if e[0] != "input" and e[1] not in ("output", "classifier"))
     config["edges"].append([b, a])
@@ -144,7 +131,9 @@ def test_a_wired_model_file_with_edited_edges_exits_1_naming_the_problem(
     edit(config)
     state = {k: np.asarray(v) for k, v in saved.model.state_dict().items()}
     path = tmp_path / "edited.safetensors"
-    path.write_bytes(io.dumps(_Edited(config, state)))
+    # re-signed, as a user who edits the JSON and fixes the checksum would
+    edited = SimpleNamespace(get_config=lambda: config, state_dict=lambda: state)
+    path.write_bytes(io.dumps(edited))
     argv = [command, str(path)] + ([str(tmp_path / "img.png")] if command == "predict" else [])
     assert main(argv) == 1
     err = capsys.readouterr().err
