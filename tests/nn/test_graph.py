@@ -400,3 +400,37 @@ def test_depths_are_longest_path_lengths():
     want = {n: max((len(p) - 1 for s in g.inputs for p in nx.all_simple_paths(dag, s, n)), default=0)
             for n in g.nodes}
     assert g.depths() == want
+
+
+def _returns_an_input_node() -> nn.Graph:
+    return nn.Graph({"a": nn.Linear(4, 3, rng=1), "b": nn.Linear(3, 3, rng=2)}, [("a", "b")], ["a"],
+                    ["a", "b"])
+
+
+def _returns_a_node_twice_over() -> nn.Graph:
+    return nn.Graph({"a": nn.Linear(4, 3, rng=1), "b": nn.Tanh()}, [("a", "b")], ["a"], ["b", "a"])
+
+
+@pytest.mark.parametrize("make", [_returns_an_input_node, _returns_a_node_twice_over])
+@pytest.mark.parametrize("layout", ["fortran", "strided", "one row", "float16"])
+def test_compiled_and_plain_steps_agree_on_unusual_graphs_and_inputs(make, layout):
+    from warpnet import optim
+    from warpnet.train import make_step
+
+    x = RNG.standard_normal((7, 8)).astype(np.float32)
+    x = {"fortran": np.asfortranarray(x[:, :4]), "strided": x[:, ::2], "one row": x[:1, :4],
+         "float16": x[:, :4].astype(np.float16)}[layout]
+    y = np.arange(len(x)) % 6
+    runs = []
+    for compiled in (False, True):
+        g = make()
+        step = make_step(g, "softmax", optim.SGD(g.parameters(), lr=0.1, momentum=0.9),
+                         compiled=compiled)
+        if compiled:
+            pytest.importorskip("numba")
+            assert step.compiled  # the graph's compiled step, not the plain one again
+        losses = [step(x, y) for _ in range(3)]
+        runs.append((losses, [np.asarray(p.value) for p in g.parameters()]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for plain, fast in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(plain, fast, rtol=1e-4, atol=1e-6)
