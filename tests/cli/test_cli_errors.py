@@ -185,3 +185,16 @@ def test_python_dash_m_in_a_subprocess(tmp_path, argv, code):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == code
     assert_one_error_line(proc.stderr)
+
+
+def test_duplicate_cifar_class_names_exit_1(capsys, tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    record = np.zeros(3073, np.uint8).tobytes()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / f"{name}.bin").write_bytes(record)
+    (folder / "batches.meta.txt").write_text("cat\ncat\n")
+    code, _, err = run_cli(capsys, "train", "--data", f"cifar10:{folder}", "--out",
+                           str(tmp_path / "run"))
+    assert code == 1
+    assert_one_error_line(err, "batches.meta.txt", "'cat'")

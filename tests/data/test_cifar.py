@@ -267,3 +267,27 @@ def test_incomplete_copies(tmp_path, cifar_files, monkeypatch):
         load_cifar10(archive)
     with pytest.raises(ValueError, match="too large"):
         load_cifar10(folder)
+
+
+@pytest.mark.parametrize(
+    "names, duplicate",
+    [
+        ([b"cat", b"dog", b"cat"], "cat"),
+        ([b"cat", "cat"], "cat"),  # a byte string and a text string that decode alike
+        ([b"\xff", b"\xfe"], "\ufffd"),  # two invalid byte strings both decode to U+FFFD
+        ([b"caf\xc3\xa9", "cafe\u0301"], "café"),  # NFC and NFD spellings of one name
+    ],
+)
+def test_duplicate_python_class_names_are_refused(tmp_path, cifar_files, names, duplicate):
+    folder = cifar_files.write_python_batches(tmp_path, cifar_files.official_splits())
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}))
+    with pytest.raises(ValueError, match=f"batches.meta.*{duplicate!r}.*more than once"):
+        load_cifar10(folder)
+
+
+def test_duplicate_binary_class_names_are_refused(tmp_path, cifar_files):
+    folder = cifar_files.write_binary_batches(tmp_path, cifar_files.official_splits())
+    # the loader strips each line, so " dog" and "dog" name one class
+    (folder / "batches.meta.txt").write_text("cat\ndog\n dog \n")
+    with pytest.raises(ValueError, match=r"batches.meta.txt.*'dog'.*more than once"):
+        load_cifar10(folder)

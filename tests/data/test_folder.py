@@ -89,3 +89,11 @@ def test_load_image(image_folder):
         load_image(image_folder / "cat" / "zzz.png", 4)
     with pytest.raises(FileNotFoundError, match="is a folder, not a file"):
         load_image(image_folder / "cat", 4)
+
+
+def test_class_folders_that_normalise_alike_are_refused(tmp_path):
+    # "café" written precomposed (NFC) and decomposed (NFD): two folders, one visible name
+    for name in ("caf\u00e9", "cafe\u0301"):
+        _save(tmp_path / name / "a.png", np.zeros((4, 4, 3), np.uint8), "PNG")
+    with pytest.raises(ValueError, match="'café'.*more than once"):
+        load_image_folder(tmp_path, 4)

@@ -125,3 +125,16 @@ def test_huge_labels_without_class_names_are_refused_at_once(tmp_path):
              class_names=np.array(["a", "b"]))
     with pytest.raises(ValueError, match="outside the class list"):
         load_npz(tmp_path / "named.npz")
+
+
+def test_duplicate_class_names_are_refused(tmp_path):
+    x, y = _images(6, 0)
+    np.savez(tmp_path / "d.npz", x=x, y=y, class_names=np.array(["a", "b", "a"]))
+    with pytest.raises(ValueError, match=r"d.npz.*'a'.*more than once"):
+        load_npz(tmp_path / "d.npz")
+    folder = tmp_path / "f"
+    folder.mkdir()
+    np.savez(folder / "train.npz", x=x, y=y)
+    (folder / "meta.json").write_text(json.dumps({"label_names": ["x", "y", "y"]}))
+    with pytest.raises(ValueError, match=r"meta.json.*'y'.*more than once"):
+        load_npz(folder)

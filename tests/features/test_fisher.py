@@ -271,3 +271,75 @@ def test_compiled_posteriors_equal_the_formula(dtype):
     expected = gmm.predict_proba(x.astype(np.float64))
     np.testing.assert_allclose(compiled, np.where(expected < _fisher.POSTERIOR_FLOOR, 0, expected),
                                atol=1e-4 if dtype == np.float32 else 1e-9)
+
+
+@pytest.fixture(scope="module", params=[FisherVector, ColorFisherVector])
+def fitted_state(request):
+    """A small fitted FisherVector or ColorFisherVector, its saved state and its images."""
+    rng = np.random.default_rng(5)
+    x = np.repeat(np.repeat(rng.integers(0, 256, (8, 12, 12, 3)), 4, 1), 4, 2).astype(np.uint8)
+    fv = request.param(n_components=3, pca_components=8, n_descriptors=200, random_state=0).fit(x)
+    config, arrays = features_to_state(fv)
+    prefix = next(k for k in arrays if k.endswith(".variances_")).rsplit(".", 1)[0]
+    return fv, config, arrays, prefix, x
+
+
+@pytest.mark.parametrize("attr, value, match", [
+    ("variances_", 1e-300, r"variances_ must be > 0"),  # 0 once stored as float32
+    ("variances_", 1e-36, r"variances_ must lie in \[1e-30, 1e\+30\]"),
+    ("variances_", 1e31, r"variances_ must lie in \[1e-30, 1e\+30\]"),
+    ("variances_", 1e300, r"variances_ must be finite"),  # inf once stored as float32
+    ("variances_", -1.0, r"variances_ must be > 0"),
+    ("means_", 1e200, r"means_ must be finite"),
+    ("weights_", 1.0, r"weights_ must sum to 1.*got 3"),
+    ("weights_", -0.5, r"weights_ must be > 0"),
+    ("pca_components_", 1e39, r"pca_components_ must be finite"),
+])
+def test_restored_mixture_outside_what_float32_can_encode_is_refused(fitted_state, attr, value, match):
+    fv, config, arrays, prefix, _ = fitted_state
+    bad = dict(arrays, **{f"{prefix}.{attr}": np.full_like(arrays[f"{prefix}.{attr}"], value,
+                                                           dtype=np.float64)})
+    with pytest.raises(ValueError, match=match):
+        features_from_state(config, bad)
+
+
+def test_mixture_set_by_hand_is_checked_at_transform(fitted_state):
+    fv, _, _, _, x = fitted_state
+    fv = clone(fv).fit(x)
+    fv.weights_ = np.array([0.2, 0.2, 0.2], np.float32)
+    with pytest.raises(ValueError, match="weights_ must sum to 1"):
+        fv.transform(x)
+    fv.weights_ = np.full(3, 1 / 3, np.float32)
+    fv.means_ = np.full_like(fv.means_, np.nan)
+    with pytest.raises(ValueError, match="means_ must be finite"):
+        fv.encode(np.zeros((1, 1, 1)))  # the state is checked before the descriptors
+
+
+@pytest.mark.parametrize("variance", [1e-30, 1e30])
+@pytest.mark.parametrize("mean", [0.0, 1e30])
+@pytest.mark.parametrize("improved", [True, False])
+def test_valid_extreme_mixtures_give_finite_vectors(fitted_state, variance, mean, improved):
+    fv, config, arrays, prefix, x = fitted_state
+    state = dict(arrays, **{f"{prefix}.variances_": np.full_like(arrays[f"{prefix}.variances_"], variance),
+                            f"{prefix}.means_": np.full_like(arrays[f"{prefix}.means_"], mean)})
+    cfg = json.loads(json.dumps(config))
+    (cfg["parts"][0] if "parts" in cfg else cfg)["params"]["improved"] = improved
+    back = features_from_state(cfg, state)
+    assert np.isfinite(back.transform(x.astype(np.float64))).all()
+    for images in (x, x.astype(np.float32)):
+        if improved or mean**2 / variance < 3e38:
+            assert np.isfinite(back.transform(images)).all()
+        else:  # (x - 1e30)^2 / 1e-30 is beyond float32: said, never returned as inf
+            with pytest.raises(ValueError, match="overflow float32.*as float64"):
+                back.transform(images)
+
+
+@pytest.mark.parametrize("scale", [1e18, 1e30])
+def test_huge_finite_pixels_give_finite_vectors_or_a_clear_error(fitted_state, scale):
+    fv, _, _, _, x = fitted_state
+    wide = fv.transform(x.astype(np.float64) * scale)
+    assert np.isfinite(wide).all()
+    if fv.improved:  # unit-length blocks fit float32 whatever the pixels
+        out = fv.transform(x.astype(np.float32) * np.float32(scale))
+        assert np.isfinite(out).all()
+        np.testing.assert_allclose(out, wide, atol=1e-5)

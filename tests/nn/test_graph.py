@@ -344,3 +344,93 @@ def test_to_torch_and_back(make):
     back = from_torch(t)[0]
     assert isinstance(back, nn.Graph) and back.edges == g.edges
     np.testing.assert_array_equal(back.forward(x), g.forward(x))
+
+
+@pytest.mark.parametrize("edges,inputs,outputs,match", [
+    ([(["a"], "b")], ["a"], ["b"], r"edge \(\['a'\], 'b'\): node names are strings, got list"),
+    ([("a", {"b": 1})], ["a"], ["b"], r"node names are strings, got dict"),
+    ([(0, "b")], ["a"], ["b"], r"node names are strings, got int"),
+    ([("a", "b")], [["a"]], ["b"], r"inputs must list node names \(strings\), got list"),
+    ([("a", "b")], ["a"], [("b",)], r"outputs must list node names \(strings\), got tuple"),
+])
+def test_node_names_of_the_wrong_type_are_named(edges, inputs, outputs, match):
+    with pytest.raises(TypeError, match=match):
+        nn.Graph({"a": lin(), "b": lin()}, edges, inputs, outputs)
+
+
+def test_an_edge_given_as_bytes_is_not_taken_for_a_pair_of_numbers():
+    with pytest.raises(ValueError, match=r"each edge must be a \(source, target\) pair, got b'ab'"):
+        nn.Graph({"a": lin(), "b": lin()}, [b"ab"], ["a"], ["b"])
+
+
+@pytest.mark.parametrize("config", [["Graph"], "Graph", None])
+def test_from_config_of_something_not_a_dict_is_named(config):
+    with pytest.raises(ValueError, match="Graph config must be a dict"):
+        nn.Graph.from_config(config)
+
+
+def test_an_output_that_is_also_an_input_is_a_valid_graph():
+    # one node both reads x and is returned: the graph is that module
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    g = nn.Graph({"a": lin()}, [], ["a"], ["a"])
+    np.testing.assert_array_equal(g.forward(x), g.nodes["a"].forward(x))
+    # an input node returned beside a later node: both outputs, concatenated
+    g = nn.Graph({"a": lin(), "b": lin()}, [("a", "b")], ["a"], ["a", "b"])
+    ya = g.nodes["a"].forward(x)
+    np.testing.assert_array_equal(g.forward(x), np.concatenate([ya, g.nodes["b"].forward(ya)], 1))
+
+
+def test_depths_of_a_long_chain_are_its_positions_and_come_at_once():
+    import time
+
+    n = 20_000
+    g = nn.Graph({str(i): nn.ReLU() for i in range(n)}, [(str(i), str(i + 1)) for i in range(n - 1)],
+                 ["0"], [str(n - 1)])
+    start = time.perf_counter()
+    depth = g.depths()
+    assert depth == {str(i): i for i in range(n)}
+    # linear in nodes + edges: well under a second (a scan of the edges per node took minutes)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_depths_are_longest_path_lengths():
+    nx = pytest.importorskip("networkx")
+    g = wired(8, 4, "er", n_nodes=12, width=3, seed=3, p=0.4)
+    dag = nx.DiGraph(g.edges)
+    want = {n: max((len(p) - 1 for s in g.inputs for p in nx.all_simple_paths(dag, s, n)), default=0)
+            for n in g.nodes}
+    assert g.depths() == want
+
+
+def _returns_an_input_node() -> nn.Graph:
+    return nn.Graph({"a": nn.Linear(4, 3, rng=1), "b": nn.Linear(3, 3, rng=2)}, [("a", "b")], ["a"],
+                    ["a", "b"])
+
+
+def _returns_a_node_twice_over() -> nn.Graph:
+    return nn.Graph({"a": nn.Linear(4, 3, rng=1), "b": nn.Tanh()}, [("a", "b")], ["a"], ["b", "a"])
+
+
+@pytest.mark.parametrize("make", [_returns_an_input_node, _returns_a_node_twice_over])
+@pytest.mark.parametrize("layout", ["fortran", "strided", "one row", "float16"])
+def test_compiled_and_plain_steps_agree_on_unusual_graphs_and_inputs(make, layout):
+    from warpnet import optim
+    from warpnet.train import make_step
+
+    x = RNG.standard_normal((7, 8)).astype(np.float32)
+    x = {"fortran": np.asfortranarray(x[:, :4]), "strided": x[:, ::2], "one row": x[:1, :4],
+         "float16": x[:, :4].astype(np.float16)}[layout]
+    y = np.arange(len(x)) % 6
+    runs = []
+    for compiled in (False, True):
+        g = make()
+        step = make_step(g, "softmax", optim.SGD(g.parameters(), lr=0.1, momentum=0.9),
+                         compiled=compiled)
+        if compiled:
+            pytest.importorskip("numba")
+            assert step.compiled  # the graph's compiled step, not the plain one again
+        losses = [step(x, y) for _ in range(3)]
+        runs.append((losses, [np.asarray(p.value) for p in g.parameters()]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for plain, fast in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(plain, fast, rtol=1e-4, atol=1e-6)

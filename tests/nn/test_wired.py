@@ -89,6 +89,11 @@ def test_parameter_count():
     ("ws", {"m": 2}, r"take parameters \['k', 'p'\], got unknown \['m'\]"),
     ("xx", {}, "unknown random graph 'xx'"),
     ("er", {"p": 0.01}, "gave no connected graph in 100 draws"),
+    ("ws", {"p": "0.5"}, r"p must be a probability in \[0, 1\], got p='0.5'"),
+    ("ws", {"k": 4.0}, "k must be an even integer"),
+    ("ws", {"k": "4"}, "k must be an even integer"),
+    ("ba", {"m": 2.0}, "Barabasi-Albert m must be an integer"),
+    ("er", {"p": np.float32(np.nan)}, "Erdos-Renyi p must be a probability"),
 ])
 def test_bad_graph_parameters_name_the_parameter(graph, params, match):
     with pytest.raises(ValueError, match=match):
@@ -96,10 +101,19 @@ def test_bad_graph_parameters_name_the_parameter(graph, params, match):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"n_nodes": 1}, "n_nodes must be an integer >= 2"),
+    ({"n_nodes": 1}, r"n_nodes must be an integer in 2..10000, got 1"),
     ({"width": 0}, "width must be a positive integer"),
     ({"in_features": 2.5}, "in_features must be a positive integer"),
     ({"dtype": "int8"}, "dtype must be one of"),
+    # refused before anything is drawn or allocated (these would hang or exhaust memory)
+    ({"n_nodes": 10**7}, r"n_nodes must be an integer in 2..10000, got 10000000"),
+    ({"n_nodes": 10**30}, r"n_nodes must be an integer in 2..10000"),
+    ({"n_nodes": 8.0}, r"n_nodes must be an integer in 2..10000, got 8.0"),
+    ({"n_nodes": True}, r"n_nodes must be an integer in 2..10000, got True"),
+    ({"width": 10**12}, r"width=1000000000000 with n_nodes=6 gives about .* parameters, more than"),
+    ({"width": 20_000, "n_nodes": 6}, r"width=20000 with n_nodes=6 .* use a smaller width"),
+    ({"width": True}, "width must be a positive integer, got True"),
+    ({"width": -1}, "width must be a positive integer, got -1"),
 ])
 def test_bad_sizes(kwargs, match):
     args = {"in_features": 8, "out_features": 2, "graph": "ba", "n_nodes": 6, "width": 4,
@@ -178,3 +192,21 @@ def test_mean_and_weighted_sum_leave_their_inputs_alone(k):
     np.testing.assert_allclose(ws.forward_many(xs), want, rtol=1e-15)
     for x, before in zip(xs, kept, strict=True):
         np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("graph,params", [("ws", {"k": np.int64(2), "p": np.float32(0.5)}),
+                                          ("er", {"p": np.float32(0.5)}), ("ba", {"m": np.int32(2)})])
+def test_numpy_scalars_are_graph_parameters_like_python_numbers(graph, params):
+    as_python = {k: v.item() for k, v in params.items()}
+    a = nn.randomly_wired(8, 2, graph, n_nodes=10, width=4, seed=0, **params)
+    b = nn.randomly_wired(8, 2, graph, n_nodes=10, width=4, seed=0, **as_python)
+    assert a.edges == b.edges
+
+
+@pytest.mark.parametrize("seed,error,match", [
+    ("x", TypeError, "rng must be an int seed"), (1.5, TypeError, "rng must be an int seed"),
+    (True, TypeError, "rng must be an int seed"), (-1, ValueError, "non-negative seed"),
+])
+def test_seeds_of_the_wrong_kind_are_named(seed, error, match):
+    with pytest.raises(error, match=match):
+        nn.randomly_wired(8, 2, "ba", n_nodes=6, width=4, seed=seed, m=2)

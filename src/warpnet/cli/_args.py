@@ -99,11 +99,15 @@ def graph_spec(text: str) -> str:
 def parse_graph_spec(text: str) -> tuple[str, int, dict[str, float]]:
     """``(family, n_nodes, params)`` of a ``graph_spec``; ArgumentTypeError naming what is wrong."""
     from ..nn import GRAPHS
+    from ..nn.wired import MAX_NODES, check_n_nodes
 
-    family, _, rest = text.partition(":")
+    family, colon, rest = text.partition(":")
     if family not in GRAPHS:
         raise argparse.ArgumentTypeError(f"expected FAMILY:NODES,PARAMS with FAMILY one of "
                                          f"{', '.join(GRAPHS.names())}, got {text!r}")
+    if colon and not rest.strip():
+        raise argparse.ArgumentTypeError(f"expected the number of nodes after {family + ':'!r}, e.g. "
+                                         f"{family}:32, got {text!r}")
     names = list(GRAPHS.get(family).defaults)
     parts = [p.strip() for p in rest.split(",")] if rest else []
     if len(parts) > 1 + len(names):
@@ -115,8 +119,11 @@ def parse_graph_spec(text: str) -> tuple[str, int, dict[str, float]]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"the number of nodes must be a whole number, got "
                                              f"{parts[0]!r} in {text!r}") from None
-        if n_nodes < 2:
-            raise argparse.ArgumentTypeError(f"the number of nodes must be >= 2, got {n_nodes}")
+        try:
+            check_n_nodes(n_nodes)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the number of nodes must be in 2..{MAX_NODES}, got "
+                                             f"{parts[0]!r} in {text!r}") from None
     params: dict[str, float] = {}
     for name, part in zip(names, parts[1:], strict=False):
         cast = type(GRAPHS.get(family).defaults[name])

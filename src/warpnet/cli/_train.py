@@ -292,7 +292,7 @@ def build_model(config: TrainConfig, n_inputs: int, n_classes: int):  # noqa: AN
                                      width=config.width, seed=config.seed, norm=config.norm,
                                      **params)
         except ValueError as exc:
-            raise UsageError(f"--graph {config.graph}: {exc}") from None
+            raise UsageError(f"--graph {config.graph} --width {config.width}: {exc}") from None
     hidden = config.hidden if config.model == "mlp" else []
     dropout = config.dropout if config.model == "mlp" else 0.0
     return nn.mlp([n_inputs, *hidden, n_classes], activation=config.activation, dropout=dropout,

@@ -28,7 +28,7 @@ from ..errors import DataError
 from ..io.atomic import atomic_writer
 from ._safe_pickle import safe_unpickle
 from .dataset import Dataset
-from .validation import check_dataset
+from .validation import check_class_names, check_dataset
 
 __all__ = ["load_cifar10"]
 
@@ -96,8 +96,8 @@ def load_cifar10(path: str | os.PathLike[str], download: bool = False) -> Datase
 
     Raises:
         FileNotFoundError: nothing CIFAR-10-like at ``path`` and ``download`` is False.
-        DataError: a missing or malformed batch, a hostile pickle, labels outside the class
-            list, or a download whose checksum does not match (the file is not kept).
+        DataError: a missing or malformed batch, a hostile pickle, a class name given twice,
+            labels outside the class list, or a download whose checksum does not match (the file is not kept).
     """
     root = Path(path)
     found = _find(root)
@@ -253,7 +253,9 @@ def _python_meta(raw: bytes, source: str) -> list[str]:
         isinstance(n, bytes | str) for n in names
     ):
         raise DataError(f"{source}: 'label_names' must be a non-empty list of strings")
-    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
+    decoded = [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
+    check_class_names(decoded, source)
+    return decoded
 
 
 def _binary_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -275,6 +277,7 @@ def _binary_meta(raw: bytes, source: str) -> list[str]:
     names = [line.strip() for line in text.splitlines() if line.strip()]
     if not names:
         raise DataError(f"{source}: no class names")
+    check_class_names(names, source)
     return names
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import DataError, UsageError
 from .dataset import Dataset
-from .validation import check_dataset
+from .validation import check_class_names, check_dataset
 
 __all__ = ["IMAGE_SUFFIXES", "load_image", "load_image_folder"]
 
@@ -95,7 +95,8 @@ def load_image_folder(path: str | os.PathLike[str], size: int | tuple[int, int])
 
     Raises:
         FileNotFoundError: ``path`` is not a folder.
-        DataError: no class sub-folders, a class folder with no images, or a corrupt image
+        DataError: no class sub-folders, two folder names alike once normalised (NFC, white
+            space stripped), a class folder with no images, or a corrupt image
             (the message names the file).
         TypeError: ``size`` is not an int or a pair of ints.
     """
@@ -111,6 +112,7 @@ def load_image_folder(path: str | os.PathLike[str], size: int | tuple[int, int])
         raise DataError(
             f"{str(root)!r} has no class sub-folders (expected {root}/<class>/<image>.png)"
         )
+    check_class_names([d.name for d in class_dirs], str(root))
     images: list[np.ndarray] = []
     labels: list[int] = []
     for label, class_dir in enumerate(class_dirs):

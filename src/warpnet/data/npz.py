@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import DataError
 from .dataset import Dataset
-from .validation import check_features, check_labels
+from .validation import check_class_names, check_features, check_labels
 
 __all__ = ["load_npz"]
 
@@ -126,6 +126,7 @@ def _read(file: Path) -> _Split:
         if names.ndim != 1 or names.dtype.kind not in "US" or len(names) == 0:
             raise DataError(f"{source}: class_names must be a non-empty 1-D string array")
         class_names = [n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist()]
+        check_class_names(class_names, source)
     return x, y, class_names
 
 
@@ -150,4 +151,5 @@ def _meta_names(meta: Path) -> list[str] | None:
         return None
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise DataError(f"{meta}: label_names must be a non-empty list of strings")
+    check_class_names(names, str(meta))
     return names

@@ -4,12 +4,16 @@ the source (file or argument), what was expected and what was found (built on
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..checks import check_class_labels, check_finite, check_real
 from ..errors import DataError
 
 __all__ = [
+    "check_class_names",
     "check_features",
     "check_labels",
     "check_nonempty",
@@ -58,6 +62,27 @@ def check_labels(y: np.ndarray, n_classes: int, source: str) -> np.ndarray:
     """
     return check_class_labels(np.asarray(y), n_classes, f"{source}: y", error=DataError,
                               dtype_error=DataError, whole_floats=True)
+
+
+def check_class_names(names: Sequence[str], source: str) -> None:
+    """Raise DataError if two class names are the same once normalised.
+
+    Names are compared after stripping surrounding white space and Unicode NFC normalisation,
+    so ``"dog"`` and ``" dog "``, or a precomposed and a decomposed ``"café"``, count as one name:
+    a user could not tell those classes apart in a report or a confusion matrix.
+
+    Raises:
+        DataError: naming ``source``, the repeated name and the two class indices.
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = unicodedata.normalize("NFC", name.strip())
+        if key in seen:
+            raise DataError(
+                f"{source}: class name {key!r} appears more than once (classes {seen[key]} and "
+                f"{i}); every class needs a name of its own"
+            )
+        seen[key] = i
 
 
 def check_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, source: str) -> np.ndarray:

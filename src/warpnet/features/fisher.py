@@ -23,6 +23,12 @@ STATE_ARRAYS = ("pca_mean_", "pca_components_", "weights_", "means_", "variances
 # image alone has more; 1 MiB of float32 keeps the softmax passes near the cache
 # (on CIFAR-10, K=256: 1.0-1.2x the speed of 8 MiB chunks, in noisy runs).
 _CHUNK_POSTERIORS = 1 << 18
+# Variances a float32 encoding can take: it scales squared distances by 1 / variance, so a
+# variance must keep that factor (and its square root) far from float32's 3.4e38 and 1.2e-38.
+# Fitted mixtures have variances >= 1e-12 (the floor added in ``fit``).
+_VARIANCE_RANGE = (1e-30, 1e30)
+# How far the mixture weights may sum from 1 (float32 rounding of K weights is ~K * 6e-8).
+_WEIGHTS_SUM_TOL = 1e-3
 
 
 class FisherVector(ImageTransformer):
@@ -77,7 +83,9 @@ class FisherVector(ImageTransformer):
             patches, ``pca_components`` larger than the descriptor, fewer
             descriptors than ``n_components``, and the checks of
             ``ImageTransformer.fit``; ``transform`` before ``fit`` raises
-            ``NotFittedError`` (a ValueError).
+            ``NotFittedError`` (a ValueError); ``transform`` and ``encode`` refuse a
+            fitted state (restored or set by hand) that is not a mixture float32 can
+            encode, and vectors too large for the output dtype (never NaN or inf).
     """
 
     _default_descriptor: type[DenseDescriptor] = DenseSIFT
@@ -267,9 +275,38 @@ class FisherVector(ImageTransformer):
                 "means_": (K, D), "variances_": (K, D)}
         check_state_arrays(self, want, name, f" for n_components={K}, pca_components="
                            f"{self.pca_components} and a {L}-value {type(desc).__name__}")
-        if (self.variances_ <= 0).any() or (self.weights_ <= 0).any():
-            raise ValueError(f"{name}: the mixture's weights_ and variances_ must be > 0")
+        self._check_mixture(name)
         self.descriptor_ = desc
+
+    def _check_mixture(self, name: str) -> None:
+        """Raise ValueError unless the fitted arrays are a mixture float32 can encode.
+
+        Every array must be finite once stored as float32 (the dtype of fitted state), the
+        weights > 0 summing to 1 (within ``_WEIGHTS_SUM_TOL``), the variances > 0 and within
+        ``_VARIANCE_RANGE``. Cheap (K * D values): run by model-file loading and by every
+        ``transform``/``encode``, so state set by hand is checked too.
+        """
+        for attr in STATE_ARRAYS:
+            value = np.asarray(getattr(self, attr))
+            with np.errstate(over="ignore"):
+                stored = value.astype(np.float32)
+            if value.dtype.kind not in "fiu" or not np.isfinite(stored).all():
+                raise ValueError(f"{name}.{attr} must be finite in float32 (|values| <= 3.4e38), "
+                                 f"got {value.dtype} values up to {np.abs(value).max():.3g}")
+        for attr in ("weights_", "variances_"):
+            low = float(np.min(getattr(self, attr)).astype(np.float32))
+            if low <= 0:
+                raise ValueError(f"{name}.{attr} must be > 0 (a mixture's weights and variances "
+                                 f"are positive), got a value of {low:.3g} once stored as float32")
+        lo, hi = _VARIANCE_RANGE
+        v = np.asarray(self.variances_).astype(np.float32)
+        if v.min() < np.float32(lo) or v.max() > np.float32(hi):
+            raise ValueError(f"{name}.variances_ must lie in [{lo:g}, {hi:g}] for a float32 "
+                             f"encoding, got values from {v.min():.3g} to {v.max():.3g}")
+        total = float(np.sum(self.weights_, dtype=np.float64))
+        if abs(total - 1) > _WEIGHTS_SUM_TOL:
+            raise ValueError(f"{name}.weights_ must sum to 1 (within {_WEIGHTS_SUM_TOL:g}), got "
+                             f"{total:.6g}")
 
     # -- transform -----------------------------------------------------------------
     def _layout(self) -> _fisher.Layout:
@@ -284,14 +321,48 @@ class FisherVector(ImageTransformer):
         return (desc - self.pca_mean_.astype(dt)) @ self.pca_components_.T.astype(dt)
 
     def _encode(self, desc: np.ndarray, out: np.ndarray, lay: _fisher.Layout) -> None:
-        x = self._project(desc)
-        _fisher.encode(x, self.weights_, self.means_, self.variances_, lay, self.improved, out)
+        """Fisher vectors of descriptors ``desc`` (B, P, L) into ``out`` (B, R * 2 * K * D).
+
+        Where float32 overflows (descriptors far beyond the fitted ones, e.g. pixels of 1e18,
+        or a mixture near the ends of ``_VARIANCE_RANGE``), the chunk is computed again in
+        float64 and rounded to ``out``'s dtype.
+
+        Raises:
+            ValueError: the vectors are not finite even in float64, or do not fit ``out``'s dtype.
+        """
+        # overflow is looked for in the result, so numpy's warnings about it are not wanted
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # a finite sum means every value is finite (NaN and inf make any sum non-finite);
+            # an overflowing sum of finite values only sends the chunk down the float64 path
+            if desc.dtype == out.dtype and np.isfinite(desc.sum()):
+                _fisher.encode(self._project(desc), self.weights_, self.means_, self.variances_,
+                               lay, self.improved, out)
+                if np.isfinite(out.sum()):
+                    return
+            wide = out if out.dtype == np.float64 else np.empty(out.shape, np.float64)
+            if wide is not out or desc.dtype != np.float64:
+                _fisher.encode(self._project(desc.astype(np.float64)), self.weights_, self.means_,
+                               self.variances_, lay, self.improved, wide)
+                out[...] = wide
+        if not np.isfinite(out).all():
+            big = np.abs(desc[np.isfinite(desc)]).max(initial=0.0)
+            raise ValueError(
+                f"{type(self).__name__}: the Fisher vectors of these images overflow "
+                f"{out.dtype} (descriptor values up to {big:.3g}, far from the fitted mixture); "
+                "pass images on the 0..255 scale, as float64 for values this large"
+                + ("" if self.improved else ", or use improved=True (unit-length blocks)")
+            )
 
     def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
-        desc = self.descriptor_._describe(images, out.dtype.type)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is looked for below
+            desc = self.descriptor_._describe(images, out.dtype.type)
+        if desc.dtype != np.float64 and not np.isfinite(desc.sum()):
+            # float32 describing overflowed (pixels far beyond 0..255): describe in float64
+            desc = self.descriptor_._describe(images, np.float64)
         self._encode(desc, out, self._layout())
 
     def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
+        self._check_mixture(type(self).__name__)
         # one BLAS thread per chunk, chunks on n_jobs threads (see DenseDescriptor._run_chunks)
         with threadpool_limits(1, user_api="blas"):
             return super()._run_chunks(images, out_dtype)
@@ -311,6 +382,7 @@ class FisherVector(ImageTransformer):
             ValueError: not (N, P, L) with the fitted P and L, or NaN/inf values.
         """
         check_is_fitted(self)
+        self._check_mixture(type(self).__name__)
         x = np.asarray(descriptors)
         P = self.descriptor_._n_patches(self.image_shape_)
         L = self.descriptor_.length

@@ -174,7 +174,8 @@ def features_from_state(
             k = f"{name}.{attr}"
             if k not in arrays:
                 raise ValueError(f"arrays lacks {k!r}, needed by feature {name!r}")
-            setattr(est, attr, np.asarray(arrays[k], dtype=np.float32))
+            with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
+                setattr(est, attr, np.asarray(arrays[k], dtype=np.float32))
         est.image_shape_ = shape
         est.n_features_in_ = int(np.prod(shape))
         est._n_features_out = est._n_outputs(shape)

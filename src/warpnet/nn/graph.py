@@ -11,6 +11,7 @@ list of its inputs in the order their edges are listed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,9 @@ def _check_names(what: str, names: Any, known: Mapping[str, Module]) -> list[str
         raise ValueError(f"{what} must be a non-empty list of node names, got {names!r}")
     out = []
     for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what} must list node names (strings), got {type(name).__name__} "
+                            f"{name!r}")
         if name not in known:
             raise ValueError(f"{what} names an unknown node {name!r}; nodes are {list(known)}")
         if name in out:
@@ -135,7 +139,8 @@ class Graph(Module):
             of an edge, a node from which no output can be reached, an input node with incoming
             edges, a node whose inputs have different widths or whose module expects another
             width, a ``Merge`` whose ``n_inputs`` is not its number of incoming edges.
-        TypeError: a node that is not a ``Module``.
+        TypeError: a node that is not a ``Module``; an edge end, input or output that is not a
+            node name (a string).
     """
 
     def __init__(self, nodes: Mapping[str, Module] | Sequence[Module],
@@ -184,10 +189,13 @@ class Graph(Module):
         out: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for edge in edges:
-            if isinstance(edge, str) or not isinstance(edge, Sequence) or len(edge) != 2:
+            if isinstance(edge, str | bytes) or not isinstance(edge, Sequence) or len(edge) != 2:
                 raise ValueError(f"each edge must be a (source, target) pair, got {edge!r}")
             a, b = edge
             for end in (a, b):
+                if not isinstance(end, str):
+                    raise TypeError(f"edge ({a!r}, {b!r}): node names are strings, got "
+                                    f"{type(end).__name__} {end!r}")
                 if end not in self.nodes:
                     raise ValueError(f"edge ({a!r}, {b!r}) names an unknown node {end!r}; "
                                      f"nodes are {list(self.nodes)}")
@@ -203,10 +211,10 @@ class Graph(Module):
     def _topological_order(self, pred: dict[str, list[str]], succ: dict[str, list[str]]) -> list[str]:
         """Kahn's algorithm; ties keep the order in which the nodes were given."""
         missing = {n: len(p) for n, p in pred.items()}
-        ready = [n for n in self.nodes if missing[n] == 0]
+        ready = deque(n for n in self.nodes if missing[n] == 0)
         order: list[str] = []
         while ready:
-            n = ready.pop(0)
+            n = ready.popleft()
             order.append(n)
             for s in succ[n]:
                 missing[s] -= 1
@@ -275,9 +283,12 @@ class Graph(Module):
 
     def depths(self) -> dict[str, int]:
         """Each node's depth: the length of the longest path to it from an input node."""
+        pred: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for a, b in self.edges:  # once: predecessors() per node would cost nodes x edges
+            pred[b].append(a)
         depth: dict[str, int] = {}
         for n in self.order:
-            depth[n] = max((depth[p] + 1 for p in self.predecessors(n)), default=0)
+            depth[n] = max((depth[p] + 1 for p in pred[n]), default=0)
         return depth
 
     # -- forward / backward -------------------------------------------------------------------
@@ -352,6 +363,8 @@ class Graph(Module):
         """Rebuild from ``get_config()``; the edges are checked again (cycles, unknown nodes)."""
         from . import build
 
+        if not isinstance(config, dict):
+            raise ValueError(f"Graph config must be a dict, got {type(config).__name__}")
         nodes = config.get("nodes")
         if not isinstance(nodes, dict):
             raise ValueError("Graph config needs a dict 'nodes' of name -> layer config")

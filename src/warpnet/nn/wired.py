@@ -208,7 +208,8 @@ def _even_k(k: Any, n: int) -> int:
 
 
 def _probability(name: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not (math.isfinite(p) and 0 <= p <= 1):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(p) and 0 <= p <= 1):
         raise ValueError(f"{name} p must be a probability in [0, 1], got p={p!r}")
     return float(p)
 
@@ -247,6 +248,20 @@ GRAPHS.register("ba")(RandomGraph(
     lambda nx, n, a, seed: nx.barabasi_albert_graph(n, a["m"], seed=seed), always_connected=True))
 
 _TRIES = 100  # draws of a graph family before giving up on a connected one
+# The paper's graphs have 32 nodes; drawing and ordering 10**4 takes about a second, while 10**7
+# would run for hours before any check could fail.
+MAX_NODES = 10_000
+# Learned numbers a network may have: 2**30 float32 values are 4 GiB, before their gradients and
+# the optimizer's state; more is a typo (--width 1000000), not a network to train here.
+MAX_PARAMETERS = 2**30
+
+
+def check_n_nodes(n_nodes: Any) -> int:
+    """``n_nodes`` as an int in ``2 .. MAX_NODES``; ValueError naming it otherwise."""
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) \
+            or not 2 <= n_nodes <= MAX_NODES:
+        raise ValueError(f"n_nodes must be an integer in 2..{MAX_NODES}, got {n_nodes!r}")
+    return int(n_nodes)
 
 
 def random_dag(graph: str, n_nodes: int, rng: int | np.random.Generator | None = None,
@@ -255,7 +270,7 @@ def random_dag(graph: str, n_nodes: int, rng: int | np.random.Generator | None =
 
     Args:
         graph: "ws", "er" or "ba" (the ``GRAPHS`` registry).
-        n_nodes: number of nodes (>= 2; Watts-Strogatz needs > k, Barabasi-Albert > m).
+        n_nodes: number of nodes (2..``MAX_NODES``; Watts-Strogatz needs > k, Barabasi-Albert > m).
         rng: seed or generator; the same seed gives the same edges.
         graph_params: the family's parameters (``k``, ``p`` for ws; ``p`` for er; ``m`` for ba),
             defaulting to the paper's WS(4, 0.75), ER(0.2), BA(5).
@@ -265,9 +280,7 @@ def random_dag(graph: str, n_nodes: int, rng: int | np.random.Generator | None =
             graph in 100 draws (say, ER with a small p).
     """
     family = GRAPHS.get(graph)
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 2:
-        raise ValueError(f"n_nodes must be an integer >= 2, got {n_nodes!r}")
-    n = int(n_nodes)
+    n = check_n_nodes(n_nodes)
     unknown = sorted(set(graph_params) - set(family.defaults))
     if unknown:
         raise ValueError(f"{family.title} graphs take parameters {list(family.defaults)}, got "
@@ -310,7 +323,8 @@ def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nod
         (``Sequential(ReLU, Linear(W, C))``).  Shape: x (N, D) -> scores (N, C).
 
     Raises:
-        ValueError: a size that is not a positive integer, a bad dtype, an unknown graph family or
+        ValueError: a size that is not a positive integer, ``n_nodes`` outside 2..``MAX_NODES``,
+            more than ``MAX_PARAMETERS`` parameters, a bad dtype, an unknown graph family or
             parameter, a parameter outside its range, no connected graph found.
         ImportError: networkx is not installed (``pip install warpnet[graphs]``).
     """
@@ -320,13 +334,19 @@ def randomly_wired(in_features: int, out_features: int, graph: str = "ws", n_nod
     dtype = _check_dtype(dtype)
     if norm is not None and norm not in NORMS:
         raise ValueError(f"norm must be None or one of {', '.join(NORMS)}, got {norm!r}")
+    n = check_n_nodes(n_nodes)
+    # every node's Linear is width x width: count before drawing or allocating anything
+    estimate = (in_features + 1) * width + n * (width + 1) * width + (width + 1) * out_features
+    if estimate > MAX_PARAMETERS:
+        raise ValueError(f"width={width} with n_nodes={n} gives about {estimate:.3g} parameters, more "
+                         f"than the {MAX_PARAMETERS:.3g} (4 GiB of float32) a network may have; "
+                         "use a smaller width or fewer nodes")
     rng = backend.as_generator(seed)
     try:
-        dag = random_dag(graph, n_nodes, rng, **graph_params)
+        dag = random_dag(graph, n, rng, **graph_params)
     except ImportError:
         raise ImportError("randomly_wired needs networkx; install it with "
                           "`pip install warpnet[graphs]` (or `pip install networkx`)") from None
-    n = int(n_nodes)
     preds: list[list[int]] = [[] for _ in range(n)]
     has_succ = [False] * n
     for a, b in dag:
