@@ -142,7 +142,7 @@ def test_the_core_on_blocks_of_rows_at_once(monkeypatch, n_blocks, at_once):
         _assert_equal(compiled, plain, 1e-12)
 
 
-def test_the_lanes_sum_of_the_core_gradients_covers_every_core_parameter():
+def test_the_blocks_sum_of_the_core_gradients_covers_every_core_parameter():
     net = wired()
     step = make_step(net, "softmax", optim.SGD(net.parameters(), lr=0.05))
     core, flat = step._lanes[0].core, step._flat

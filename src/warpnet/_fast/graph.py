@@ -619,37 +619,24 @@ class _Summer:
     gradients after the backward pass."""
 
     def __init__(self, lanes: list[_Lane]) -> None:
-        self.lanes = lanes
         self.first = lanes[0].grads
         self.others = [lane.grads for lane in lanes[1:]]
-        self.count: dict[Any, int] = {}  # what some lanes have written so far, by key
+        self.count: dict[int, int] = {}  # the parameters written by some lanes so far, by id
         self.lock = threading.Lock()
 
-    def _last(self, key: Any) -> bool:
-        """Count a lane's writing of ``key``; whether it is the last lane to write it."""
+    def written(self, params: list[nn.Parameter]) -> None:
+        """A lane has written the gradients of ``params`` (one layer's)."""
+        key = id(params[0])
         with self.lock:
             count = self.count.get(key, 0) + 1
             if count <= len(self.others):
                 self.count[key] = count
-                return False
+                return
             del self.count[key]
-            return True
-
-    def written(self, params: list[nn.Parameter]) -> None:
-        """A lane has written the gradients of ``params`` (one layer's)."""
-        if self._last(id(params[0])):
-            for p in params:
-                g = self.first[id(p)]
-                for other in self.others:
-                    g += other[id(p)]
-
-    def written_core(self, core: wired_core.WiredCore) -> None:
-        """A lane has written the gradients of the wired core's parameters: the last lane adds
-        them up in one compiled call per other lane (``wired_core.WiredCore.add_gradients``)."""
-        if self._last("core"):
-            first = self.lanes[0].flat_grads
-            for lane in self.lanes[1:]:
-                core.add_gradients(first, lane.flat_grads, lane.flat)
+        for p in params:
+            g = self.first[id(p)]
+            for other in self.others:
+                g += other[id(p)]
 
 
 def _one_blas_thread_each() -> int | None:

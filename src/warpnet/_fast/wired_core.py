@@ -5,8 +5,8 @@ NumPy and compiled calls per node and pass, a few microseconds each) than in the
 products (256 x 64 x 64: about 15 us each).  ``WiredCore`` runs all the wired nodes of a graph,
 forward and then backward, in one call of ``_wired_kernels`` each: the same weighted sums, ReLUs
 and products (NumPy's own BLAS, called from the compiled loop), in the same order within each
-node, with no Python between the nodes.  Called with the GIL released, the lanes of ``GraphStep``
-run it at once on their blocks of rows.
+node, with no Python between the nodes.  Called with the GIL released, it runs on blocks of the
+batch's rows at once, one thread each, where BLAS has threads to lend (``GraphStep.lanes_for``).
 
 Its members are the ``WiredNode``s without normalisation whose ``Linear`` is square, of one width
 W (the first such node's).  It applies where no module sits at two nodes and no other node lies
@@ -189,7 +189,7 @@ class WiredCore:
 
     def add_gradients(self, into: tuple[np.ndarray, ...], other: tuple[np.ndarray, ...],
                       flat: Any) -> None:
-        """Add another lane's gradients of the members' parameters into ``into`` (flat arrays
+        """Add another block's gradients of the members' parameters into ``into`` (flat arrays
         laid out as ``flat``'s), in one compiled call."""
         _kernels().add_ranges(into, other, self.ranges(flat))
 
@@ -264,8 +264,6 @@ class WiredCore:
                                             *parts[k]), len(parts))
             for other in flats[1:]:
                 self.add_gradients(flats[0], other, lane.flat)
-        if lane.summer is not None:
-            lane.summer.written_core(self)
         for j, slot in zip(self.external, self.external_slots, strict=True):
             if j is not None:
                 grads.add(j, dacts[slot])
