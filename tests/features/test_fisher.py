@@ -343,3 +343,14 @@ def test_huge_finite_pixels_give_finite_vectors_or_a_clear_error(fitted_state, s
         out = fv.transform(x.astype(np.float32) * np.float32(scale))
         assert np.isfinite(out).all()
         np.testing.assert_allclose(out, wide, atol=1e-5)
+
+
+def test_pixels_whose_descriptors_overflow_float64_are_named_not_left_unwritten(fitted_state):
+    # 1e200 squared is beyond float64: the descriptors are not finite even there, and the
+    # vectors of such images were once returned unwritten (whatever the memory held).
+    fv, _, _, _, x = fitted_state
+    images = x[:3].astype(np.float64)
+    images[0, 2:20, 2:20] = 1e200
+    with pytest.raises(ValueError, match="descriptors of these images are not finite even in "
+                                         "float64"):
+        fv.transform(images)

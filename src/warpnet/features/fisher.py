@@ -320,32 +320,44 @@ class FisherVector(ImageTransformer):
         dt = desc.dtype
         return (desc - self.pca_mean_.astype(dt)) @ self.pca_components_.T.astype(dt)
 
-    def _encode(self, desc: np.ndarray, out: np.ndarray, lay: _fisher.Layout) -> None:
+    def _encode(self, desc: np.ndarray, out: np.ndarray, lay: _fisher.Layout,
+                finite: bool | None = None) -> None:
         """Fisher vectors of descriptors ``desc`` (B, P, L) into ``out`` (B, R * 2 * K * D).
 
         Where float32 overflows (descriptors far beyond the fitted ones, e.g. pixels of 1e18,
         or a mixture near the ends of ``_VARIANCE_RANGE``), the chunk is computed again in
-        float64 and rounded to ``out``'s dtype.
+        float64 and rounded to ``out``'s dtype. ``finite``: whether every descriptor is
+        known to be finite (None: looked at here).
 
         Raises:
-            ValueError: the vectors are not finite even in float64, or do not fit ``out``'s dtype.
+            ValueError: descriptors or vectors not finite even in float64, or vectors that do
+                not fit ``out``'s dtype.
         """
         # overflow is looked for in the result, so numpy's warnings about it are not wanted
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # a finite sum means every value is finite (NaN and inf make any sum non-finite);
-            # an overflowing sum of finite values only sends the chunk down the float64 path
-            if desc.dtype == out.dtype and np.isfinite(desc.sum()):
+            if finite is None:
+                # a finite sum means every value is finite (NaN and inf make any sum non-finite);
+                # an overflowing sum of finite values is taken as overflow: the float64 path
+                finite = bool(np.isfinite(desc.sum()))
+            done = False
+            if finite and desc.dtype == out.dtype:
                 _fisher.encode(self._project(desc), self.weights_, self.means_, self.variances_,
                                lay, self.improved, out)
-                if np.isfinite(out.sum()):
-                    return
-            wide = out if out.dtype == np.float64 else np.empty(out.shape, np.float64)
-            if wide is not out or desc.dtype != np.float64:
-                _fisher.encode(self._project(desc.astype(np.float64)), self.weights_, self.means_,
-                               self.variances_, lay, self.improved, wide)
+                done = bool(np.isfinite(out.sum()))
+            described = done or bool(np.isfinite(desc).all())
+            if not done and described and (out.dtype != np.float64 or desc.dtype != np.float64
+                                           or not finite):
+                wide = out if out.dtype == np.float64 else np.empty(out.shape, np.float64)
+                _fisher.encode(self._project(desc.astype(np.float64)), self.weights_,
+                               self.means_, self.variances_, lay, self.improved, wide)
                 out[...] = wide
-        if not np.isfinite(out).all():
-            big = np.abs(desc[np.isfinite(desc)]).max(initial=0.0)
+                done = bool(np.isfinite(out).all())
+        if not described:
+            raise ValueError(f"{type(self).__name__}: the descriptors of these images are not "
+                             f"finite even in {desc.dtype} (pixels far beyond 0..255); pass images "
+                             "on the 0..255 scale")
+        if not done:
+            big = np.abs(desc).max()
             raise ValueError(
                 f"{type(self).__name__}: the Fisher vectors of these images overflow "
                 f"{out.dtype} (descriptor values up to {big:.3g}, far from the fitted mixture); "
@@ -356,10 +368,13 @@ class FisherVector(ImageTransformer):
     def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is looked for below
             desc = self.descriptor_._describe(images, out.dtype.type)
-        if desc.dtype != np.float64 and not np.isfinite(desc.sum()):
+            finite = bool(np.isfinite(desc.sum()))
+        if desc.dtype != np.float64 and not finite:
             # float32 describing overflowed (pixels far beyond 0..255): describe in float64
-            desc = self.descriptor_._describe(images, np.float64)
-        self._encode(desc, out, self._layout())
+            with np.errstate(over="ignore", invalid="ignore"):
+                desc = self.descriptor_._describe(images, np.float64)
+            finite = None
+        self._encode(desc, out, self._layout(), finite)
 
     def _run_chunks(self, images: np.ndarray, out_dtype: type[np.floating]) -> np.ndarray:
         self._check_mixture(type(self).__name__)
