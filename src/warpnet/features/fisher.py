@@ -368,7 +368,7 @@ class FisherVector(ImageTransformer):
     def _transform_chunk(self, images: np.ndarray, out: np.ndarray) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is looked for below
             desc = self.descriptor_._describe(images, out.dtype.type)
-            finite = bool(np.isfinite(desc.sum()))
+            finite: bool | None = bool(np.isfinite(desc.sum()))
         if desc.dtype != np.float64 and not finite:
             # float32 describing overflowed (pixels far beyond 0..255): describe in float64
             with np.errstate(over="ignore", invalid="ignore"):
